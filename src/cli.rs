@@ -1,0 +1,215 @@
+//! The command line as clap sees it: derive types only, no logic.
+//!
+//! `commands::run` turns these into `Settings` and dispatches; nothing past
+//! `commands` sees a clap type.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (validate: valid, warnings allowed; synth --check: up to date; plan/deploy: done)
+  1  a finding: invalid topology, stale output, destructive change refused, a stack failed
+  2  usage error, unreadable input, no credentials, AWS unreachable";
+
+/// Turn one org-wide description of a data mesh on AWS into CloudFormation, and deploy it.
+#[derive(Debug, Parser)]
+#[command(name = "meshsynth", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// A topology file or directory
+    #[arg(short, long, global = true, value_name = "PATH", default_value = "accounts")]
+    pub topology: PathBuf,
+    /// Send every AWS call here (also AWS_ENDPOINT_URL), e.g. a local emulator
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region for AWS calls (overrides org.region)
+    #[arg(long, global = true, value_name = "R")]
+    pub region: Option<String>,
+    /// AWS profile for the starting credentials
+    #[arg(long, global = true, value_name = "P")]
+    pub profile: Option<String>,
+    /// When to colour output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what happens
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the topology; warnings on stderr
+    Validate,
+    /// The producer -> consumer graph (whole org, or around one product)
+    Graph(GraphArgs),
+    /// Write every stack template and the manifest
+    Synth(SynthArgs),
+    /// Offline review of two syntheses: what changes, and what would be replaced or removed
+    Diff(DiffArgs),
+    /// Consumers per version of a product, their accounts, and whom to notify
+    Impact(ImpactArgs),
+    /// Create a change set for every stack, wait for them and print the review; executes nothing
+    Plan(PlanArgs),
+    /// Plan, ask, then execute the change sets in dependency order
+    Deploy(DeployArgs),
+    /// Compare the topology with AWS Organizations, or draft one from it
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Scaffold accounts/teams/NAME.yaml for a new team
+    NewTeam(NewTeamArgs),
+    /// Print the JSON Schema of the topology format
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Only the neighbourhood of this product (`<domain>.<product>`)
+    #[arg(long, value_name = "ID")]
+    pub product: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output folder
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Write nothing; fail if DIR is not what synth would write
+    #[arg(long)]
+    pub check: bool,
+    /// Blueprints that override the built-in ones (file names as in blueprints/)
+    #[arg(long, value_name = "DIR")]
+    pub blueprints: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older synthesis (e.g. out/ of the base branch)
+    pub old_dir: PathBuf,
+    /// The newer synthesis
+    pub new_dir: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
+    pub format: ReviewFormat,
+    /// Exit 1 when anything changed
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// `<domain>.<product>` or `<domain>.<product>@<version>`
+    pub product: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ImpactFormat::Text)]
+    pub format: ImpactFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImpactFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The synthesised output to plan
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Only these accounts (repeatable)
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
+    pub format: ReviewFormat,
+    /// How many accounts to work on at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The synthesised output to deploy
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Only these accounts (repeatable)
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow changes that remove or replace a stateful resource, or delete a stack
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// How many stacks to deploy at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Compare the topology's accounts with AWS Organizations
+    Check,
+    /// Draft a topology from AWS Organizations (accounts grouped by tag)
+    Import(OrgImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgImportArgs {
+    /// The account tag whose value names the owning team
+    #[arg(long, value_name = "KEY", default_value = "team")]
+    pub tag_key: String,
+    /// Where to write the draft (org.yaml and teams/)
+    #[arg(long, value_name = "DIR", default_value = "accounts")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct NewTeamArgs {
+    /// The team's name (lowercase, digits and `-`)
+    pub name: String,
+    /// The domain the team belongs to
+    #[arg(long, value_name = "D")]
+    pub domain: String,
+    /// An account of the team (repeatable)
+    #[arg(long = "account", value_name = "ID", required = true)]
+    pub accounts: Vec<String>,
+    /// The account's name (repeatable, in the order of --account)
+    #[arg(long = "account-name", value_name = "N")]
+    pub account_names: Vec<String>,
+}

@@ -1,0 +1,140 @@
+//! `meshsynth impact PRODUCT[@VERSION]`: who reads each version, through which
+//! account, whom to notify, and whether the version could be retired now.
+
+use serde_json::json;
+
+use super::{load_topology, Io};
+use crate::cli::{ImpactArgs, ImpactFormat};
+use crate::exit::{ExitCode, Finding};
+use crate::model::{ProductId, VersionStatus};
+use crate::settings::Settings;
+
+pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+    let (id, version) = match args.product.split_once('@') {
+        Some((id, v)) => (
+            id,
+            Some(
+                v.parse::<u32>()
+                    .map_err(|_| anyhow::anyhow!("`{v}` is not a version number (write PRODUCT@2)"))?,
+            ),
+        ),
+        None => (args.product.as_str(), None),
+    };
+    let id = ProductId::parse(id).ok_or_else(|| {
+        anyhow::anyhow!("`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)")
+    })?;
+    let t = load_topology(settings, io)?;
+    let product = t
+        .product(&id)
+        .ok_or_else(|| Finding(format!("product `{id}` is not in the topology")))?;
+    if let Some(v) = version {
+        if !product.versions.contains_key(&v) {
+            return Err(Finding(format!("product `{id}` has no version {v}")).into());
+        }
+    }
+    let producer = t.teams.get(&product.team);
+    let mut versions = Vec::new();
+    for v in product
+        .versions
+        .values()
+        .filter(|v| version.is_none_or(|want| want == v.number))
+    {
+        let consumers: Vec<_> = t
+            .consumes
+            .iter()
+            .filter(|c| c.product == id && c.version == v.number)
+            .collect();
+        let retirable = consumers.is_empty() && v.status != VersionStatus::Retired;
+        let others_active = product
+            .versions
+            .values()
+            .any(|o| o.number != v.number && o.status == VersionStatus::Active);
+        versions.push(json!({
+            "version": v.number,
+            "status": v.status.as_str(),
+            "can_retire": retirable && (v.status != VersionStatus::Active || others_active),
+            "consumers": consumers.iter().map(|c| {
+                let team = t.teams.get(&c.team);
+                json!({
+                    "team": c.team,
+                    "account": c.account.as_str(),
+                    "account_name": t.accounts.get(&c.account).map(|a| a.name.clone()),
+                    "purpose": c.purpose,
+                    "approved_by": c.approved_by,
+                    "notify": team.and_then(|t| t.contact.clone()),
+                })
+            }).collect::<Vec<_>>(),
+        }));
+    }
+    let report = json!({
+        "format": 1,
+        "product": id.to_string(),
+        "classification": product.classification.as_str(),
+        "producer": {
+            "team": product.team,
+            "account": product.account.as_str(),
+            "contact": producer.and_then(|p| p.contact.clone()),
+            "steward": producer.and_then(|p| p.steward.clone()),
+        },
+        "versions": versions,
+    });
+    match args.format {
+        ImpactFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report)?;
+            s.push('\n');
+            io.out.write_all(s.as_bytes())?;
+        }
+        ImpactFormat::Text => write_text(io, &report)?,
+    }
+    Ok(ExitCode::Success)
+}
+
+fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    writeln!(
+        io.out,
+        "{} ({}), produced by team {} in account {} — contact {}",
+        s(&r["product"]),
+        s(&r["classification"]),
+        s(&r["producer"]["team"]),
+        s(&r["producer"]["account"]),
+        s(&r["producer"]["contact"]),
+    )?;
+    for v in r["versions"].as_array().into_iter().flatten() {
+        let consumers = v["consumers"].as_array().map_or(&[][..], Vec::as_slice);
+        writeln!(io.out)?;
+        writeln!(
+            io.out,
+            "v{} {} — {} consumer{}; {}",
+            v["version"],
+            s(&v["status"]),
+            consumers.len(),
+            if consumers.len() == 1 { "" } else { "s" },
+            if v["can_retire"].as_bool() == Some(true) {
+                "can be retired now"
+            } else if s(&v["status"]) == "retired" {
+                "retired"
+            } else if consumers.is_empty() {
+                "the only active version: cannot be retired"
+            } else {
+                "cannot be retired while consumed"
+            }
+        )?;
+        for c in consumers {
+            let name = c["account_name"]
+                .as_str()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            writeln!(
+                io.out,
+                "  team {:<20} account {}{}  notify {}{}",
+                s(&c["team"]),
+                s(&c["account"]),
+                name,
+                s(&c["notify"]),
+                c["purpose"].as_str().map(|p| format!("  — {p}")).unwrap_or_default(),
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! meshsynth turns one org-wide description of a data mesh on AWS into
+//! CloudFormation stacks, one set per account, and deploys them.
+//!
+//! Data flows one way through the pipeline:
+//! `cli` → `settings` → `model` (load raw, then `validate`) → `graph` →
+//! `synth` (pure) → `render` → `emit` / `deploy`.
+//! A module may only use modules to its left.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod graph;
+pub mod model;
+pub mod settings;
+pub mod validate;
+
+pub use commands::{run, Io};

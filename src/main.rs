@@ -1,0 +1,40 @@
+//! The `meshsynth` binary: parse, run, print one error, exit.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = meshsynth::cli::Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let result = meshsynth::run(
+        cli,
+        &mut meshsynth::Io {
+            out: &mut out,
+            err: &mut err,
+            interactive,
+        },
+    );
+    let code = match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => meshsynth::exit::ExitCode::Success,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e:#}");
+            meshsynth::exit::ExitCode::of_error(&e)
+        }
+    };
+    let _ = out.flush();
+    ExitCode::from(code.code())
+}
+
+/// A closed stdout (`meshsynth graph | head`) is not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,258 @@
+//! Reading a topology from disk: one YAML/JSON file, or a directory holding
+//! `org.yaml` and `teams/*.yaml`.
+//!
+//! This module only reads and deserialises. It keeps every value's position so
+//! that `validate` can point at the line of a semantic mistake. It must never
+//! panic, whatever the bytes: sizes, nesting and alias expansion are bounded by
+//! the parser's budget.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::{MessageFormatter, UserMessageFormatter};
+
+use super::raw::{RawTeam, RawTopology, S};
+use super::{Diagnostic, Loc};
+
+/// The largest topology file meshsynth reads. Larger files are refused before
+/// parsing so that memory stays bounded.
+pub(crate) const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A topology as read: the org-wide part and every team, each with the file it came from.
+#[derive(Debug)]
+pub struct RawInput {
+    /// `org.yaml`, or the single file.
+    pub(crate) org_file: PathBuf,
+    pub(crate) top: RawTopology,
+    /// Every team, with its file, in a deterministic order (file name, then position).
+    pub(crate) teams: Vec<(PathBuf, S<RawTeam>)>,
+}
+
+/// Why a topology could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The path (or a file it needs) cannot be read at all: a usage or IO problem.
+    #[error("cannot read `{path}`: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    /// The files were read but are not a well-formed topology document.
+    #[error("{}", render_diagnostics(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render_diagnostics(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\nerror: ")
+}
+
+/// Reads a topology file or directory.
+pub fn load(path: &Path) -> Result<RawInput, LoadError> {
+    let meta = fs::metadata(path).map_err(|e| LoadError::Unreadable {
+        path: path.to_owned(),
+        reason: io_reason(&e),
+    })?;
+    if meta.is_dir() {
+        load_dir(path)
+    } else {
+        let text = read_text(path)?;
+        let top: RawTopology = parse(path, &text).map_err(|d| LoadError::Invalid(vec![d]))?;
+        let mut top = top;
+        let teams = top
+            .teams
+            .take()
+            .map(|t| t.value)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (path.to_owned(), t))
+            .collect();
+        Ok(RawInput {
+            org_file: path.to_owned(),
+            top,
+            teams,
+        })
+    }
+}
+
+fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
+    let org_file = ["org.yaml", "org.yml", "org.json"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| LoadError::Unreadable {
+            path: dir.to_owned(),
+            reason: "no `org.yaml` in this directory (a topology directory holds `org.yaml` and `teams/*.yaml`)"
+                .to_owned(),
+        })?;
+    let mut diags = Vec::new();
+    let top = match read_text(&org_file) {
+        Ok(text) => match parse::<RawTopology>(&org_file, &text) {
+            Ok(top) => Some(top),
+            Err(d) => {
+                diags.push(d);
+                None
+            }
+        },
+        Err(LoadError::Invalid(d)) => {
+            diags.extend(d);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(top) = &top {
+        if let Some(teams) = &top.teams {
+            diags.push(Diagnostic {
+                loc: Loc {
+                    file: org_file.clone(),
+                    line: teams.line,
+                    col: teams.col,
+                },
+                message: "`teams` does not belong in `org.yaml` of a topology directory".to_owned(),
+                hint: Some("move each team to its own file under `teams/`".to_owned()),
+            });
+        }
+    }
+
+    let teams_dir = dir.join("teams");
+    let mut files = Vec::new();
+    if teams_dir.is_dir() {
+        let entries = fs::read_dir(&teams_dir).map_err(|e| LoadError::Unreadable {
+            path: teams_dir.clone(),
+            reason: io_reason(&e),
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| LoadError::Unreadable {
+                path: teams_dir.clone(),
+                reason: io_reason(&e),
+            })?;
+            let p = entry.path();
+            let is_topology = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if is_topology && !hidden && p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+
+    let mut teams = Vec::new();
+    for file in files {
+        match read_text(&file) {
+            Ok(text) => match parse::<S<RawTeam>>(&file, &text) {
+                Ok(team) => teams.push((file, team)),
+                Err(d) => diags.push(d),
+            },
+            Err(LoadError::Invalid(d)) => diags.extend(d),
+            Err(e) => return Err(e),
+        }
+    }
+    match top {
+        Some(top) if diags.is_empty() => Ok(RawInput { org_file, top, teams }),
+        _ => {
+            diags.sort();
+            Err(LoadError::Invalid(diags))
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads a file as UTF-8 text, refusing oversized files and pointing at the
+/// first byte that is not UTF-8.
+fn read_text(path: &Path) -> Result<String, LoadError> {
+    let unreadable = |e: std::io::Error| LoadError::Unreadable {
+        path: path.to_owned(),
+        reason: io_reason(&e),
+    };
+    let file = fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadError::Invalid(vec![Diagnostic {
+            loc: Loc {
+                file: path.to_owned(),
+                line: 1,
+                col: 1,
+            },
+            message: format!("file is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
+            hint: Some("split the topology into a directory with one file per team".to_owned()),
+        }]));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        LoadError::Invalid(vec![Diagnostic {
+            loc: Loc {
+                file: path.to_owned(),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: u32::try_from(col).unwrap_or(u32::MAX),
+            },
+            message: "file is not valid UTF-8".to_owned(),
+            hint: Some("save the file as UTF-8".to_owned()),
+        }])
+    })
+}
+
+/// The parser's limits: generous enough for a 200,000-consume org in one file,
+/// small enough that an alias bomb or deep nesting fails fast.
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 100_000_000;
+    budget.max_nodes = 50_000_000;
+    budget.max_total_scalar_bytes = usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX);
+    budget.max_reader_input_bytes = Some(usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX));
+    budget.max_depth = 64;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    serde_saphyr::options! { budget: Some(budget) }
+}
+
+/// Deserialises one document, mapping a parse error to a diagnostic with its position.
+fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> {
+    if text.trim().is_empty() {
+        return Err(Diagnostic {
+            loc: Loc {
+                file: path.to_owned(),
+                line: 1,
+                col: 1,
+            },
+            message: "file is empty".to_owned(),
+            hint: Some("a topology file is a YAML mapping; see `meshsynth schema`".to_owned()),
+        });
+    }
+    serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|err| {
+        let (line, col) = err
+            .location()
+            .filter(|l| l.line() > 0)
+            .map_or((1, 1), |l| (l.line(), l.column().max(1)));
+        let message = UserMessageFormatter.format_message(&err).escape_debug().to_string();
+        Diagnostic {
+            loc: Loc {
+                file: path.to_owned(),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: u32::try_from(col).unwrap_or(u32::MAX),
+            },
+            message,
+            hint: Some("see `meshsynth schema` for the format".to_owned()),
+        }
+    })
+}

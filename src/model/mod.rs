@@ -1,0 +1,333 @@
+//! The validated topology: typed, cross-referenced and ordered.
+//!
+//! Everything downstream (graph, synth, render, deploy) sees only these types,
+//! never the raw serde structs. Collections are `BTreeMap`s keyed by stable ids
+//! so that iteration order, and therefore every output, is deterministic and
+//! independent of file order.
+
+pub mod load;
+pub(crate) mod raw;
+pub(crate) mod schema;
+pub(crate) mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(pub(crate) String);
+
+impl AccountId {
+    /// Parses a 12-digit account id; `None` when it is not one.
+    pub fn parse(s: &str) -> Option<AccountId> {
+        (s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())).then(|| AccountId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A product id: `<domain>.<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProductId {
+    pub domain: String,
+    pub name: String,
+}
+
+impl ProductId {
+    /// Parses `<domain>.<name>` (both lowercase names); `None` when malformed.
+    pub fn parse(s: &str) -> Option<ProductId> {
+        let (domain, name) = s.split_once('.')?;
+        (is_name(domain) && is_name(name)).then(|| ProductId {
+            domain: domain.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.domain, self.name)
+    }
+}
+
+/// `[a-z0-9-]+`, not starting or ending with `-`: the pattern of org, domain, team and
+/// product names.
+pub fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// `[a-z0-9_]+`, starting with a letter or digit: table and column names (Glue lowercases them).
+pub fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !s.starts_with('_')
+}
+
+/// Where a value was written: the file and 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Loc {
+    pub file: PathBuf,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+/// How read access is expressed in AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AccessMode {
+    /// Resource policies on S3, KMS and the Glue catalog (`aws:PrincipalOrgID` for open data).
+    Iam,
+    /// Lake Formation grants.
+    LakeFormation,
+}
+
+/// Open data is readable org-wide; restricted data only by steward-approved consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Classification {
+    Open,
+    Restricted,
+}
+
+impl Classification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Open => "open",
+            Classification::Restricted => "restricted",
+        }
+    }
+}
+
+/// What an access group or service role may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Every open product.
+    Open,
+    /// Every open product plus the products listed.
+    Restricted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Environment {
+    Prod,
+    Staging,
+    Dev,
+    Sandbox,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Prod => "prod",
+            Environment::Staging => "staging",
+            Environment::Dev => "dev",
+            Environment::Sandbox => "sandbox",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VersionStatus {
+    Active,
+    Deprecated,
+    Retired,
+}
+
+impl VersionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Active => "active",
+            VersionStatus::Deprecated => "deprecated",
+            VersionStatus::Retired => "retired",
+        }
+    }
+}
+
+/// The validated organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub org: Org,
+    pub domains: BTreeMap<String, Domain>,
+    pub access_groups: BTreeMap<String, AccessGroup>,
+    pub teams: BTreeMap<String, Team>,
+    /// Every account that a team owns.
+    pub accounts: BTreeMap<AccountId, Account>,
+    pub products: BTreeMap<ProductId, Product>,
+    /// One entry per consume entry of the topology, sorted by
+    /// (consuming account, product, version, team).
+    pub consumes: Vec<Consume>,
+    /// Sorted by (account, name).
+    pub service_roles: Vec<ServiceRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub name: String,
+    pub organization_id: String,
+    pub management_account: AccountId,
+    pub central_account: AccountId,
+    pub region: String,
+    pub deploy_role: String,
+    pub access_mode: AccessMode,
+    pub identity_center: Option<IdentityCenter>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityCenter {
+    pub instance_arn: String,
+    pub identity_store_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGroup {
+    pub name: String,
+    pub group_id: String,
+    pub access: Access,
+    /// The restricted products this group may read besides every open one.
+    pub products: BTreeSet<ProductId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub name: String,
+    pub domain: String,
+    pub steward: Option<String>,
+    pub contact: Option<String>,
+    pub accounts: BTreeSet<AccountId>,
+    /// Where the team was declared (its file), for messages.
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub environment: Environment,
+    pub team: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: ProductId,
+    pub team: String,
+    pub account: AccountId,
+    pub classification: Classification,
+    pub description: Option<String>,
+    pub slo: Option<Slo>,
+    pub versions: BTreeMap<u32, Version>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slo {
+    pub freshness: Option<String>,
+    pub available_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub number: u32,
+    pub status: VersionStatus,
+    /// In the order written (it is the order of the Glue schema).
+    pub tables: Vec<Table>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    pub description: Option<String>,
+    /// In the order written: column order is part of a Parquet table's schema.
+    pub columns: Vec<Column>,
+    pub partition_keys: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// A Glue/Hive type, normalised (lowercase, no spaces).
+    pub ty: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consume {
+    pub team: String,
+    pub account: AccountId,
+    pub product: ProductId,
+    pub version: u32,
+    pub purpose: Option<String>,
+    pub approved_by: Option<String>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRole {
+    pub team: String,
+    pub name: String,
+    pub account: AccountId,
+    pub access: Access,
+    pub products: BTreeSet<ProductId>,
+}
+
+/// A non-fatal finding, such as a consumer still on a deprecated version.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub loc: Loc,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.loc, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl Topology {
+    /// The owning team of a product's producing account.
+    pub fn product(&self, id: &ProductId) -> Option<&Product> {
+        self.products.get(id)
+    }
+
+    /// Accounts that own at least one product.
+    pub fn producer_accounts(&self) -> BTreeSet<&AccountId> {
+        self.products.values().map(|p| &p.account).collect()
+    }
+}
+
+/// Reads and validates a topology file or directory: the model and its warnings,
+/// or every error (each with file, line and column).
+pub fn read_topology(path: &std::path::Path) -> Result<(Topology, Vec<Diagnostic>), load::LoadError> {
+    let raw = load::load(path)?;
+    crate::validate::validate(raw).map_err(load::LoadError::Invalid)
+}
