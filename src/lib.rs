@@ -6,12 +6,17 @@
 //! `synth` (pure) → `render` → `emit` / `deploy`.
 //! A module may only use modules to its left.
 
+pub mod change;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
+pub mod emit;
 pub mod exit;
 pub mod graph;
 pub mod model;
+pub mod render;
 pub mod settings;
+pub mod synth;
 pub mod validate;
 
 pub use commands::{run, Io};

@@ -266,6 +266,22 @@ pub fn validate(input: RawInput) -> Validated {
         }
     }
 
+    // Logical ids derive from names with separators dropped; two products must not share one.
+    let mut camel_ids: BTreeMap<String, ProductId> = BTreeMap::new();
+    for id in products.keys() {
+        if let Some(first) = camel_ids.get(&id.camel()) {
+            if let Some(l) = product_loc.get(id) {
+                cx.errors.push(Diagnostic {
+                    loc: l.clone(),
+                    message: format!("product `{id}` would share CloudFormation logical ids with `{first}`"),
+                    hint: Some("rename one of them: names that differ only in `-` or `_` collide".to_owned()),
+                });
+            }
+        } else {
+            camel_ids.insert(id.camel(), id.clone());
+        }
+    }
+
     // Restricted products need a steward to approve access.
     for p in products.values() {
         if p.classification == Classification::Restricted {
@@ -1113,6 +1129,7 @@ fn validate_tables(
 ) -> Vec<Table> {
     let mut out: Vec<Table> = Vec::new();
     let mut names = BTreeSet::new();
+    let mut camels = BTreeSet::new();
     for t in tables {
         let t = &t.value;
         if !is_ident(&t.name.value) {
@@ -1121,6 +1138,18 @@ fn validate_tables(
                 &t.name,
                 format!("table `{}` is not a valid name", t.name.value),
                 "use lowercase letters, digits and `_`",
+            );
+            continue;
+        }
+        if !camels.insert(crate::model::camel(&t.name.value)) && !names.contains(&t.name.value) {
+            cx.error(
+                file,
+                &t.name,
+                format!(
+                    "table `{}` would share a CloudFormation logical id with another table of `{id}@{version}`",
+                    t.name.value
+                ),
+                "rename it: names that differ only in `_` collide",
             );
             continue;
         }

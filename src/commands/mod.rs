@@ -2,9 +2,15 @@
 //! dispatches; every command writes to injected writers so tests can run it
 //! in-process.
 
+mod deploy;
+mod diff;
 mod graph;
 mod impact;
+mod new_team;
+mod org;
+mod plan;
 mod schema;
+mod synth;
 mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -54,12 +60,12 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Graph(args) => graph::run(&settings, &args, io),
         Command::Impact(args) => impact::run(&settings, &args, io),
         Command::Schema => schema::run(io),
-        Command::Synth(_)
-        | Command::Diff(_)
-        | Command::Plan(_)
-        | Command::Deploy(_)
-        | Command::Org(_)
-        | Command::NewTeam(_) => Err(anyhow::anyhow!("this command is not built yet")),
+        Command::Synth(args) => synth::run(&settings, &args, io),
+        Command::Diff(args) => diff::run(&settings, &args, io),
+        Command::Plan(args) => plan::run(&settings, &args, io),
+        Command::Deploy(args) => deploy::run(&settings, &args, io),
+        Command::Org(cmd) => org::run(&settings, &cmd, io),
+        Command::NewTeam(args) => new_team::run(&settings, &args, io),
     }
 }
 

@@ -331,3 +331,29 @@ pub fn read_topology(path: &std::path::Path) -> Result<(Topology, Vec<Diagnostic
     let raw = load::load(path)?;
     crate::validate::validate(raw).map_err(load::LoadError::Invalid)
 }
+
+/// A name as a CloudFormation logical-id fragment: `ad-revenue` → `AdRevenue`,
+/// `episode_id` → `EpisodeId`. Validation guarantees that the fragments of
+/// different products (and of tables within a version) never collide.
+pub fn camel(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut upper = true;
+    for c in s.chars() {
+        if c == '-' || c == '_' || c == '.' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl ProductId {
+    /// The logical-id fragment of this product: domain and name in camel case.
+    pub fn camel(&self) -> String {
+        format!("{}{}", camel(&self.domain), camel(&self.name))
+    }
+}
