@@ -77,7 +77,7 @@ pub enum Command {
     /// Scaffold accounts/teams/NAME.yaml for a new team
     NewTeam(NewTeamArgs),
     /// Print the JSON Schema of the topology format
-    Schema,
+    Schema(SchemaArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -212,4 +212,11 @@ pub struct NewTeamArgs {
     /// The account's name (repeatable, in the order of --account)
     #[arg(long = "account-name", value_name = "N")]
     pub account_names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of one team file (`teams/<team>.yaml`) instead of a whole topology
+    #[arg(long)]
+    pub team: bool,
 }

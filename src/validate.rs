@@ -132,6 +132,19 @@ pub fn validate(input: RawInput) -> Validated {
         );
     }
 
+    // Every product id that some team declares, valid or not: a reference to one
+    // that failed validation is not reported again (its own error says why).
+    let declared: BTreeSet<ProductId> = raw_teams
+        .iter()
+        .flat_map(|(_, t)| {
+            let domain = t.value.domain.value.clone();
+            t.value.products.iter().map(move |p| ProductId {
+                domain: domain.clone(),
+                name: p.value.name.value.clone(),
+            })
+        })
+        .collect();
+
     // Teams and their accounts.
     let mut teams: BTreeMap<String, Team> = BTreeMap::new();
     let mut accounts: BTreeMap<AccountId, Account> = BTreeMap::new();
@@ -147,7 +160,7 @@ pub fn validate(input: RawInput) -> Validated {
             cx.error(
                 file,
                 &t.name,
-                format!("team `{}` is declared twice (also at {other})", t.name.value),
+                format!("team `{}` is declared twice, also at {other}", t.name.value),
                 "team names are unique across the org",
             );
             continue;
@@ -255,7 +268,7 @@ pub fn validate(input: RawInput) -> Validated {
                     cx.error(
                         file,
                         &p.value.name,
-                        format!("product `{id}` is declared twice (also at {prev})"),
+                        format!("product `{id}` is declared twice, also at {prev}"),
                         "product ids `<domain>.<name>` are unique across the org",
                     );
                     continue;
@@ -339,6 +352,9 @@ pub fn validate(input: RawInput) -> Validated {
                 ok = false;
             }
             let Some(product) = products.get(&pid) else {
+                if declared.contains(&pid) {
+                    continue;
+                }
                 cx.error(
                     file,
                     &c.product,
@@ -357,7 +373,7 @@ pub fn validate(input: RawInput) -> Validated {
                 );
                 continue;
             };
-            if product.account == account {
+            if ok && product.account == account {
                 cx.error(
                     file,
                     &c.account,
@@ -472,7 +488,7 @@ pub fn validate(input: RawInput) -> Validated {
             file,
             &owner,
             t,
-            &products,
+            (&products, &declared),
             &approved,
             &mut seen_roles,
             &mut service_roles,
@@ -506,7 +522,15 @@ pub fn validate(input: RawInput) -> Validated {
         let Some(access) = parse_access(&mut cx, of, &g.access) else {
             continue;
         };
-        let listed = check_product_list(&mut cx, of, access, g.products.as_ref(), &products, "access group");
+        let listed = check_product_list(
+            &mut cx,
+            of,
+            access,
+            g.products.as_ref(),
+            &products,
+            &declared,
+            "access group",
+        );
         access_groups.insert(
             g.name.value.clone(),
             AccessGroup {
@@ -653,6 +677,7 @@ fn check_product_list(
     access: Access,
     list: Option<&S<Vec<S<String>>>>,
     products: &BTreeMap<ProductId, Product>,
+    declared: &BTreeSet<ProductId>,
     what: &str,
 ) -> BTreeSet<ProductId> {
     let mut out = BTreeSet::new();
@@ -680,12 +705,14 @@ fn check_product_list(
                     continue;
                 };
                 if !products.contains_key(&id) {
-                    cx.error(
-                        file,
-                        item,
-                        format!("product `{id}` does not exist"),
-                        closest_product(products, &id),
-                    );
+                    if !declared.contains(&id) {
+                        cx.error(
+                            file,
+                            item,
+                            format!("product `{id}` does not exist"),
+                            closest_product(products, &id),
+                        );
+                    }
                     continue;
                 }
                 if !out.insert(id.clone()) {
@@ -709,7 +736,7 @@ fn validate_service_roles(
     file: &Path,
     owner: &Team,
     t: &RawTeam,
-    products: &BTreeMap<ProductId, Product>,
+    (products, declared): (&BTreeMap<ProductId, Product>, &BTreeSet<ProductId>),
     approved: &BTreeSet<(AccountId, ProductId)>,
     seen: &mut BTreeMap<(AccountId, String), Loc>,
     out: &mut Vec<ServiceRole>,
@@ -752,7 +779,15 @@ fn validate_service_roles(
             );
             continue;
         }
-        let listed = check_product_list(cx, file, access, r.products.as_ref(), products, "service role");
+        let listed = check_product_list(
+            cx,
+            file,
+            access,
+            r.products.as_ref(),
+            products,
+            declared,
+            "service role",
+        );
         if let Some(list) = &r.products {
             for item in &list.value {
                 let Some(id) = ProductId::parse(&item.value) else {
@@ -828,7 +863,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
             of,
             &o.organization_id,
             format!("`{}` is not an AWS Organizations id", o.organization_id.value),
-            "it looks like o-a1b2c3d4e5 (see `aws organizations describe-organization`)",
+            "it looks like o-a1b2c3d4e5; see `aws organizations describe-organization`",
         );
         ok = false;
     }
@@ -1042,7 +1077,7 @@ fn validate_product(
                     file,
                     &v.version,
                     format!("version `{}` of `{id}` is not a positive integer", v.version.value),
-                    "versions are numbered 1, 2, 3, … (at most 9999)",
+                    "versions are numbered 1, 2, 3, … up to 9999",
                 );
                 ok = false;
                 continue;

@@ -59,7 +59,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Validate => validate::run(&settings, io),
         Command::Graph(args) => graph::run(&settings, &args, io),
         Command::Impact(args) => impact::run(&settings, &args, io),
-        Command::Schema => schema::run(io),
+        Command::Schema(args) => schema::run(&args, io),
         Command::Synth(args) => synth::run(&settings, &args, io),
         Command::Diff(args) => diff::run(&settings, &args, io),
         Command::Plan(args) => plan::run(&settings, &args, io),

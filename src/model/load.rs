@@ -87,35 +87,6 @@ fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
             reason: "no `org.yaml` in this directory (a topology directory holds `org.yaml` and `teams/*.yaml`)"
                 .to_owned(),
         })?;
-    let mut diags = Vec::new();
-    let top = match read_text(&org_file) {
-        Ok(text) => match parse::<RawTopology>(&org_file, &text) {
-            Ok(top) => Some(top),
-            Err(d) => {
-                diags.push(d);
-                None
-            }
-        },
-        Err(LoadError::Invalid(d)) => {
-            diags.extend(d);
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    if let Some(top) = &top {
-        if let Some(teams) = &top.teams {
-            diags.push(Diagnostic {
-                loc: Loc {
-                    file: org_file.clone(),
-                    line: teams.line,
-                    col: teams.col,
-                },
-                message: "`teams` does not belong in `org.yaml` of a topology directory".to_owned(),
-                hint: Some("move each team to its own file under `teams/`".to_owned()),
-            });
-        }
-    }
-
     let teams_dir = dir.join("teams");
     let mut files = Vec::new();
     if teams_dir.is_dir() {
@@ -142,26 +113,105 @@ fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
             }
         }
     }
-    files.sort();
 
-    let mut teams = Vec::new();
+    // Read every file first (an unreadable one is a usage error), then parse them all,
+    // so that one run reports the problems of every file.
+    let mut diags = Vec::new();
+    let org_text = match read_text(&org_file) {
+        Ok(text) => Some(text),
+        Err(LoadError::Invalid(d)) => {
+            diags.extend(d);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let mut team_texts = Vec::new();
     for file in files {
         match read_text(&file) {
-            Ok(text) => match parse::<S<RawTeam>>(&file, &text) {
-                Ok(team) => teams.push((file, team)),
-                Err(d) => diags.push(d),
-            },
+            Ok(text) => team_texts.push((file, text)),
             Err(LoadError::Invalid(d)) => diags.extend(d),
             Err(e) => return Err(e),
         }
     }
-    match top {
-        Some(top) if diags.is_empty() => Ok(RawInput { org_file, top, teams }),
+    let org = org_text.as_deref().map(|t| (org_file.clone(), t));
+    let teams: Vec<(PathBuf, &str)> = team_texts.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
+    match from_sources(org, teams) {
+        Ok(input) if diags.is_empty() => Ok(input),
+        Ok(_) => {
+            diags.sort();
+            Err(LoadError::Invalid(diags))
+        }
+        Err(LoadError::Invalid(more)) => {
+            diags.extend(more);
+            diags.sort();
+            Err(LoadError::Invalid(diags))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Parses a directory-form topology from texts already in memory: `org` is the
+/// org file (`None` when it could not be read) and `teams` the team files, in any
+/// order (they are sorted by path here, so order never changes the result).
+pub fn from_sources(org: Option<(PathBuf, &str)>, mut teams: Vec<(PathBuf, &str)>) -> Result<RawInput, LoadError> {
+    teams.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut diags = Vec::new();
+    let mut top = None;
+    if let Some((org_file, text)) = &org {
+        match parse::<RawTopology>(org_file, text) {
+            Ok(t) => {
+                if let Some(teams) = &t.teams {
+                    diags.push(Diagnostic {
+                        loc: Loc {
+                            file: org_file.clone(),
+                            line: teams.line,
+                            col: teams.col,
+                        },
+                        message: "`teams` does not belong in `org.yaml` of a topology directory".to_owned(),
+                        hint: Some("move each team to its own file under `teams/`".to_owned()),
+                    });
+                }
+                top = Some(t);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    let mut parsed = Vec::new();
+    for (file, text) in teams {
+        match parse::<S<RawTeam>>(&file, text) {
+            Ok(team) => parsed.push((file, team)),
+            Err(d) => diags.push(d),
+        }
+    }
+    match (org, top) {
+        (Some((org_file, _)), Some(top)) if diags.is_empty() => Ok(RawInput {
+            org_file,
+            top,
+            teams: parsed,
+        }),
         _ => {
             diags.sort();
             Err(LoadError::Invalid(diags))
         }
     }
+}
+
+/// Parses a single-file topology held in memory (`path` is only used in messages).
+pub fn from_str(path: &Path, text: &str) -> Result<RawInput, LoadError> {
+    let mut top: RawTopology = parse(path, text).map_err(|d| LoadError::Invalid(vec![d]))?;
+    let teams = top
+        .teams
+        .take()
+        .map(|t| t.value)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (path.to_owned(), t))
+        .collect();
+    Ok(RawInput {
+        org_file: path.to_owned(),
+        top,
+        teams,
+    })
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -244,7 +294,17 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> 
             .location()
             .filter(|l| l.line() > 0)
             .map_or((1, 1), |l| (l.line(), l.column().max(1)));
-        let message = UserMessageFormatter.format_message(&err).escape_debug().to_string();
+        let message: String = UserMessageFormatter
+            .format_message(&err)
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
         Diagnostic {
             loc: Loc {
                 file: path.to_owned(),

@@ -46,11 +46,13 @@ impl<T: JsonSchema> JsonSchema for S<T> {
     }
 }
 
-/// A whole topology in single-file form, or `org.yaml` of the directory form
-/// (where `teams` is empty and each team comes from its own file).
+/// A meshsynth topology (v1): the whole org in single-file form, or `org.yaml`
+/// of the directory form (where `teams` is absent and each team has its own file).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTopology {
+    /// Format version; must be 1.
+    #[schemars(range(min = 1, max = 1))]
     pub(crate) version: S<i64>,
     pub(crate) org: S<RawOrg>,
     #[serde(default)]
@@ -72,6 +74,8 @@ pub(crate) struct RawOrg {
     #[serde(default)]
     pub(crate) deploy_role: Option<S<String>>,
     #[serde(default)]
+    /// How read access is expressed: resource policies (`iam`, default) or Lake Formation grants.
+    #[schemars(extend("enum" = ["iam", "lakeformation"]))]
     pub(crate) access_mode: Option<S<String>>,
     #[serde(default)]
     pub(crate) identity_center: Option<S<RawIdentityCenter>>,
@@ -98,7 +102,10 @@ pub(crate) struct RawDomain {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAccessGroup {
     pub(crate) name: S<String>,
+    /// The Identity Center identity-store group id.
     pub(crate) group_id: S<String>,
+    /// Open: every open product. Restricted: every open product plus `products`.
+    #[schemars(extend("enum" = ["open", "restricted"]))]
     pub(crate) access: S<String>,
     #[serde(default)]
     pub(crate) products: Option<S<Vec<S<String>>>>,
@@ -126,8 +133,12 @@ pub(crate) struct RawTeam {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAccount {
+    /// The 12-digit account id, quoted.
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub(crate) id: S<String>,
     pub(crate) name: S<String>,
+    /// The account's environment.
+    #[schemars(extend("enum" = ["prod", "staging", "dev", "sandbox"]))]
     pub(crate) environment: S<String>,
 }
 
@@ -136,6 +147,8 @@ pub(crate) struct RawAccount {
 pub(crate) struct RawProduct {
     pub(crate) name: S<String>,
     pub(crate) account: S<String>,
+    /// Open: readable org-wide. Restricted: only by steward-approved consumers.
+    #[schemars(extend("enum" = ["open", "restricted"]))]
     pub(crate) classification: S<String>,
     #[serde(default)]
     pub(crate) description: Option<S<String>>,
@@ -148,8 +161,12 @@ pub(crate) struct RawProduct {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSlo {
     #[serde(default)]
+    /// How often a new partition lands.
+    #[schemars(extend("enum" = ["hourly", "daily", "weekly"]))]
     pub(crate) freshness: Option<S<String>>,
     #[serde(default)]
+    /// Time of day (UTC) by which the new partition is readable, e.g. "06:00Z".
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]Z$"))]
     pub(crate) available_by: Option<S<String>>,
 }
 
@@ -157,6 +174,8 @@ pub(crate) struct RawSlo {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVersion {
     pub(crate) version: S<i64>,
+    /// Lifecycle of this version.
+    #[schemars(extend("enum" = ["active", "deprecated", "retired"]))]
     pub(crate) status: S<String>,
     #[serde(default)]
     pub(crate) tables: Vec<S<RawTable>>,
@@ -187,7 +206,11 @@ pub(crate) struct RawColumn {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConsume {
+    /// `<domain>.<product>@<version>`.
+    #[schemars(regex(pattern = r"^[a-z0-9-]+\.[a-z0-9-]+@[1-9][0-9]*$"))]
     pub(crate) product: S<String>,
+    /// The consuming account, one of this team's (12 digits, quoted).
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub(crate) account: S<String>,
     #[serde(default)]
     pub(crate) purpose: Option<S<String>>,
@@ -198,8 +221,12 @@ pub(crate) struct RawConsume {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServiceRole {
+    /// The IAM role name of the job (e.g. an Airflow execution role).
     pub(crate) name: S<String>,
+    /// The account the role lives in; one of this team's.
     pub(crate) account: S<String>,
+    /// Open: every open product. Restricted: every open product plus `products`, each consumed with approval by `account`.
+    #[schemars(extend("enum" = ["open", "restricted"]))]
     pub(crate) access: S<String>,
     #[serde(default)]
     pub(crate) products: Option<S<Vec<S<String>>>>,
