@@ -242,17 +242,10 @@ impl OrgGraph {
                 NodeKind::Product(Classification::Restricted) => ("ellipse", ", style=filled, fillcolor=\"#f4cccc\""),
             };
             let label = match n.kind {
-                NodeKind::Account => {
-                    format!("{}\\n{}", n.label, n.id.trim_start_matches("account:"))
-                }
-                _ => n.label.clone(),
+                NodeKind::Account => format!("{}\\n{}", esc(&n.label), n.id.trim_start_matches("account:")),
+                _ => esc(&n.label),
             };
-            let _ = writeln!(
-                s,
-                "  \"{}\" [label=\"{}\", shape={shape}{style}];",
-                esc(&n.id),
-                esc(&label)
-            );
+            let _ = writeln!(s, "  \"{}\" [label=\"{label}\", shape={shape}{style}];", esc(&n.id));
         }
         for (from, to, kind) in self.edges() {
             let label = match kind {

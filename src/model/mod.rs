@@ -15,7 +15,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// A 12-digit AWS account id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct AccountId(pub(crate) String);
 
 impl AccountId {
@@ -50,6 +51,12 @@ impl ProductId {
             domain: domain.to_owned(),
             name: name.to_owned(),
         })
+    }
+}
+
+impl serde::Serialize for ProductId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Shared test harness: the binary under test, temp workspaces and the AWS
 //! emulator (moto server, through `scripts/local-aws`) on a free loopback port.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,356 @@
+//! The binary end to end: validate, graph, impact, schema, and an exit code each.
+
+mod common;
+
+use std::fs;
+
+use common::{example_workspace, meshsynth, repo};
+
+const MINIMAL: &str = "tests/fixtures/valid/minimal.yaml";
+
+#[test]
+fn validate_example_org_passes_with_its_deprecation_warnings() {
+    let out = meshsynth(&repo()).args(["validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "\
+warning: accounts/teams/ads-delivery.yaml:132:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
+warning: accounts/teams/billing.yaml:94:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
+warning: accounts/teams/insights.yaml:87:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
+accounts is valid: 14 teams, 36 accounts, 8 domains, 33 products, 104 consume entries
+"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn quiet_validate_prints_nothing() {
+    let out = meshsynth(&repo()).args(["-q", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty() && out.stdout.is_empty());
+}
+
+#[test]
+fn exit_0_valid_topology() {
+    let out = meshsynth(&repo()).args(["-t", MINIMAL, "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tests/fixtures/valid/minimal.yaml is valid: 3 teams, 5 accounts, 2 domains, 2 products, 3 consume entries\n"
+    );
+}
+
+#[test]
+fn exit_1_invalid_topology() {
+    let out = meshsynth(&repo()).args(["-t", "tests/fixtures/invalid/bad-region.yaml", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn exit_2_missing_topology() {
+    let out = meshsynth(&repo()).args(["-t", "no/such/dir", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: cannot read `no/such/dir`: no such file or directory\n");
+}
+
+#[test]
+fn exit_2_usage_error() {
+    let out = meshsynth(&repo()).args(["validate", "--no-such-flag"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: unexpected argument '--no-such-flag'"));
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let out = meshsynth(&repo()).arg("--help").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Exit codes:\n  0  success"), "{text}");
+    assert!(text.contains("  2  usage error, unreadable input, no credentials, AWS unreachable"), "{text}");
+}
+
+#[test]
+fn directory_without_org_yaml_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = meshsynth(dir.path()).args(["-t", ".", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: cannot read `.`: no `org.yaml` in this directory (a topology directory holds `org.yaml` and `teams/*.yaml`)\n"
+    );
+}
+
+/// Writes a directory-form topology from (relative path, text) pairs.
+fn topology_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in files {
+        let p = dir.path().join("t").join(path);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+const ORG: &str = "version: 1
+org:
+  name: tiny
+  organization_id: o-a1b2c3d4e5
+  management_account: \"111111111111\"
+  central_account: \"222222222222\"
+  region: eu-west-1
+domains:
+  - name: podcasts
+";
+
+#[test]
+fn directory_form_reports_every_file_sorted() {
+    let dir = topology_dir(&[
+        ("org.yaml", ORG),
+        ("teams/b.yaml", "name: b\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: b, environment: prod }\n  - { id: nope, name: b2, environment: prod }\n"),
+        ("teams/a.yaml", "name: a\ndomain: podcasts\nacounts: []\n"),
+        ("teams/c.yml", "name: c\n  domain: [\n"),
+        ("teams/notes.txt", "not a team file"),
+    ]);
+    let out = meshsynth(dir.path()).args(["-t", "t", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "\
+error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
+error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `meshsynth schema` for the format)
+"
+    );
+}
+
+#[test]
+fn directory_form_semantic_errors_name_each_file() {
+    let dir = topology_dir(&[
+        ("org.yaml", ORG),
+        ("teams/a.yaml", "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: a, environment: prod }\n"),
+        ("teams/b.yaml", "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: b, environment: prod }\n"),
+    ]);
+    let out = meshsynth(dir.path()).args(["-t", "t", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: t/teams/b.yaml:1:7: team `shows` is declared twice, also at t/teams/a.yaml:1:7 (team names are unique across the org)\n"
+    );
+}
+
+#[test]
+fn teams_do_not_belong_in_org_yaml() {
+    let dir = topology_dir(&[("org.yaml", &format!("{ORG}teams: []\n"))]);
+    let out = meshsynth(dir.path()).args(["-t", "t", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: t/org.yaml:10:8: `teams` does not belong in `org.yaml` of a topology directory (move each team to its own file under `teams/`)\n"
+    );
+}
+
+#[test]
+fn directory_and_single_file_forms_print_the_same_graph() {
+    let ws = example_workspace();
+    let from_dir = meshsynth(ws.path()).args(["graph", "--format", "json"]).output().expect("run");
+    // Build the single-file form by hand from the directory.
+    let mut single = fs::read_to_string(ws.path().join("accounts/org.yaml")).expect("org.yaml");
+    single.push_str("\nteams:\n");
+    let mut files: Vec<_> = fs::read_dir(ws.path().join("accounts/teams")).expect("teams").map(|e| e.expect("e").path()).collect();
+    files.sort();
+    files.reverse(); // file order must not matter
+    for f in files {
+        let text = fs::read_to_string(&f).expect("team");
+        let mut first = true;
+        for line in text.lines() {
+            if line.trim_start().starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            single.push_str(if first { "  - " } else { "    " });
+            single.push_str(line);
+            single.push('\n');
+            first = false;
+        }
+    }
+    fs::write(ws.path().join("single.yaml"), single).expect("write");
+    let from_file = meshsynth(ws.path()).args(["-t", "single.yaml", "graph", "--format", "json"]).output().expect("run");
+    assert_eq!(from_file.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_file.stderr));
+    assert_eq!(from_dir.stdout, from_file.stdout);
+}
+
+#[test]
+fn graph_json_has_one_consumes_edge_per_consume_entry() {
+    let out = meshsynth(&repo()).args(["-q", "graph", "--format", "json"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let edges = graph["edges"].as_array().expect("edges");
+    let consumes = edges.iter().filter(|e| e["kind"] == "consumes").count();
+    // Count consume entries in the YAML itself, independently of meshsynth's model.
+    let mut entries = 0;
+    for f in fs::read_dir(repo().join("accounts/teams")).expect("teams") {
+        let text = fs::read_to_string(f.expect("f").path()).expect("read");
+        entries += text.lines().filter(|l| l.trim_start().starts_with("- product:")).count();
+    }
+    assert_eq!(entries, 104);
+    assert_eq!(consumes, entries);
+    assert_eq!(graph["format"], 1);
+    for e in edges.iter().filter(|e| e["kind"] == "consumes") {
+        assert!(e["from"].as_str().is_some_and(|f| f.starts_with("product:")));
+        assert!(e["to"].as_str().is_some_and(|t| t.starts_with("account:")));
+        assert!(e["version"].as_u64().is_some());
+    }
+}
+
+#[test]
+fn graph_formats_of_the_minimal_org() {
+    for format in ["json", "dot", "mermaid"] {
+        let out = meshsynth(&repo()).args(["-t", MINIMAL, "graph", "--format", format]).output().expect("run");
+        assert_eq!(out.status.code(), Some(0));
+        insta::assert_snapshot!(format!("graph_minimal_{format}"), String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn graph_around_one_product() {
+    let out = meshsynth(&repo())
+        .args(["-t", MINIMAL, "graph", "--format", "mermaid", "--product", "finance.payouts"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn graph_of_an_unknown_product_is_a_finding() {
+    let out = meshsynth(&repo()).args(["-t", MINIMAL, "graph", "--product", "finance.nope"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: product `finance.nope` is not in the topology\n");
+}
+
+#[test]
+fn impact_lists_consumers_and_whom_to_notify() {
+    let out = meshsynth(&repo()).args(["-t", MINIMAL, "impact", "podcasts.episodes"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "\
+podcasts.episodes (open), produced by team shows in account 333333333333 — contact #team-shows
+
+v1 deprecated — 0 consumers; can be retired now
+
+v2 active — 1 consumer; cannot be retired while consumed
+  team payouts              account 444444444444 (payouts-prod)  notify #team-payouts  — Revenue per episode
+"
+    );
+}
+
+#[test]
+fn impact_of_a_deprecated_version_still_consumed_in_the_example_org() {
+    let out = meshsynth(&repo()).args(["-q", "impact", "podcasts.episodes@1", "--format", "json"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["versions"][0]["version"], 1);
+    assert_eq!(v["versions"][0]["status"], "deprecated");
+    assert_eq!(v["versions"][0]["can_retire"], false);
+    assert_eq!(v["versions"][0]["consumers"][0]["team"], "ads-delivery");
+    assert_eq!(v["producer"]["contact"], "#team-shows");
+}
+
+#[test]
+fn impact_of_an_unknown_version_is_a_finding() {
+    let out = meshsynth(&repo()).args(["-t", MINIMAL, "impact", "podcasts.episodes@9"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: product `podcasts.episodes` has no version 9\n");
+}
+
+#[test]
+fn schema_is_json_schema_of_every_section() {
+    let out = meshsynth(&repo()).arg("schema").output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let props: Vec<&String> = schema["properties"].as_object().expect("properties").keys().collect();
+    assert_eq!(props, ["version", "org", "domains", "access_groups", "teams"]);
+    assert_eq!(schema["additionalProperties"], false);
+    let team = meshsynth(&repo()).args(["schema", "--team"]).output().expect("run");
+    let team: serde_json::Value = serde_json::from_slice(&team.stdout).expect("json");
+    assert_eq!(team["required"], serde_json::json!(["name", "domain"]));
+}
+
+// Hostile input: each gets a clear error in bounded time, never a panic.
+
+fn validate_file(name: &str, bytes: &[u8]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join(name), bytes).expect("write");
+    let out = meshsynth(dir.path()).args(["-t", name, "validate"]).output().expect("run");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn hostile_empty_file() {
+    let (code, err) = validate_file("empty.yaml", b"");
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "error: empty.yaml:1:1: file is empty (a topology file is a YAML mapping; see `meshsynth schema`)\n");
+}
+
+#[test]
+fn hostile_non_utf8_bytes() {
+    let (code, err) = validate_file("bytes.yaml", b"version: 1\norg:\n  name: \xff\xfe\n");
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "error: bytes.yaml:3:9: file is not valid UTF-8 (save the file as UTF-8)\n");
+}
+
+#[test]
+fn hostile_deep_nesting() {
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let (code, err) = validate_file("deep.yaml", deep.as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("error: deep.yaml:1:") && err.contains("recursion limit exceeded"), "{err}");
+    let deep_maps = format!("{}1{}", "{a: ".repeat(200_000), "}".repeat(200_000));
+    let (code, err) = validate_file("deep-maps.yaml", deep_maps.as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(err.contains("recursion limit exceeded"), "{err}");
+}
+
+#[test]
+fn hostile_alias_bomb() {
+    // The billion laughs: 10 levels of 10 aliases each, in a place the schema accepts.
+    let mut text = String::from("version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\n");
+    text.push_str("domains:\n  - &d0 {name: a}\n");
+    text.push_str("x0: &l0 [*d0, *d0, *d0, *d0, *d0, *d0, *d0, *d0, *d0, *d0]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+        text.push_str(&format!("x{i}: &l{i} [{refs}]\n"));
+    }
+    let (code, err) = validate_file("bomb.yaml", text.as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("error: bomb.yaml:"), "{err}");
+    // As the value of a real section too.
+    let mut text = String::from("version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\n");
+    text.push_str("domains: &l0 [{name: a}, {name: b}]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+        text.push_str(&format!("access_groups: &l{i} [{refs}]\n"));
+    }
+    let (code, err) = validate_file("bomb2.yaml", text.as_bytes());
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("error: bomb2.yaml:"), "{err}");
+}
+
+#[test]
+fn hostile_fifty_megabytes() {
+    let mut text = String::from("version: 1\ndomains:\n");
+    let entry = format!("  - name: d\n    description: \"{}\"\n", "y".repeat(90));
+    while text.len() < 50 * 1024 * 1024 {
+        text.push_str(&entry);
+    }
+    let (code, err) = validate_file("big.yaml", text.as_bytes());
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "error: big.yaml:2:1: missing field `org` (see `meshsynth schema` for the format)\n");
+}
+
+#[test]
+fn hostile_nul_bytes() {
+    let (code, err) = validate_file("nul.yaml", b"\0\0\0");
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("error: nul.yaml:1:1: "), "{err}");
+}
