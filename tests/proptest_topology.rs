@@ -1,0 +1,294 @@
+//! Property tests over generated topologies: random valid orgs validate, have
+//! one `consumes` edge per consume entry, and mean the same in directory and
+//! single-file form whatever the file order; random mutations of valid files
+//! never make meshsynth panic.
+
+use std::path::PathBuf;
+
+use meshsynth::graph::{EdgeKind, OrgGraph};
+use meshsynth::model::load::{from_sources, from_str};
+use meshsynth::model::{Loc, Topology};
+use meshsynth::validate::validate;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+/// A small deterministic PRNG so one proptest seed gives one org.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % (n.max(1) as u64)).expect("fits")
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const ENVIRONMENTS: [&str; 4] = ["prod", "staging", "dev", "sandbox"];
+
+const STATUSES: [&str; 3] = ["active", "deprecated", "retired"];
+
+const TYPES: &[&str] = &["string", "int", "bigint", "double", "decimal(18,2)", "array<string>", "map<string,int>", "struct<a:int,b:string>", "timestamp", "boolean"];
+
+/// Generates a valid org: (org section without teams, teams, number of consume entries).
+fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, usize) {
+    let mut rng = Rng(seed | 1);
+    let domains: Vec<String> = (0..n_domains).map(|i| format!("dom-{i}")).collect();
+    let mut next_account = 300_000_000_000_u64;
+    let mut teams = Vec::new();
+    // (account, product id, domain, versions [(number, status)], classification)
+    let mut products: Vec<(String, String, Vec<(u32, &str)>, &str)> = Vec::new();
+    let mut team_accounts: Vec<Vec<String>> = Vec::new();
+    for t in 0..n_teams {
+        let domain = domains[rng.below(domains.len())].clone();
+        let mut accounts = Vec::new();
+        if t == 0 {
+            accounts.push("111111111111".to_owned());
+            accounts.push("222222222222".to_owned());
+        }
+        for _ in 0..1 + rng.below(3) {
+            next_account += 1 + rng.below(1000) as u64;
+            accounts.push(next_account.to_string());
+        }
+        let mut team_products = Vec::new();
+        let producing: Vec<&String> = accounts.iter().filter(|a| !a.starts_with("111") && !a.starts_with("222")).collect();
+        for p in 0..rng.below(4) {
+            let account = producing[rng.below(producing.len())].clone();
+            let classification = if rng.chance(25) { "restricted" } else { "open" };
+            let n_versions = 1 + rng.below(3);
+            let active = rng.below(n_versions);
+            let mut versions = Vec::new();
+            let mut vs = Vec::new();
+            for v in 0..n_versions {
+                let status = if v == active {
+                    "active"
+                } else {
+                    STATUSES[rng.below(3)]
+                };
+                let n_cols = 1 + rng.below(4);
+                let columns: Vec<Value> =
+                    (0..n_cols).map(|c| json!({"name": format!("col_{c}"), "type": TYPES[rng.below(TYPES.len())]})).collect();
+                versions.push(json!({
+                    "version": v + 1,
+                    "status": status,
+                    "tables": [{"name": format!("tab_{p}"), "columns": columns, "partition_keys": [{"name": "dt", "type": "date"}]}],
+                }));
+                vs.push((u32::try_from(v + 1).expect("small"), status));
+            }
+            let name = format!("prod-{t}-{p}");
+            team_products.push(json!({"name": name, "account": account, "classification": classification, "versions": versions}));
+            products.push((account, format!("{domain}.{name}"), vs, classification));
+        }
+        team_accounts.push(accounts.clone());
+        teams.push(json!({
+            "name": format!("team-{t}"),
+            "domain": domain,
+            "steward": format!("steward-{t}@example.com"),
+            "contact": format!("#team-{t}"),
+            "accounts": accounts.iter().enumerate().map(|(i, a)| json!({"id": a, "name": format!("acct-{t}-{i}"), "environment": ENVIRONMENTS[i % 4]})).collect::<Vec<_>>(),
+            "products": team_products,
+        }));
+    }
+    // Consumes: never the product's own account, never a retired version, no duplicates.
+    let mut n_consumes = 0;
+    let mut approved: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (t, team) in teams.iter_mut().enumerate() {
+        let mut consumes = Vec::new();
+        for _ in 0..rng.below(6) {
+            if products.is_empty() {
+                break;
+            }
+            let (p_account, pid, versions, class) = &products[rng.below(products.len())];
+            let account = team_accounts[t][rng.below(team_accounts[t].len())].clone();
+            let (v, status) = versions[rng.below(versions.len())];
+            if &account == p_account || status == "retired" || !seen.insert((account.clone(), pid.clone(), v)) {
+                continue;
+            }
+            let mut c = json!({"product": format!("{pid}@{v}"), "account": account, "purpose": "analysis"});
+            if *class == "restricted" || rng.chance(10) {
+                c["approved_by"] = json!("steward@example.com");
+                approved.push((account.clone(), pid.clone()));
+            }
+            consumes.push(c);
+            n_consumes += 1;
+        }
+        team["consumes"] = Value::Array(consumes);
+        // Service roles: an open one, and a restricted one over this team's approved consumes.
+        let mut roles = vec![json!({"name": "etl-open", "account": team_accounts[t][0], "access": "open"})];
+        let mine: Vec<&(String, String)> = approved.iter().filter(|(a, _)| team_accounts[t].contains(a)).collect();
+        if let Some((account, _)) = mine.first() {
+            let listed: std::collections::BTreeSet<&String> =
+                mine.iter().filter(|(a, _)| a == account).map(|(_, p)| p).collect();
+            roles.push(json!({"name": "etl-restricted", "account": account, "access": "restricted", "products": listed}));
+        }
+        team["service_roles"] = Value::Array(roles);
+    }
+    let restricted: Vec<&String> = products.iter().filter(|p| p.3 == "restricted").map(|p| &p.1).collect();
+    let mut groups = vec![json!({"name": "everyone", "group_id": "g-open", "access": "open"})];
+    if !restricted.is_empty() {
+        groups.push(json!({"name": "analysts", "group_id": "g-restricted", "access": "restricted", "products": restricted}));
+    }
+    let org = json!({
+        "version": 1,
+        "org": {
+            "name": "prop",
+            "organization_id": "o-a1b2c3d4e5",
+            "management_account": "111111111111",
+            "central_account": "222222222222",
+            "region": "eu-west-1",
+            "identity_center": {"instance_arn": "arn:aws:sso:::instance/ssoins-0123456789abcdef", "identity_store_id": "d-0123456789"},
+        },
+        "domains": domains.iter().map(|d| json!({"name": d})).collect::<Vec<_>>(),
+        "access_groups": groups,
+    });
+    (org, teams, n_consumes)
+}
+
+/// The model without source positions, which legitimately differ between forms.
+fn without_locs(mut t: Topology) -> Topology {
+    let blank = Loc { file: PathBuf::new(), line: 0, col: 0 };
+    for team in t.teams.values_mut() {
+        team.loc = blank.clone();
+    }
+    for c in &mut t.consumes {
+        c.loc = blank.clone();
+    }
+    t
+}
+
+fn single_file(org: &Value, teams: &[Value]) -> String {
+    let mut all = org.clone();
+    all["teams"] = Value::Array(teams.to_vec());
+    serde_json::to_string_pretty(&all).expect("json")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1_500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_orgs_validate_and_mean_the_same_in_every_form(
+        seed in any::<u64>(),
+        n_domains in 1usize..4,
+        n_teams in 1usize..7,
+        rotate in 0usize..7,
+    ) {
+        let (org, teams, n_consumes) = generate(seed, n_domains, n_teams);
+
+        // Single file, teams in one order.
+        let text = single_file(&org, &teams);
+        let raw = from_str(&PathBuf::from("org.json"), &text).expect("loads");
+        let (single, _warnings) = validate(raw).unwrap_or_else(|e| panic!("invalid: {e:?}\n{text}"));
+        prop_assert_eq!(single.consumes.len(), n_consumes);
+
+        // The graph has one consumes edge per consume entry.
+        let graph = OrgGraph::build(&single);
+        let edges = graph.edges().into_iter().filter(|e| matches!(e.2, EdgeKind::Consumes { .. })).count();
+        prop_assert_eq!(edges, n_consumes);
+
+        // Single file with the teams in another order.
+        let mut rotated = teams.clone();
+        rotated.rotate_left(rotate % teams.len());
+        let raw = from_str(&PathBuf::from("org.json"), &single_file(&org, &rotated)).expect("loads");
+        let (other_order, _) = validate(raw).expect("valid");
+
+        // Directory form, with files handed over in reverse order.
+        let org_text = serde_json::to_string_pretty(&org).expect("json");
+        let team_texts: Vec<(PathBuf, String)> = teams
+            .iter()
+            .rev()
+            .map(|t| (PathBuf::from(format!("teams/{}.yaml", t["name"].as_str().expect("name"))), serde_json::to_string(t).expect("json")))
+            .collect();
+        let raw = from_sources(
+            Some((PathBuf::from("org.yaml"), &org_text)),
+            team_texts.iter().map(|(p, t)| (p.clone(), t.as_str())).collect(),
+        )
+        .expect("loads");
+        let (dir, _) = validate(raw).expect("valid");
+
+        let single = without_locs(single);
+        prop_assert_eq!(&single, &without_locs(other_order));
+        prop_assert_eq!(&single, &without_locs(dir));
+    }
+}
+
+/// One random edit of a text: YAML's special characters, deletions, duplications, truncation.
+fn mutate(text: &str, rng: &mut Rng) -> String {
+    const SPECIAL: &[&str] = &[
+        "{", "}", "[", "]", ":", ",", "&a", "*a", "!", "|", ">", "'", "\"", "\n", " ", "-", "#", "@", "%", "\t", "\u{0}", "é", "\u{feff}",
+        "~", "null", "999999999999999999999", "-1", "0x10", "1e400", "<<: *a", "? ", "---\n", "...\n", "&a [*a]",
+    ];
+    let mut chars: Vec<char> = text.chars().collect();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(chars.len() + 1);
+        match rng.below(6) {
+            0 => {
+                let end = (at + rng.below(40)).min(chars.len());
+                chars.drain(at..end);
+            }
+            1 => {
+                let s = SPECIAL[rng.below(SPECIAL.len())];
+                chars.splice(at..at, s.chars());
+            }
+            2 => {
+                let end = (at + rng.below(80)).min(chars.len());
+                let copy: Vec<char> = chars[at..end].to_vec();
+                let to = rng.below(chars.len() + 1);
+                chars.splice(to..to, copy);
+            }
+            3 => chars.truncate(at),
+            4 if at < chars.len() => chars[at] = char::from(b' ' + u8::try_from(rng.below(95)).expect("small")),
+            _ => {
+                // Replace a line's value after its colon.
+                let line_start = chars[..at].iter().rposition(|c| *c == '\n').map_or(0, |i| i + 1);
+                let line_end = chars[at..].iter().position(|c| *c == '\n').map_or(chars.len(), |i| at + i);
+                if let Some(colon) = chars[line_start..line_end].iter().position(|c| *c == ':') {
+                    let s = SPECIAL[rng.below(SPECIAL.len())];
+                    chars.splice(line_start + colon + 1..line_end, format!(" {s}").chars());
+                }
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_topologies_never_panic(seed in any::<u64>(), which in 0usize..3) {
+        let mut rng = Rng(seed | 1);
+        let base = match which {
+            0 => include_str!("fixtures/valid/minimal.yaml").to_owned(),
+            1 => include_str!("../accounts/teams/shows.yaml").to_owned(),
+            _ => {
+                let (org, teams, _) = generate(seed, 2, 3);
+                single_file(&org, &teams)
+            }
+        };
+        let text = mutate(&base, &mut rng);
+        let path = PathBuf::from("mutated.yaml");
+        // Whatever the outcome, it is a value, not a panic; errors carry the file.
+        match from_str(&path, &text) {
+            Ok(raw) => {
+                if let Err(errors) = validate(raw) {
+                    prop_assert!(!errors.is_empty());
+                    prop_assert!(errors.iter().all(|d| d.loc.file == path && d.loc.line >= 1));
+                }
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+        // The same bytes as a team file of a directory.
+        let org = "version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\ndomains: [{name: podcasts}]\n";
+        if let Ok(raw) = from_sources(Some((PathBuf::from("org.yaml"), org)), vec![(PathBuf::from("teams/x.yaml"), text.as_str())]) {
+            let _ = validate(raw);
+        }
+    }
+}
