@@ -160,6 +160,22 @@ pub struct PlanArgs {
     /// How many accounts to work on at once
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    #[command(flatten)]
+    pub aws: AwsRunArgs,
+}
+
+/// Which role to assume and how long to wait for AWS (plan and deploy).
+#[derive(Debug, Clone, Args)]
+pub struct AwsRunArgs {
+    /// Assume this role in every account instead of org.deploy_role (e.g. a read-only role for plan)
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// Give up on one AWS call (the SDK's retries included) after SECS seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub call_timeout: u64,
+    /// Give up waiting for one change set or stack after SECS seconds
+    #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub wait_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -176,17 +192,26 @@ pub struct DeployArgs {
     /// Allow changes that remove or replace a stateful resource, or delete a stack
     #[arg(long)]
     pub allow_destructive: bool,
-    /// How many stacks to deploy at once
+    /// How many accounts to work on at once
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    #[command(flatten)]
+    pub aws: AwsRunArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
     /// Compare the topology's accounts with AWS Organizations
-    Check,
+    Check(OrgCheckArgs),
     /// Draft a topology from AWS Organizations (accounts grouped by tag)
     Import(OrgImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgCheckArgs {
+    /// The account tag whose value names the owning team (tagged accounts missing from the topology are listed)
+    #[arg(long, value_name = "KEY", default_value = "team")]
+    pub tag_key: String,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +222,9 @@ pub struct OrgImportArgs {
     /// Where to write the draft (org.yaml and teams/)
     #[arg(long, value_name = "DIR", default_value = "accounts")]
     pub out: PathBuf,
+    /// `org.name` of the draft (part of every bucket name); a TODO placeholder otherwise
+    #[arg(long, value_name = "NAME")]
+    pub org_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -209,9 +237,19 @@ pub struct NewTeamArgs {
     /// An account of the team (repeatable)
     #[arg(long = "account", value_name = "ID", required = true)]
     pub accounts: Vec<String>,
-    /// The account's name (repeatable, in the order of --account)
+    /// The account's name (repeatable, in the order of --account; default `<team>-<environment>`)
     #[arg(long = "account-name", value_name = "N")]
     pub account_names: Vec<String>,
+    /// The account's environment: prod, staging, dev or sandbox (repeatable, in the order of
+    /// --account, or once for all; default prod)
+    #[arg(long = "environment", value_name = "E")]
+    pub environments: Vec<String>,
+    /// The team's data steward (approves access to restricted products)
+    #[arg(long, value_name = "EMAIL")]
+    pub steward: Option<String>,
+    /// Where the team's consumers are notified, e.g. "#team-recs"
+    #[arg(long, value_name = "CHANNEL")]
+    pub contact: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,12 @@ const ENVIRONMENTS: &str = "prod, staging, dev or sandbox";
 
 /// Validates a topology as read by `model::load`.
 pub fn validate(input: RawInput) -> Validated {
+    validate_ref(&input)
+}
+
+/// Validates a topology without taking it: the caller decides when (and on
+/// which thread) the large raw input is freed.
+pub fn validate_ref(input: &RawInput) -> Validated {
     let mut cx = Cx {
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -149,7 +155,7 @@ pub fn validate(input: RawInput) -> Validated {
     let mut teams: BTreeMap<String, Team> = BTreeMap::new();
     let mut accounts: BTreeMap<AccountId, Account> = BTreeMap::new();
     let mut account_loc: BTreeMap<AccountId, Loc> = BTreeMap::new();
-    for (file, team) in &raw_teams {
+    for (file, team) in raw_teams {
         let t = &team.value;
         let file = file.as_path();
         if !cx.name(file, &t.name, "team") {
@@ -222,7 +228,8 @@ pub fn validate(input: RawInput) -> Validated {
                         format!("unknown environment `{other}`"),
                         format!("use {ENVIRONMENTS}"),
                     );
-                    continue;
+                    // Still owned by this team, so that references to it are not reported too.
+                    Environment::Dev
                 }
             };
             account_loc.insert(id.clone(), loc(file, &a.id));
@@ -253,7 +260,7 @@ pub fn validate(input: RawInput) -> Validated {
     // Products.
     let mut products: BTreeMap<ProductId, Product> = BTreeMap::new();
     let mut product_loc: BTreeMap<ProductId, Loc> = BTreeMap::new();
-    for (file, team) in &raw_teams {
+    for (file, team) in raw_teams {
         let t = &team.value;
         let Some(owner) = teams
             .get(&t.name.value)
@@ -319,9 +326,8 @@ pub fn validate(input: RawInput) -> Validated {
 
     // Consumes and service roles.
     let mut consumes = Vec::new();
-    let mut seen_consumes: BTreeMap<(AccountId, ProductId, u32), Loc> = BTreeMap::new();
     let mut service_roles = Vec::new();
-    for (file, team) in &raw_teams {
+    for (file, team) in raw_teams {
         let t = &team.value;
         let Some(owner) = teams
             .get(&t.name.value)
@@ -387,7 +393,10 @@ pub fn validate(input: RawInput) -> Validated {
                     cx.error(
                         file,
                         &c.product,
-                        format!("`{pid}@{version}` is retired and can no longer be consumed"),
+                        format!(
+                            "`{pid}@{version}` is retired and can no longer be consumed, but team `{}` (account `{account}`) still consumes it",
+                            owner.name
+                        ),
                         active_hint(product),
                     );
                     ok = false;
@@ -443,17 +452,6 @@ pub fn validate(input: RawInput) -> Validated {
                 );
                 ok = false;
             }
-            let key = (account.clone(), pid.clone(), version);
-            if let Some(prev) = seen_consumes.get(&key) {
-                cx.error(
-                    file,
-                    &c.product,
-                    format!("account `{account}` already consumes `{pid}@{version}` at {prev}"),
-                    "remove the duplicate entry",
-                );
-                continue;
-            }
-            seen_consumes.insert(key, loc(file, &c.product));
             if ok {
                 consumes.push(Consume {
                     team: owner.name.clone(),
@@ -467,14 +465,30 @@ pub fn validate(input: RawInput) -> Validated {
             }
         }
     }
+    // Sorted, a duplicate consume entry sits right after the one it repeats.
+    consumes
+        .sort_by(|a, b| (&a.account, &a.product, a.version, &a.loc).cmp(&(&b.account, &b.product, b.version, &b.loc)));
+    for pair in consumes.windows(2) {
+        let (first, dup) = (&pair[0], &pair[1]);
+        if (&first.account, &first.product, first.version) == (&dup.account, &dup.product, dup.version) {
+            cx.errors.push(Diagnostic {
+                loc: dup.loc.clone(),
+                message: format!(
+                    "account `{}` already consumes `{}@{}` at {}",
+                    dup.account, dup.product, dup.version, first.loc
+                ),
+                hint: Some("remove the duplicate entry".to_owned()),
+            });
+        }
+    }
     // Service roles need the consumes of every team (a role's products must be consumed by its account).
-    let approved: BTreeSet<(AccountId, ProductId)> = consumes
+    let approved: BTreeSet<(&AccountId, &ProductId)> = consumes
         .iter()
         .filter(|c| c.approved_by.is_some())
-        .map(|c| (c.account.clone(), c.product.clone()))
+        .map(|c| (&c.account, &c.product))
         .collect();
     let mut seen_roles: BTreeMap<(AccountId, String), Loc> = BTreeMap::new();
-    for (file, team) in &raw_teams {
+    for (file, team) in raw_teams {
         let t = &team.value;
         let Some(owner) = teams
             .get(&t.name.value)
@@ -590,9 +604,6 @@ pub fn validate(input: RawInput) -> Validated {
     cx.warnings.dedup();
     match org {
         Some(org) if cx.errors.is_empty() => {
-            consumes.sort_by(|a, b| {
-                (&a.account, &a.product, a.version, &a.team).cmp(&(&b.account, &b.product, b.version, &b.team))
-            });
             service_roles.sort_by(|a: &ServiceRole, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
             let topology = Topology {
                 org,
@@ -737,7 +748,7 @@ fn validate_service_roles(
     owner: &Team,
     t: &RawTeam,
     (products, declared): (&BTreeMap<ProductId, Product>, &BTreeSet<ProductId>),
-    approved: &BTreeSet<(AccountId, ProductId)>,
+    approved: &BTreeSet<(&AccountId, &ProductId)>,
     seen: &mut BTreeMap<(AccountId, String), Loc>,
     out: &mut Vec<ServiceRole>,
 ) {
@@ -793,7 +804,7 @@ fn validate_service_roles(
                 let Some(id) = ProductId::parse(&item.value) else {
                     continue;
                 };
-                if listed.contains(&id) && !approved.contains(&(account.clone(), id.clone())) {
+                if listed.contains(&id) && !approved.contains(&(&account, &id)) {
                     cx.error(
                         file,
                         item,

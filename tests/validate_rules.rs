@@ -90,7 +90,7 @@ error: tests/fixtures/invalid/consume-restricted-without-approval.yaml:80:20: se
     ),
     (
         "consume-retired-version",
-        r#"error: tests/fixtures/invalid/consume-retired-version.yaml:102:18: `podcasts.episodes@1` is retired and can no longer be consumed (move to podcasts.episodes@2)
+        r#"error: tests/fixtures/invalid/consume-retired-version.yaml:102:18: `podcasts.episodes@1` is retired and can no longer be consumed, but team `payouts` (account `444444444444`) still consumes it (move to podcasts.episodes@2)
 "#,
     ),
     (

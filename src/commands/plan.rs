@@ -1,9 +1,152 @@
-//! `meshsynth plan` (being built).
+//! `meshsynth plan`: a change set for every stack of the synthesis in every
+//! account (assuming `org.deploy_role`), waited for and reviewed; nothing is
+//! executed. Also the setup `deploy` shares: reading the synthesis against
+//! the topology, resolving the accounts and the AWS options.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
 
 use super::Io;
-use crate::exit::ExitCode;
-use crate::settings::Settings;
+use crate::cli::{AwsRunArgs, PlanArgs, ReviewFormat};
+use crate::deploy::{
+    self, preview, AwsOptions, AwsSession, DeployError, PlanOptions, Progress, RetryPolicy, WaitOptions,
+};
+use crate::exit::{ExitCode, Finding};
+use crate::model::AccountId;
+use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(_settings: &Settings, _args: &crate::cli::PlanArgs, _io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("this command is not built yet"))
+/// What `plan` and `deploy` need before talking to AWS.
+pub(super) struct Setup {
+    pub(super) synth: deploy::Synthesis,
+    pub(super) plan: PlanOptions,
+    pub(super) aws: AwsOptions,
+}
+
+/// Reads the topology and the synthesis, checks they belong together, and
+/// resolves the accounts to work on (`--account`, else every account).
+pub(super) fn setup(
+    settings: &Settings,
+    out: &Path,
+    only: &[String],
+    concurrency: u16,
+    run: &AwsRunArgs,
+    io: &mut Io<'_>,
+) -> anyhow::Result<Setup> {
+    let topology = super::load_topology(settings, io)?;
+    let synth = deploy::manifest::read(out).map_err(|e| deploy_error(e.into()))?;
+    let manifest = &synth.manifest;
+    if manifest.org != topology.org.name {
+        anyhow::bail!(
+            "`{}` is a synthesis of org `{}`, but the topology is org `{}` (run `meshsynth synth`)",
+            out.join("manifest.json").display(),
+            manifest.org,
+            topology.org.name
+        );
+    }
+
+    let mut known: BTreeMap<String, String> = topology
+        .accounts
+        .values()
+        .map(|a| (a.id.as_str().to_owned(), a.name.clone()))
+        .collect();
+    for (id, what) in [
+        (&topology.org.management_account, "management account"),
+        (&topology.org.central_account, "central account"),
+    ] {
+        known.entry(id.as_str().to_owned()).or_insert_with(|| what.to_owned());
+    }
+    let strangers: BTreeSet<&str> = manifest
+        .stacks
+        .iter()
+        .map(|s| s.account.as_str())
+        .chain(manifest.policies.iter().map(|p| p.account.as_str()))
+        .filter(|a| !known.contains_key(*a))
+        .collect();
+    if let Some(a) = strangers.first() {
+        return Err(Finding(format!(
+            "`{}` has stacks for account {a}, which the topology does not have: the synthesis is stale (run `meshsynth synth`)",
+            out.join("manifest.json").display()
+        ))
+        .into());
+    }
+    let accounts = if only.is_empty() {
+        known
+    } else {
+        let mut chosen = BTreeMap::new();
+        for id in only {
+            if AccountId::parse(id).is_none() {
+                anyhow::bail!("--account `{id}` is not an account id (12 digits)");
+            }
+            let Some(name) = known.get(id) else {
+                anyhow::bail!("--account {id} is not an account of the topology");
+            };
+            chosen.insert(id.clone(), name.clone());
+        }
+        chosen
+    };
+
+    let region = settings.aws.region.clone().unwrap_or_else(|| manifest.region.clone());
+    let aws = AwsOptions {
+        endpoint_url: settings.aws.endpoint_url.clone(),
+        region: region.clone(),
+        profile: settings.aws.profile.clone(),
+        deploy_role: run.role.clone().unwrap_or_else(|| topology.org.deploy_role.clone()),
+        call_timeout: Duration::from_secs(run.call_timeout),
+        sdk_max_attempts: 3,
+        retry: RetryPolicy::default(),
+    };
+    let plan = PlanOptions {
+        accounts,
+        region_override: settings.aws.region.clone(),
+        concurrency: usize::from(concurrency),
+        wait: WaitOptions {
+            timeout: Duration::from_secs(run.wait_timeout),
+            ..WaitOptions::default()
+        },
+    };
+    Ok(Setup { synth, plan, aws })
+}
+
+/// Maps an engine error to the command's: findings exit 1, the rest 2.
+pub(super) fn deploy_error(e: DeployError) -> anyhow::Error {
+    if e.is_finding() {
+        Finding(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// The async runtime of the AWS calls (IO-bound: two workers are plenty).
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Progress bars on stderr, when it is a terminal and not `--quiet`.
+pub(super) fn progress(settings: &Settings, io: &Io<'_>) -> Progress {
+    Progress::new(io.interactive && settings.verbosity != Verbosity::Quiet)
+}
+
+pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+    let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
+    let progress = progress(settings, io);
+    let plan = runtime()?
+        .block_on(async {
+            let session = AwsSession::new(setup.aws.clone()).await;
+            deploy::plan(&session, &setup.synth, &setup.plan, &progress).await
+        })
+        .map_err(deploy_error)?;
+    let text = match args.format {
+        ReviewFormat::Text => preview::render_text(&plan, settings.color, settings.verbosity == Verbosity::Verbose),
+        ReviewFormat::Markdown => preview::render_markdown(&plan),
+        ReviewFormat::Json => preview::render_json(&plan),
+    };
+    io.out.write_all(text.as_bytes())?;
+    Ok(ExitCode::Success)
 }

@@ -18,5 +18,6 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
             t.consumes.len()
         )?;
     }
+    super::drop_later(t);
     Ok(ExitCode::Success)
 }

@@ -1,1 +1,108 @@
-//! (being built)
+//! Planning and deploying a synthesis into every account of the org.
+//!
+//! `plan` and `deploy` read what `synth` wrote (`manifest`), assume
+//! `org.deploy_role` in each account (`session`, `sts`), make a CloudFormation
+//! change set per stack and classify it (`change_set`, `plan`), render the
+//! review (`preview`), and execute in dependency order (`execute`).
+//!
+//! Every AWS call of meshsynth's deploy path lives here, behind one trait per
+//! service (`cfn`, `glue`, `s3`, `sts`), each retried on throttling (`api`),
+//! so the engine runs unchanged against AWS, the local emulator, or the fakes
+//! of the unit tests. Nothing outside `deploy/` talks to AWS for these
+//! commands, and nothing here prints: commands do, with what this returns.
+
+pub mod api;
+pub mod cfn;
+pub mod change_set;
+pub mod execute;
+pub mod glue;
+pub mod manifest;
+pub mod plan;
+pub mod preview;
+pub mod progress;
+pub mod s3;
+pub mod session;
+pub mod sts;
+
+#[cfg(test)]
+mod fake;
+
+pub use api::{ApiError, ApiErrorKind, RetryPolicy};
+pub use execute::{execute, DeployReport, ExecOptions, Step, StepStatus};
+pub use manifest::{ManifestError, Synthesis};
+pub use plan::{plan, Plan, PlanOptions, StackStatus, WaitOptions};
+pub use progress::Progress;
+pub use session::{AwsOptions, AwsSession, Connector};
+
+/// What can stop a plan (or a deploy before it executes anything).
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("cannot assume role `{role_arn}` in account {account}: {error}")]
+    AssumeRole {
+        account: String,
+        role_arn: String,
+        error: ApiError,
+    },
+    #[error("account {account}{}: {error}", stack.as_ref().map(|s| format!(", stack `{s}`")).unwrap_or_default())]
+    Api {
+        account: String,
+        stack: Option<String>,
+        error: ApiError,
+    },
+    #[error("account {account}, stack `{stack}`: the change set failed: {reason}")]
+    ChangeSetFailed {
+        account: String,
+        stack: String,
+        reason: String,
+    },
+    #[error("account {account}, stack `{stack}` is busy ({status}); run again once it has settled")]
+    StackBusy {
+        account: String,
+        stack: String,
+        status: String,
+    },
+    #[error(
+        "account {account}, stack `{stack}` is {status}{}; fix it in the CloudFormation console \
+         (continue the rollback or delete the stack), then run again",
+        if reason.is_empty() { String::new() } else { format!(" ({reason})") }
+    )]
+    StackStuck {
+        account: String,
+        stack: String,
+        status: String,
+        reason: String,
+    },
+    #[error(
+        "account {account}, stack `{stack}`: the deployed template is not JSON ({reason}); \
+         was the stack deployed by something other than meshsynth?"
+    )]
+    UnreadableTemplate {
+        account: String,
+        stack: String,
+        reason: String,
+    },
+    #[error("account {account}, stack `{stack}`: gave up waiting for {what} after {secs} s (see --wait-timeout)")]
+    WaitTimeout {
+        account: String,
+        stack: String,
+        what: String,
+        secs: u64,
+    },
+}
+
+impl DeployError {
+    /// A finding about the synthesis or the deployed stacks (exit 1), as
+    /// opposed to credentials, connectivity or unreadable input (exit 2).
+    pub fn is_finding(&self) -> bool {
+        match self {
+            DeployError::Manifest(m) => m.is_finding(),
+            DeployError::ChangeSetFailed { .. }
+            | DeployError::StackBusy { .. }
+            | DeployError::StackStuck { .. }
+            | DeployError::UnreadableTemplate { .. } => true,
+            DeployError::AssumeRole { .. } | DeployError::Api { .. } | DeployError::WaitTimeout { .. } => false,
+        }
+    }
+}

@@ -177,8 +177,8 @@ pub fn from_sources(org: Option<(PathBuf, &str)>, mut teams: Vec<(PathBuf, &str)
         }
     }
     let mut parsed = Vec::new();
-    for (file, text) in teams {
-        match parse::<S<RawTeam>>(&file, text) {
+    for (file, result) in parse_all(teams) {
+        match result {
             Ok(team) => parsed.push((file, team)),
             Err(d) => diags.push(d),
         }
@@ -194,6 +194,47 @@ pub fn from_sources(org: Option<(PathBuf, &str)>, mut teams: Vec<(PathBuf, &str)
             Err(LoadError::Invalid(diags))
         }
     }
+}
+
+/// Parses team files on every core, keeping their order.
+fn parse_all(files: Vec<(PathBuf, &str)>) -> Vec<(PathBuf, Result<S<RawTeam>, Diagnostic>)> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(8);
+    let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+    if workers < 2 || files.len() < 2 || total < 1 << 20 {
+        return files
+            .into_iter()
+            .map(|(f, t)| {
+                let r = parse(&f, t);
+                (f, r)
+            })
+            .collect();
+    }
+    // Deal files round-robin by size so that each worker gets a similar share.
+    let mut buckets: Vec<Vec<(usize, PathBuf, &str)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, (f, t)) in files.into_iter().enumerate() {
+        buckets[i % workers].push((i, f, t));
+    }
+    let mut out: Vec<(usize, PathBuf, Result<S<RawTeam>, Diagnostic>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|bucket| {
+                scope.spawn(move || {
+                    bucket
+                        .into_iter()
+                        .map(|(i, f, t)| {
+                            let r = parse(&f, t);
+                            (i, f, r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    out.sort_by_key(|(i, _, _)| *i);
+    out.into_iter().map(|(_, f, r)| (f, r)).collect()
 }
 
 /// Parses a single-file topology held in memory (`path` is only used in messages).
@@ -289,6 +330,18 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> 
             hint: Some("a topology file is a YAML mapping; see `meshsynth schema`".to_owned()),
         });
     }
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    if is_json {
+        return super::raw::from_json::<T>(text).map_err(|err| Diagnostic {
+            loc: Loc {
+                file: path.to_owned(),
+                line: u32::try_from(err.line().max(1)).unwrap_or(u32::MAX),
+                col: u32::try_from(err.column().max(1)).unwrap_or(u32::MAX),
+            },
+            message: json_message(&err),
+            hint: Some("see `meshsynth schema` for the format".to_owned()),
+        });
+    }
     serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|err| {
         let (line, col) = err
             .location()
@@ -315,4 +368,14 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> 
             hint: Some("see `meshsynth schema` for the format".to_owned()),
         }
     })
+}
+
+/// serde_json's message without its " at line X column Y" suffix (the
+/// diagnostic carries the position itself).
+fn json_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(i) if err.line() > 0 => text[..i].to_owned(),
+        _ => text,
+    }
 }

@@ -1,1 +1,335 @@
-//! (being built)
+//! Rendering: stack plans → canonical template files, Glue policies and the manifest.
+//!
+//! Blueprints are Handlebars templates, one per stack part plus partials
+//! (`_name.json.hbs`, used as `{{> name}}`), compiled into the binary and
+//! overridable file by file from `synth --blueprints DIR`. The registry runs in
+//! strict mode and is built once. Each rendered text is parsed as JSON (an error
+//! names the blueprint, the stack and the line) and re-serialised canonically;
+//! then CloudFormation's limits are checked on the real bytes. Rendering is
+//! parallel over the stacks (scoped threads). It reads blueprint files only; it
+//! writes nothing (`emit` does).
+
+mod canonical;
+mod helpers;
+mod manifest;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use handlebars::Handlebars;
+use sha2::{Digest, Sha256};
+
+use crate::synth::{StackPlan, Synthesis};
+pub use manifest::UPLOAD_THRESHOLD;
+
+/// CloudFormation's resource limit per stack.
+pub const MAX_RESOURCES: usize = 500;
+/// CloudFormation's template size limit (from S3).
+pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
+
+/// The built-in blueprints: (name, text). Names starting with `_` are partials.
+const BUILTIN: &[(&str, &str)] = &[
+    ("baseline", include_str!("../../blueprints/baseline.json.hbs")),
+    ("products", include_str!("../../blueprints/products.json.hbs")),
+    ("consumer", include_str!("../../blueprints/consumer.json.hbs")),
+    ("central", include_str!("../../blueprints/central.json.hbs")),
+    ("identity", include_str!("../../blueprints/identity.json.hbs")),
+    ("glue-resource-policy", include_str!("../../blueprints/glue-resource-policy.json.hbs")),
+    ("_bucket", include_str!("../../blueprints/_bucket.json.hbs")),
+    ("_catalog", include_str!("../../blueprints/_catalog.json.hbs")),
+    ("_reader_role", include_str!("../../blueprints/_reader_role.json.hbs")),
+];
+
+const SUFFIX: &str = ".json.hbs";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read blueprints from `{}`: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("`{}` is not a blueprint (known: {known})", path.display())]
+    UnknownBlueprint { path: PathBuf, known: String },
+    #[error("blueprint `{blueprint}` does not compile: {reason}")]
+    Compile { blueprint: String, reason: String },
+    #[error("blueprint `{blueprint}` failed for stack `{stack}`: {reason}")]
+    Template {
+        blueprint: String,
+        stack: String,
+        reason: String,
+    },
+    #[error("blueprint `{blueprint}` rendered invalid JSON for stack `{stack}` at line {line}: {reason} (the line reads `{text}`)")]
+    InvalidJson {
+        blueprint: String,
+        stack: String,
+        line: usize,
+        reason: String,
+        text: String,
+    },
+    #[error("stack `{stack}` has {resources} resources, over CloudFormation's limit of {MAX_RESOURCES} (a blueprint adds more per unit than synth plans for)")]
+    TooManyResources { stack: String, resources: usize },
+    #[error("stack `{stack}` is {bytes} bytes, over CloudFormation's limit of {MAX_TEMPLATE_BYTES}")]
+    TooLarge { stack: String, bytes: usize },
+    #[error("stack `{stack}` has no resources (CloudFormation needs at least one)")]
+    Empty { stack: String },
+}
+
+/// The compiled blueprints.
+pub struct Blueprints {
+    registry: Handlebars<'static>,
+}
+
+fn register(hb: &mut Handlebars<'static>, name: &str, text: &str) -> Result<(), RenderError> {
+    let compile = |e: handlebars::TemplateError| RenderError::Compile {
+        blueprint: name.to_owned(),
+        reason: e.to_string(),
+    };
+    match name.strip_prefix('_') {
+        Some(partial) => hb.register_partial(partial, text).map_err(compile),
+        None => hb.register_template_string(name, text).map_err(compile),
+    }
+}
+
+impl Blueprints {
+    /// The built-in blueprints, with any file of `overrides` (`<name>.json.hbs`) replacing its twin.
+    /// A file that overrides nothing is an error (a typo would otherwise be ignored).
+    pub fn new(overrides: Option<&Path>) -> Result<Blueprints, RenderError> {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.set_prevent_indent(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        hb.register_helper("json", Box::new(helpers::json));
+        hb.register_helper("concat", Box::new(helpers::Concat));
+        hb.register_helper("id", Box::new(helpers::Id));
+        let mut sources: Vec<(String, String)> =
+            BUILTIN.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
+        if let Some(dir) = overrides {
+            let unreadable = |e: std::io::Error| RenderError::Unreadable {
+                path: dir.to_owned(),
+                reason: e.to_string(),
+            };
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(unreadable)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(unreadable)?;
+            files.sort();
+            for path in files {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(SUFFIX))
+                    .map(str::to_owned);
+                let Some(slot) = name.and_then(|n| sources.iter().position(|(s, _)| *s == n)) else {
+                    return Err(RenderError::UnknownBlueprint {
+                        path,
+                        known: BUILTIN.iter().map(|(n, _)| format!("{n}{SUFFIX}")).collect::<Vec<_>>().join(", "),
+                    });
+                };
+                sources[slot].1 = std::fs::read_to_string(&path).map_err(|e| RenderError::Unreadable {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        for (name, text) in &sources {
+            register(&mut hb, name, text)?;
+        }
+        Ok(Blueprints { registry: hb })
+    }
+
+    /// Renders one blueprint with a context: canonical JSON, and the number of resources
+    /// (keys of a top-level `Resources` object).
+    fn render(
+        &self,
+        blueprint: &str,
+        stack: &str,
+        context: serde_json::Value,
+    ) -> Result<(Vec<u8>, usize), RenderError> {
+        let ctx = handlebars::Context::from(context);
+        let text = self
+            .registry
+            .render_with_context(blueprint, &ctx)
+            .map_err(|e| RenderError::Template {
+                blueprint: blueprint.to_owned(),
+                stack: stack.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let bytes = canonical::strip_trailing_commas(&text);
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            let line = e.line();
+            let text = String::from_utf8_lossy(&bytes)
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(120)
+                .collect();
+            RenderError::InvalidJson {
+                blueprint: blueprint.to_owned(),
+                stack: stack.to_owned(),
+                line,
+                reason: e.to_string(),
+                text,
+            }
+        })?;
+        let resources = value
+            .get("Resources")
+            .and_then(serde_json::Value::as_object)
+            .map_or(0, serde_json::Map::len);
+        Ok((canonical::to_canonical(&value), resources))
+    }
+}
+
+/// One rendered file: its path under the output folder and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Relative, with `/` separators: `manifest.json`, `<account>/<stack>.template.json`.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A rendered template with the facts the manifest records.
+struct RenderedStack {
+    file: File,
+    resources: usize,
+    sha256: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    s
+}
+
+fn render_stack(bp: &Blueprints, plan: &StackPlan, context: serde_json::Value) -> Result<RenderedStack, RenderError> {
+    let stack = plan.id();
+    let (bytes, resources) = bp.render(plan.part.as_str(), &stack, context)?;
+    if resources == 0 {
+        return Err(RenderError::Empty { stack });
+    }
+    if resources > MAX_RESOURCES {
+        return Err(RenderError::TooManyResources { stack, resources });
+    }
+    if bytes.len() > MAX_TEMPLATE_BYTES {
+        return Err(RenderError::TooLarge {
+            stack,
+            bytes: bytes.len(),
+        });
+    }
+    Ok(RenderedStack {
+        sha256: sha256_hex(&bytes),
+        resources,
+        file: File {
+            path: format!("{}/{}.template.json", plan.account, plan.name),
+            bytes,
+        },
+    })
+}
+
+/// Renders every stack and policy of a synthesis, then the manifest: the complete output folder.
+/// Files come back sorted by path. Nothing is written. The plans' contexts are consumed.
+pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, RenderError> {
+    let contexts: Vec<serde_json::Value> =
+        synthesis.stacks.iter_mut().map(|s| std::mem::take(&mut s.context)).collect();
+    let plans = &synthesis.stacks;
+    let stacks = parallel(contexts, |i, context| render_stack(bp, &plans[i], context))?;
+    let mut policies = Vec::with_capacity(synthesis.policies.len());
+    for p in &mut synthesis.policies {
+        let context = std::mem::take(&mut p.context);
+        let (bytes, _) = bp.render("glue-resource-policy", &format!("{}/glue-resource-policy", p.account), context)?;
+        policies.push((p.account.to_string(), sha256_hex(&bytes), bytes));
+    }
+    let manifest = manifest::manifest(synthesis, &stacks, &policies);
+    let mut files: Vec<File> = Vec::with_capacity(stacks.len() + policies.len() + 1);
+    files.push(File {
+        path: "manifest.json".into(),
+        bytes: manifest,
+    });
+    files.extend(stacks.into_iter().map(|s| s.file));
+    files.extend(policies.into_iter().map(|(account, _, bytes)| File {
+        path: format!("{account}/glue-resource-policy.json"),
+        bytes,
+    }));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Maps `f` over `items` on up to four threads, taking items one at a time so uneven stacks
+/// balance; each item is consumed (and freed) on the thread that renders it. Results keep the
+/// items' order, and the first error in item order wins, so errors are deterministic too.
+fn parallel<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(usize, T) -> Result<R, RenderError> + Sync,
+) -> Result<Vec<R>, RenderError> {
+    let n = items.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let queue = Mutex::new(items.into_iter().enumerate());
+    let next = || queue.lock().map_or(None, |mut q| q.next());
+    let chunks: Vec<Vec<(usize, Result<R, RenderError>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((i, item)) = next() {
+                        done.push((i, f(i, item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut results: Vec<Option<Result<R, RenderError>>> = Vec::with_capacity(n);
+    results.resize_with(n, || None);
+    for (i, r) in chunks.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("the queue hands every index to exactly one thread"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_json_names_blueprint_stack_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("glue-resource-policy.json.hbs"), "{\n  \"a\": {{json policy}}\n  \"b\": 1\n}\n")
+            .expect("write");
+        let bp = Blueprints::new(Some(dir.path())).expect("compiles");
+        let err = bp
+            .render("glue-resource-policy", "1/x", serde_json::json!({"policy": 1}))
+            .expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.starts_with("blueprint `glue-resource-policy` rendered invalid JSON for stack `1/x` at line 3"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_override_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("basline.json.hbs"), "{}").expect("write");
+        let Err(err) = Blueprints::new(Some(dir.path())) else {
+            panic!("a typo must not be ignored");
+        };
+        assert!(err.to_string().contains("is not a blueprint"), "{err}");
+    }
+
+    #[test]
+    fn strict_mode_rejects_missing_fields() {
+        let bp = Blueprints::new(None).expect("built-ins compile");
+        let err = bp
+            .render("glue-resource-policy", "1/x", serde_json::json!({}))
+            .expect_err("missing policy");
+        assert!(err.to_string().contains("policy"), "{err}");
+    }
+}

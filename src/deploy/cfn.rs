@@ -1,0 +1,352 @@
+//! The CloudFormation calls meshsynth makes, behind a trait.
+//!
+//! `CfnApi` speaks in plain types (strings for statuses, our own structs), so
+//! the engine and its tests never see an SDK type, and a test double
+//! (`FakeCfn` in `deploy/fake.rs`) can inject throttling and failures.
+//! `SdkCfn` is the real implementation. This is the only file that imports
+//! `aws_sdk_cloudformation`.
+//!
+//! Every call here is one API call (or all pages of one); waiting and
+//! deciding belong to `change_set.rs`.
+
+use async_trait::async_trait;
+use aws_sdk_cloudformation as cfn;
+use cfn::types::{Capability, ChangeSetType as SdkChangeSetType, StackStatus, TemplateStage};
+
+use super::api::{from_sdk, ApiError, ApiErrorKind, Retrying};
+
+/// A stack as `DescribeStacks` / `ListStacks` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackInfo {
+    pub stack_id: String,
+    pub name: String,
+    /// `CREATE_COMPLETE`, `REVIEW_IN_PROGRESS`, ...
+    pub status: String,
+    pub status_reason: Option<String>,
+}
+
+/// Whether a change set creates the stack or updates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSetType {
+    Create,
+    Update,
+}
+
+/// Where CloudFormation reads the template from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateSource {
+    /// Inline (up to 51,200 bytes).
+    Body(String),
+    /// An S3 object URL (the staging bucket), for larger templates.
+    Url(String),
+}
+
+/// What `CreateChangeSet` needs. Templates have no parameters; the IAM
+/// capabilities are always given (the templates create named roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChangeSet {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub change_set_type: ChangeSetType,
+    pub template: TemplateSource,
+}
+
+/// One resource change as the service reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceChange {
+    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `True`, `False`, `Conditional`; absent when the service does not say.
+    pub replacement: Option<String>,
+}
+
+/// A change set with every page of its changes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeSetInfo {
+    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `FAILED`, ...
+    pub status: String,
+    /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, ...
+    pub execution_status: Option<String>,
+    pub status_reason: Option<String>,
+    pub changes: Vec<ServiceChange>,
+}
+
+/// One stack event (newest first when listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `CREATE_FAILED`, `UPDATE_IN_PROGRESS`, ...
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// The CloudFormation API as meshsynth uses it (one account, one region).
+#[async_trait]
+pub trait CfnApi: Send + Sync {
+    /// The stack named (or with the id) `stack`; `None` when there is none.
+    async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError>;
+    /// Every stack of the account and region that is not deleted.
+    async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError>;
+    /// The template the stack was last deployed with.
+    async fn get_template(&self, stack: &str) -> Result<String, ApiError>;
+    /// Starts creating a change set; returns its id.
+    async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError>;
+    /// The change set with all pages of changes.
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError>;
+    /// Deletes a change set; one that does not exist is not an error.
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError>;
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError>;
+    /// Starts deleting the stack; one that does not exist is not an error.
+    async fn delete_stack(&self, stack: &str) -> Result<(), ApiError>;
+    /// The stack's most recent events, newest first (at least one page).
+    async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError>;
+}
+
+/// `CfnApi` over the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct SdkCfn {
+    client: cfn::Client,
+}
+
+impl SdkCfn {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        SdkCfn {
+            client: cfn::Client::new(config),
+        }
+    }
+}
+
+/// CloudFormation answers a missing stack with a plain `ValidationError`
+/// whose message says so.
+fn is_missing_stack(e: &ApiError) -> bool {
+    e.kind == ApiErrorKind::Service && e.is_code("ValidationError") && e.message.contains("does not exist")
+}
+
+fn stack_info(id: Option<&str>, name: Option<&str>, status: Option<&StackStatus>, reason: Option<&str>) -> StackInfo {
+    StackInfo {
+        stack_id: id.unwrap_or_default().to_owned(),
+        name: name.unwrap_or_default().to_owned(),
+        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status_reason: reason.map(str::to_owned),
+    }
+}
+
+#[async_trait]
+impl CfnApi for SdkCfn {
+    async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError> {
+        let op = "cloudformation:DescribeStacks";
+        match self.client.describe_stacks().stack_name(stack).send().await {
+            Ok(out) => Ok(out
+                .stacks()
+                .first()
+                .map(|s| stack_info(s.stack_id(), s.stack_name(), s.stack_status(), s.stack_status_reason()))),
+            Err(e) => {
+                let e = from_sdk(op, e);
+                if is_missing_stack(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError> {
+        let mut stacks = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_stacks()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| from_sdk("cloudformation:ListStacks", e))?;
+            for s in out.stack_summaries() {
+                if s.stack_status() == Some(&StackStatus::DeleteComplete) {
+                    continue;
+                }
+                stacks.push(stack_info(
+                    s.stack_id(),
+                    s.stack_name(),
+                    s.stack_status(),
+                    s.stack_status_reason(),
+                ));
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(stacks),
+            }
+        }
+    }
+
+    async fn get_template(&self, stack: &str) -> Result<String, ApiError> {
+        let out = self
+            .client
+            .get_template()
+            .stack_name(stack)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:GetTemplate", e))?;
+        Ok(out.template_body().unwrap_or_default().to_owned())
+    }
+
+    async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
+        let mut call = self
+            .client
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.change_set_name)
+            .change_set_type(match request.change_set_type {
+                ChangeSetType::Create => SdkChangeSetType::Create,
+                ChangeSetType::Update => SdkChangeSetType::Update,
+            })
+            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityNamedIam)
+            .description("meshsynth");
+        call = match &request.template {
+            TemplateSource::Body(body) => call.template_body(body),
+            TemplateSource::Url(url) => call.template_url(url),
+        };
+        let out = call
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:CreateChangeSet", e))?;
+        Ok(out.id().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError> {
+        let mut info = ChangeSetInfo::default();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(change_set)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| from_sdk("cloudformation:DescribeChangeSet", e))?;
+            info.status = out.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
+            info.execution_status = out.execution_status().map(|s| s.as_str().to_owned());
+            info.status_reason = out.status_reason().map(str::to_owned);
+            for change in out.changes() {
+                let Some(rc) = change.resource_change() else { continue };
+                info.changes.push(ServiceChange {
+                    action: rc.action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                    logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+                    resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+                    replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(info),
+            }
+        }
+    }
+
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
+        match self
+            .client
+            .delete_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = from_sdk("cloudformation:DeleteChangeSet", e);
+                if e.is_code("ChangeSetNotFound") || e.is_code("ChangeSetNotFoundException") || is_missing_stack(&e) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
+        self.client
+            .execute_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:ExecuteChangeSet", e))?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_stack()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:DeleteStack", e))?;
+        Ok(())
+    }
+
+    async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
+        let out = self
+            .client
+            .describe_stack_events()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:DescribeStackEvents", e))?;
+        Ok(out
+            .stack_events()
+            .iter()
+            .map(|e| StackEvent {
+                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                status: e.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                reason: e.resource_status_reason().filter(|r| !r.is_empty()).map(str::to_owned),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl<T: CfnApi> CfnApi for Retrying<T> {
+    async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError> {
+        self.policy.run(|| self.inner.describe_stack(stack)).await
+    }
+    async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError> {
+        self.policy.run(|| self.inner.list_stacks()).await
+    }
+    async fn get_template(&self, stack: &str) -> Result<String, ApiError> {
+        self.policy.run(|| self.inner.get_template(stack)).await
+    }
+    async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
+        self.policy.run(|| self.inner.create_change_set(request)).await
+    }
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError> {
+        self.policy
+            .run(|| self.inner.describe_change_set(stack, change_set))
+            .await
+    }
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
+        self.policy
+            .run(|| self.inner.delete_change_set(stack, change_set))
+            .await
+    }
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
+        self.policy
+            .run(|| self.inner.execute_change_set(stack, change_set))
+            .await
+    }
+    async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
+        self.policy.run(|| self.inner.delete_stack(stack)).await
+    }
+    async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
+        self.policy.run(|| self.inner.stack_events(stack)).await
+    }
+}

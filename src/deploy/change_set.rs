@@ -1,0 +1,826 @@
+//! One stack at a time: create a change set, wait for it, describe it,
+//! classify it; later execute it and wait for the stack.
+//!
+//! "The submitted information didn't contain changes" is an outcome
+//! (`no_changes`), not an error. Changes are classified by meshsynth itself
+//! (`crate::change::classify` on the deployed template and the new one); the
+//! service's `Replacement` can only make a change more serious, never less,
+//! because some services (and emulators) leave it out.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
+use super::manifest::{ManifestStack, Template};
+use super::plan::{ChangeAction, Exec, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+use super::s3::template_url;
+use super::session::AccountApis;
+use super::DeployError;
+use crate::change::{self, Action, Replacement, ResourceChange};
+
+/// The change set name for a template: the same template always gets the
+/// same name, so a reviewer can match a plan to the console.
+pub(crate) fn change_set_name(sha256: &str) -> String {
+    format!("meshsynth-{}", &sha256[..sha256.len().min(12)])
+}
+
+/// The reasons CloudFormation gives a change set that changes nothing.
+fn is_no_changes(reason: Option<&str>) -> bool {
+    reason.is_some_and(|r| r.contains("didn't contain changes") || r.contains("No updates are to be performed"))
+}
+
+fn api_error(account: &str, stack: &str, error: super::api::ApiError) -> DeployError {
+    DeployError::Api {
+        account: account.to_owned(),
+        stack: Some(stack.to_owned()),
+        error,
+    }
+}
+
+/// Stack statuses from which a stack can be updated by a change set.
+fn is_updatable(status: &str) -> bool {
+    matches!(
+        status,
+        "CREATE_COMPLETE"
+            | "UPDATE_COMPLETE"
+            | "UPDATE_ROLLBACK_COMPLETE"
+            | "IMPORT_COMPLETE"
+            | "IMPORT_ROLLBACK_COMPLETE"
+    )
+}
+
+/// What a stack needs before a change set can be made, from its status.
+enum Start {
+    /// Absent (or only reviewed, never created): a CREATE change set.
+    Create,
+    /// Deployed: an UPDATE change set.
+    Update,
+    /// Left in ROLLBACK_COMPLETE by a failed creation: delete, then create.
+    Recreate { stack_id: String },
+}
+
+fn start_of(account: &str, name: &str, existing: Option<StackInfo>) -> Result<Start, DeployError> {
+    let Some(info) = existing else {
+        return Ok(Start::Create);
+    };
+    match info.status.as_str() {
+        "REVIEW_IN_PROGRESS" => Ok(Start::Create),
+        "ROLLBACK_COMPLETE" => Ok(Start::Recreate {
+            stack_id: info.stack_id,
+        }),
+        s if is_updatable(s) => Ok(Start::Update),
+        s if s.ends_with("_IN_PROGRESS") => Err(DeployError::StackBusy {
+            account: account.to_owned(),
+            stack: name.to_owned(),
+            status: s.to_owned(),
+        }),
+        s => Err(DeployError::StackStuck {
+            account: account.to_owned(),
+            stack: name.to_owned(),
+            status: s.to_owned(),
+            reason: info.status_reason.unwrap_or_default(),
+        }),
+    }
+}
+
+/// The template the stack was last deployed with, parsed.
+async fn deployed_template(apis: &AccountApis, account: &str, name: &str) -> Result<Value, DeployError> {
+    let text = apis
+        .cfn
+        .get_template(name)
+        .await
+        .map_err(|e| api_error(account, name, e))?;
+    serde_json::from_str(&text).map_err(|e| DeployError::UnreadableTemplate {
+        account: account.to_owned(),
+        stack: name.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Where CloudFormation should read the template: inline, or staged in S3.
+/// `None` when the staging bucket does not exist yet (first deploy).
+async fn template_source(
+    apis: &AccountApis,
+    stack: &ManifestStack,
+    region: &str,
+    template: &Template,
+) -> Result<Option<TemplateSource>, DeployError> {
+    let Some(upload) = &stack.upload else {
+        return Ok(Some(TemplateSource::Body(template.text.clone())));
+    };
+    match apis.s3.put_object(&upload.bucket, &upload.key, &template.text).await {
+        Ok(()) => Ok(Some(TemplateSource::Url(template_url(
+            region,
+            &upload.bucket,
+            &upload.key,
+        )))),
+        Err(e) if e.is_code("NoSuchBucket") => Ok(None),
+        Err(e) => Err(api_error(&stack.account, &stack.name, e)),
+    }
+}
+
+/// What preparing a change set came to.
+enum Prepared {
+    NoChanges,
+    Ready(ChangeSetInfo),
+    /// The staging bucket is missing: try again once earlier waves ran.
+    NoBucket,
+}
+
+/// Creates the stack's change set (replacing one of the same name left by an
+/// earlier plan), waits for it, and reads it whole.
+async fn prepare(
+    apis: &AccountApis,
+    stack: &ManifestStack,
+    region: &str,
+    template: &Template,
+    kind: ChangeSetType,
+    wait: &WaitOptions,
+) -> Result<Prepared, DeployError> {
+    let (account, name) = (stack.account.as_str(), stack.name.as_str());
+    let Some(source) = template_source(apis, stack, region, template).await? else {
+        return Ok(Prepared::NoBucket);
+    };
+    let cs = change_set_name(&stack.sha256);
+    let request = NewChangeSet {
+        stack_name: name.to_owned(),
+        change_set_name: cs.clone(),
+        change_set_type: kind,
+        template: source,
+    };
+    let refused = |e: super::api::ApiError| match e.code.as_deref() {
+        // The template was refused outright: a finding about the synthesis.
+        Some("ValidationError" | "InsufficientCapabilitiesException") => DeployError::ChangeSetFailed {
+            account: account.to_owned(),
+            stack: name.to_owned(),
+            reason: e.message,
+        },
+        _ => api_error(account, name, e),
+    };
+    match apis.cfn.create_change_set(&request).await {
+        Ok(_) => {}
+        // A change set of this name is left from an earlier plan of the same
+        // template: replace it (it may predate what is deployed now). Cheaper
+        // than deleting first on every plan, where it is rarely there.
+        Err(e) if e.is_code("AlreadyExistsException") => {
+            apis.cfn
+                .delete_change_set(name, &cs)
+                .await
+                .map_err(|e| api_error(account, name, e))?;
+            apis.cfn.create_change_set(&request).await.map_err(refused)?;
+        }
+        Err(e) => return Err(refused(e)),
+    }
+    let info = wait_change_set(apis, account, name, &cs, wait).await?;
+    if info.status == "FAILED" {
+        if is_no_changes(info.status_reason.as_deref()) {
+            apis.cfn
+                .delete_change_set(name, &cs)
+                .await
+                .map_err(|e| api_error(account, name, e))?;
+            return Ok(Prepared::NoChanges);
+        }
+        return Err(DeployError::ChangeSetFailed {
+            account: account.to_owned(),
+            stack: name.to_owned(),
+            reason: info.status_reason.unwrap_or_else(|| "no reason given".to_owned()),
+        });
+    }
+    Ok(Prepared::Ready(info))
+}
+
+/// Sleeps between two looks at something that is not done yet.
+struct Poll {
+    started: Instant,
+    next: std::time::Duration,
+    options: WaitOptions,
+}
+
+impl Poll {
+    fn new(options: &WaitOptions) -> Poll {
+        Poll {
+            started: Instant::now(),
+            next: options.poll_initial,
+            options: *options,
+        }
+    }
+
+    /// Waits before the next look; `false` once the timeout is spent.
+    async fn again(&mut self) -> bool {
+        if self.started.elapsed() >= self.options.timeout {
+            return false;
+        }
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(self.options.poll_max);
+        true
+    }
+}
+
+async fn wait_change_set(
+    apis: &AccountApis,
+    account: &str,
+    stack: &str,
+    change_set: &str,
+    wait: &WaitOptions,
+) -> Result<ChangeSetInfo, DeployError> {
+    let mut poll = Poll::new(wait);
+    loop {
+        let info = apis
+            .cfn
+            .describe_change_set(stack, change_set)
+            .await
+            .map_err(|e| api_error(account, stack, e))?;
+        if !matches!(info.status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
+            return Ok(info);
+        }
+        if !poll.again().await {
+            return Err(DeployError::WaitTimeout {
+                account: account.to_owned(),
+                stack: stack.to_owned(),
+                what: "its change set".to_owned(),
+                secs: wait.timeout.as_secs(),
+            });
+        }
+    }
+}
+
+fn replacement_of(s: &str) -> Option<Replacement> {
+    match s {
+        "True" => Some(Replacement::True),
+        "False" => Some(Replacement::False),
+        "Conditional" => Some(Replacement::Conditional),
+        _ => None,
+    }
+}
+
+fn action_of(a: Action) -> ChangeAction {
+    match a {
+        Action::Add => ChangeAction::Add,
+        Action::Modify => ChangeAction::Modify,
+        Action::Remove => ChangeAction::Remove,
+    }
+}
+
+fn service_action(s: &str) -> ChangeAction {
+    match s {
+        "Add" => ChangeAction::Add,
+        "Remove" => ChangeAction::Remove,
+        "Import" => ChangeAction::Import,
+        "Dynamic" => ChangeAction::Dynamic,
+        _ => ChangeAction::Modify,
+    }
+}
+
+fn rank(r: Option<Replacement>) -> u8 {
+    match r {
+        None | Some(Replacement::False) => 0,
+        Some(Replacement::Conditional) => 1,
+        Some(Replacement::True) => 2,
+    }
+}
+
+fn is_destructive(action: ChangeAction, replacement: Option<Replacement>, stateful: bool) -> bool {
+    stateful && (action == ChangeAction::Remove || rank(replacement) > 0)
+}
+
+/// Our classification, upgraded by the service's where the service is more
+/// serious (a replacement we did not predict), plus any change only the
+/// service saw. Sorted: destructive first, then by logical id.
+pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]) -> Vec<PlannedChange> {
+    let mut merged: Vec<PlannedChange> = ours
+        .into_iter()
+        .map(|c| PlannedChange {
+            action: action_of(c.action),
+            logical_id: c.logical_id,
+            resource_type: c.resource_type,
+            replacement: c.replacement,
+            stateful: c.stateful,
+            destructive: c.destructive,
+            properties: c.properties.into_iter().map(|p| p.path).collect(),
+        })
+        .collect();
+    for s in service {
+        let theirs = s.replacement.as_deref().and_then(replacement_of);
+        if let Some(c) = merged.iter_mut().find(|c| c.logical_id == s.logical_id) {
+            if c.action == ChangeAction::Modify && rank(theirs) > rank(c.replacement) {
+                c.replacement = theirs;
+            }
+            c.destructive = c.destructive || is_destructive(c.action, c.replacement, c.stateful);
+        } else {
+            let action = service_action(&s.action);
+            let stateful = change::is_stateful(&s.resource_type);
+            merged.push(PlannedChange {
+                action,
+                logical_id: s.logical_id.clone(),
+                resource_type: s.resource_type.clone(),
+                replacement: theirs,
+                stateful,
+                destructive: is_destructive(action, theirs, stateful),
+                properties: Vec::new(),
+            });
+        }
+    }
+    merged.sort_by(|a, b| {
+        b.destructive
+            .cmp(&a.destructive)
+            .then_with(|| a.logical_id.cmp(&b.logical_id))
+    });
+    merged
+}
+
+/// Plans one stack of the synthesis (see the module docs).
+pub(crate) async fn plan_stack(
+    apis: &AccountApis,
+    stack: &ManifestStack,
+    region: &str,
+    template: &Template,
+    wait: &WaitOptions,
+) -> Result<StackPlan, DeployError> {
+    let (account, name) = (stack.account.as_str(), stack.name.as_str());
+    let existing = apis
+        .cfn
+        .describe_stack(name)
+        .await
+        .map_err(|e| api_error(account, name, e))?;
+    let start = start_of(account, name, existing)?;
+    let mut plan = StackPlan {
+        account: account.to_owned(),
+        name: name.to_owned(),
+        region: region.to_owned(),
+        status: StackStatus::Create,
+        changes: Vec::new(),
+        wave: Some(stack.wave),
+        note: None,
+        exec: Exec::Nothing,
+    };
+    let kind = match start {
+        Start::Recreate { stack_id } => {
+            plan.changes = merge_changes(change::classify(None, Some(&template.json)), &[]);
+            plan.note = Some("left in ROLLBACK_COMPLETE by a failed creation: deploy deletes and recreates it".into());
+            plan.exec = Exec::Prepare {
+                change_set_type: ChangeSetType::Create,
+                delete_first: Some(stack_id),
+            };
+            return Ok(plan);
+        }
+        Start::Create => ChangeSetType::Create,
+        Start::Update => ChangeSetType::Update,
+    };
+    // The deployed template is read only when something changes: most
+    // stacks of most plans are unchanged.
+    let deployed = |kind| async move {
+        match kind {
+            ChangeSetType::Create => Ok(None),
+            ChangeSetType::Update => deployed_template(apis, account, name).await.map(Some),
+        }
+    };
+    match prepare(apis, stack, region, template, kind, wait).await? {
+        Prepared::NoChanges => {
+            plan.status = StackStatus::NoChanges;
+        }
+        Prepared::Ready(info) => {
+            let old = deployed(kind).await?;
+            plan.status = if kind == ChangeSetType::Create {
+                StackStatus::Create
+            } else {
+                StackStatus::Update
+            };
+            plan.changes = merge_changes(change::classify(old.as_ref(), Some(&template.json)), &info.changes);
+            plan.exec = Exec::Execute {
+                change_set: change_set_name(&stack.sha256),
+            };
+        }
+        Prepared::NoBucket => {
+            // Judge from the templates alone; the change set is made when the
+            // staging bucket exists (after the baseline wave).
+            let old = deployed(kind).await?;
+            plan.status = match (&old, kind) {
+                (_, ChangeSetType::Create) => StackStatus::Create,
+                (Some(d), _) if d == &template.json => StackStatus::NoChanges,
+                _ => StackStatus::Update,
+            };
+            plan.changes = merge_changes(change::classify(old.as_ref(), Some(&template.json)), &[]);
+            if plan.status != StackStatus::NoChanges {
+                let bucket = stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default();
+                plan.note = Some(format!(
+                    "change set made during deploy, once staging bucket `{bucket}` exists"
+                ));
+                plan.exec = Exec::Prepare {
+                    change_set_type: kind,
+                    delete_first: None,
+                };
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Deployed `mesh-*` stacks of an account that the synthesis no longer has:
+/// stack deletions, each resource a `Remove`.
+pub(crate) async fn plan_stale(
+    apis: &AccountApis,
+    account: &str,
+    region: &str,
+    known: &[&str],
+) -> Result<Vec<StackPlan>, DeployError> {
+    let deployed = apis.cfn.list_stacks().await.map_err(|error| DeployError::Api {
+        account: account.to_owned(),
+        stack: None,
+        error,
+    })?;
+    let mut plans = Vec::new();
+    for info in deployed {
+        if !info.name.starts_with("mesh-") || known.contains(&info.name.as_str()) {
+            continue;
+        }
+        // A stack only ever reviewed (an abandoned plan) holds nothing, and a
+        // stack being deleted is on its way out already.
+        if matches!(
+            info.status.as_str(),
+            "REVIEW_IN_PROGRESS" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE"
+        ) {
+            continue;
+        }
+        let changes = if info.status == "ROLLBACK_COMPLETE" {
+            Vec::new() // rolled back: nothing left to remove
+        } else {
+            let text = apis
+                .cfn
+                .get_template(&info.stack_id)
+                .await
+                .map_err(|e| api_error(account, &info.name, e))?;
+            let deployed: Value = serde_json::from_str(&text).map_err(|e| DeployError::UnreadableTemplate {
+                account: account.to_owned(),
+                stack: info.name.clone(),
+                reason: e.to_string(),
+            })?;
+            merge_changes(change::classify(Some(&deployed), None), &[])
+        };
+        plans.push(StackPlan {
+            account: account.to_owned(),
+            name: info.name.clone(),
+            region: region.to_owned(),
+            status: StackStatus::Delete,
+            changes,
+            wave: None,
+            note: Some("no longer synthesised".to_owned()),
+            exec: Exec::Delete {
+                stack_id: info.stack_id.clone(),
+            },
+        });
+    }
+    Ok(plans)
+}
+
+/// Diffs an account's catalog resource policy with the synthesised one
+/// (as JSON values: formatting and key order do not count).
+pub(crate) async fn plan_policy(
+    apis: &AccountApis,
+    account: &str,
+    region: &str,
+    document: &str,
+) -> Result<PolicyPlan, DeployError> {
+    let current = apis
+        .glue
+        .get_resource_policy()
+        .await
+        .map_err(|error| DeployError::Api {
+            account: account.to_owned(),
+            stack: None,
+            error,
+        })?;
+    let wanted: Option<Value> = serde_json::from_str(document).ok();
+    let status = match current {
+        None => PolicyStatus::Create,
+        Some(text) if serde_json::from_str::<Value>(&text).ok() == wanted => PolicyStatus::NoChanges,
+        Some(_) => PolicyStatus::Update,
+    };
+    Ok(PolicyPlan {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        status,
+        document: document.to_owned(),
+    })
+}
+
+/// How one stack's execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Deleted,
+    Unchanged,
+}
+
+/// Why a stack failed: the stack's status and the first failed resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackFailure {
+    pub status: Option<String>,
+    pub reason: String,
+}
+
+impl From<DeployError> for StackFailure {
+    fn from(e: DeployError) -> Self {
+        StackFailure {
+            status: None,
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Carries out one stack's plan and waits until the stack settles.
+pub(crate) async fn execute_stack(
+    apis: &AccountApis,
+    plan: &StackPlan,
+    stack: Option<&ManifestStack>,
+    template: Option<&Template>,
+    wait: &WaitOptions,
+) -> Result<Outcome, StackFailure> {
+    let (account, name) = (plan.account.as_str(), plan.name.as_str());
+    match &plan.exec {
+        Exec::Nothing => Ok(Outcome::Unchanged),
+        Exec::Execute { change_set } => {
+            apis.cfn
+                .execute_change_set(name, change_set)
+                .await
+                .map_err(|e| api_error(account, name, e))?;
+            settle(apis, account, name, name, plan.status == StackStatus::Create, wait).await
+        }
+        Exec::Prepare {
+            change_set_type,
+            delete_first,
+        } => {
+            let (Some(stack), Some(template)) = (stack, template) else {
+                return Err(StackFailure {
+                    status: None,
+                    reason: "not in the synthesis".to_owned(),
+                });
+            };
+            if let Some(stack_id) = delete_first {
+                apis.cfn
+                    .delete_stack(stack_id)
+                    .await
+                    .map_err(|e| api_error(account, name, e))?;
+                settle_deleted(apis, account, name, stack_id, wait).await?;
+            }
+            match prepare(apis, stack, &plan.region, template, *change_set_type, wait).await? {
+                Prepared::NoChanges => Ok(Outcome::Unchanged),
+                Prepared::NoBucket => Err(StackFailure {
+                    status: None,
+                    reason: format!(
+                        "staging bucket `{}` does not exist in account {account}",
+                        stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default()
+                    ),
+                }),
+                Prepared::Ready(_) => {
+                    apis.cfn
+                        .execute_change_set(name, &change_set_name(&stack.sha256))
+                        .await
+                        .map_err(|e| api_error(account, name, e))?;
+                    settle(
+                        apis,
+                        account,
+                        name,
+                        name,
+                        *change_set_type == ChangeSetType::Create,
+                        wait,
+                    )
+                    .await
+                }
+            }
+        }
+        Exec::Delete { stack_id } => {
+            apis.cfn
+                .delete_stack(stack_id)
+                .await
+                .map_err(|e| api_error(account, name, e))?;
+            settle_deleted(apis, account, name, stack_id, wait).await?;
+            Ok(Outcome::Deleted)
+        }
+    }
+}
+
+/// Waits for an executed change set's stack to settle.
+async fn settle(
+    apis: &AccountApis,
+    account: &str,
+    name: &str,
+    stack: &str,
+    creating: bool,
+    wait: &WaitOptions,
+) -> Result<Outcome, StackFailure> {
+    let mut poll = Poll::new(wait);
+    loop {
+        let info = apis
+            .cfn
+            .describe_stack(stack)
+            .await
+            .map_err(|e| api_error(account, name, e))?;
+        let Some(info) = info else {
+            return Err(StackFailure {
+                status: None,
+                reason: "the stack disappeared while it was being deployed".to_owned(),
+            });
+        };
+        match info.status.as_str() {
+            "CREATE_COMPLETE" => return Ok(Outcome::Created),
+            "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => {
+                return Ok(if creating { Outcome::Created } else { Outcome::Updated });
+            }
+            s if s.ends_with("_IN_PROGRESS") => {}
+            s => return Err(failure(apis, &info, s).await),
+        }
+        if !poll.again().await {
+            return Err(DeployError::WaitTimeout {
+                account: account.to_owned(),
+                stack: name.to_owned(),
+                what: "the stack".to_owned(),
+                secs: wait.timeout.as_secs(),
+            }
+            .into());
+        }
+    }
+}
+
+async fn settle_deleted(
+    apis: &AccountApis,
+    account: &str,
+    name: &str,
+    stack_id: &str,
+    wait: &WaitOptions,
+) -> Result<(), StackFailure> {
+    let mut poll = Poll::new(wait);
+    loop {
+        let info = apis
+            .cfn
+            .describe_stack(stack_id)
+            .await
+            .map_err(|e| api_error(account, name, e))?;
+        match info {
+            None => return Ok(()),
+            Some(i) if i.status == "DELETE_COMPLETE" => return Ok(()),
+            Some(i) if i.status.ends_with("_IN_PROGRESS") => {}
+            Some(i) => {
+                let status = i.status.clone();
+                return Err(failure(apis, &i, &status).await);
+            }
+        }
+        if !poll.again().await {
+            return Err(DeployError::WaitTimeout {
+                account: account.to_owned(),
+                stack: name.to_owned(),
+                what: "the deletion".to_owned(),
+                secs: wait.timeout.as_secs(),
+            }
+            .into());
+        }
+    }
+}
+
+/// The failure of a stack, explained by its events: the first resource that
+/// failed in the latest operation, else the stack's own reason.
+async fn failure(apis: &AccountApis, info: &StackInfo, status: &str) -> StackFailure {
+    let events = apis.cfn.stack_events(&info.stack_id).await.unwrap_or_default();
+    let reason = failure_reason(&events, &info.name)
+        .or_else(|| info.status_reason.clone())
+        .unwrap_or_else(|| "no reason given in the stack events".to_owned());
+    StackFailure {
+        status: Some(status.to_owned()),
+        reason,
+    }
+}
+
+/// From events listed newest first: the oldest failed resource of the latest
+/// operation (which began with the stack's "User Initiated" event).
+pub(crate) fn failure_reason(events: &[super::cfn::StackEvent], stack_name: &str) -> Option<String> {
+    let latest: Vec<_> = events
+        .iter()
+        .take_while(|e| !(e.logical_id == stack_name && e.reason.as_deref() == Some("User Initiated")))
+        .collect();
+    latest
+        .iter()
+        .rev()
+        .find(|e| e.status.ends_with("_FAILED") && e.logical_id != stack_name && e.reason.is_some())
+        .map(|e| {
+            format!(
+                "{} ({}) {}: {}",
+                e.logical_id,
+                e.resource_type,
+                e.status,
+                e.reason.as_deref().unwrap_or_default()
+            )
+        })
+        .or_else(|| {
+            latest
+                .iter()
+                .rev()
+                .find(|e| e.status.ends_with("_FAILED") && e.reason.is_some())
+                .and_then(|e| e.reason.clone())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::cfn::StackEvent;
+
+    fn ev(id: &str, ty: &str, status: &str, reason: Option<&str>) -> StackEvent {
+        StackEvent {
+            logical_id: id.to_owned(),
+            resource_type: ty.to_owned(),
+            status: status.to_owned(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_first_failed_resource_of_the_latest_operation_explains_a_failure() {
+        let stack = "AWS::CloudFormation::Stack";
+        let events = vec![
+            ev("mesh-products", stack, "ROLLBACK_COMPLETE", None),
+            ev(
+                "Table",
+                "AWS::Glue::Table",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
+            ev(
+                "Db",
+                "AWS::Glue::Database",
+                "CREATE_FAILED",
+                Some("AlreadyExistsException: exists"),
+            ),
+            ev("mesh-products", stack, "CREATE_IN_PROGRESS", Some("User Initiated")),
+            ev("Old", "AWS::S3::Bucket", "CREATE_FAILED", Some("an older failure")),
+        ];
+        assert_eq!(
+            failure_reason(&events, "mesh-products").as_deref(),
+            Some("Db (AWS::Glue::Database) CREATE_FAILED: AlreadyExistsException: exists")
+        );
+        assert_eq!(failure_reason(&[], "mesh-products"), None);
+    }
+
+    #[test]
+    fn the_service_can_only_make_a_change_more_serious() {
+        let old = serde_json::json!({"Resources": {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": "a"}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"Description": "a"}}
+        }});
+        let new = serde_json::json!({"Resources": {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": "b"}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"Description": "b"}}
+        }});
+        let ours = change::classify(Some(&old), Some(&new));
+        let service = vec![
+            ServiceChange {
+                action: "Modify".into(),
+                logical_id: "Key".into(),
+                resource_type: "AWS::KMS::Key".into(),
+                replacement: Some("True".into()),
+            },
+            ServiceChange {
+                action: "Modify".into(),
+                logical_id: "Role".into(),
+                resource_type: "AWS::IAM::Role".into(),
+                replacement: None,
+            },
+            ServiceChange {
+                action: "Dynamic".into(),
+                logical_id: "Bucket".into(),
+                resource_type: "AWS::S3::Bucket".into(),
+                replacement: Some("Conditional".into()),
+            },
+        ];
+        let merged = merge_changes(ours, &service);
+        let summary: Vec<_> = merged
+            .iter()
+            .map(|c| (c.logical_id.as_str(), c.action, c.replacement, c.destructive))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("Bucket", ChangeAction::Dynamic, Some(Replacement::Conditional), true),
+                ("Key", ChangeAction::Modify, Some(Replacement::True), true),
+                ("Role", ChangeAction::Modify, Some(Replacement::False), false),
+            ]
+        );
+        // A service that says "False" where we predict a replacement is not believed.
+        let renamed = serde_json::json!({"Resources": {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": "a", "KeySpec": "HMAC_256"}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"Description": "a"}}
+        }});
+        let ours = change::classify(Some(&old), Some(&renamed));
+        let merged = merge_changes(
+            ours,
+            &[ServiceChange {
+                action: "Modify".into(),
+                logical_id: "Key".into(),
+                resource_type: "AWS::KMS::Key".into(),
+                replacement: Some("False".into()),
+            }],
+        );
+        assert_eq!(merged[0].replacement, Some(Replacement::True));
+        assert!(merged[0].destructive);
+    }
+}

@@ -1,0 +1,330 @@
+//! The review of a deploy: what each stack and catalog policy of the org
+//! would become, worked out against what is deployed.
+//!
+//! [`plan`] creates (and waits for) a change set per stack of the synthesis,
+//! diffs each Glue resource policy against the one in force, and lists the
+//! `mesh-*` stacks that are deployed but no longer synthesised as stack
+//! deletions. It executes nothing. The [`Plan`] it returns is what `preview`
+//! renders and what `execute` carries out.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::cfn::ChangeSetType;
+use super::change_set;
+use super::manifest::Synthesis;
+use super::progress::Progress;
+use super::session::Connector;
+use super::DeployError;
+use crate::change::Replacement;
+
+/// What happens to a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackStatus {
+    Create,
+    Update,
+    NoChanges,
+    Delete,
+}
+
+impl StackStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackStatus::Create => "create",
+            StackStatus::Update => "update",
+            StackStatus::NoChanges => "no_changes",
+            StackStatus::Delete => "delete",
+        }
+    }
+}
+
+/// What happens to a resource (CloudFormation's change actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum ChangeAction {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+}
+
+impl ChangeAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeAction::Add => "Add",
+            ChangeAction::Modify => "Modify",
+            ChangeAction::Remove => "Remove",
+            ChangeAction::Import => "Import",
+            ChangeAction::Dynamic => "Dynamic",
+        }
+    }
+}
+
+/// One resource change of a stack, as meshsynth classifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChange {
+    pub action: ChangeAction,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `None` for additions and removals.
+    pub replacement: Option<Replacement>,
+    /// The resource holds data (S3 bucket, KMS key, Glue database or table).
+    pub stateful: bool,
+    /// A stateful resource removed or replaced: data would be lost.
+    pub destructive: bool,
+    /// The changed property paths (`Properties.BucketName`), for the review.
+    pub properties: Vec<String>,
+}
+
+/// How `deploy` carries out a stack's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Exec {
+    /// Nothing to do.
+    Nothing,
+    /// Execute the change set the plan created.
+    Execute { change_set: String },
+    /// Create the change set when the stack's turn comes: its template is
+    /// staged in a bucket that an earlier wave creates, or the stack must be
+    /// deleted first (`delete_first`: a stack left in ROLLBACK_COMPLETE by a
+    /// failed creation, which can only be deleted).
+    Prepare {
+        change_set_type: ChangeSetType,
+        delete_first: Option<String>,
+    },
+    /// Delete the stack (by id).
+    Delete { stack_id: String },
+}
+
+/// The plan of one stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackPlan {
+    pub account: String,
+    pub name: String,
+    pub region: String,
+    pub status: StackStatus,
+    /// Destructive changes first, then by logical id.
+    pub changes: Vec<PlannedChange>,
+    /// The manifest's wave; `None` for a stack to delete.
+    pub wave: Option<u32>,
+    /// Something the reviewer should know (a stack to recreate, a change set
+    /// that will be created during the deploy).
+    pub note: Option<String>,
+    pub(crate) exec: Exec,
+}
+
+impl StackPlan {
+    pub fn destructive(&self) -> usize {
+        self.changes.iter().filter(|c| c.destructive).count()
+    }
+}
+
+/// What happens to a catalog resource policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStatus {
+    Create,
+    Update,
+    NoChanges,
+}
+
+impl PolicyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyStatus::Create => "create",
+            PolicyStatus::Update => "update",
+            PolicyStatus::NoChanges => "no_changes",
+        }
+    }
+}
+
+/// The plan of one account's Glue catalog resource policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyPlan {
+    pub account: String,
+    pub region: String,
+    pub status: PolicyStatus,
+    /// The policy to put (the synthesised file, verbatim).
+    pub(crate) document: String,
+}
+
+/// The plan of a whole org (or of the accounts asked for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub org: String,
+    pub region: String,
+    /// Every planned account, with its name from the topology.
+    pub accounts: BTreeMap<String, String>,
+    /// Sorted by (account, name).
+    pub stacks: Vec<StackPlan>,
+    /// Sorted by account.
+    pub policies: Vec<PolicyPlan>,
+}
+
+impl Plan {
+    /// The changes that remove or replace a stateful resource.
+    pub fn destructive(&self) -> usize {
+        self.stacks.iter().map(StackPlan::destructive).sum()
+    }
+
+    /// The stacks to delete.
+    pub fn deletions(&self) -> usize {
+        self.stacks.iter().filter(|s| s.status == StackStatus::Delete).count()
+    }
+
+    /// Whether deploying would change nothing.
+    pub fn is_unchanged(&self) -> bool {
+        self.stacks.iter().all(|s| s.status == StackStatus::NoChanges)
+            && self.policies.iter().all(|p| p.status == PolicyStatus::NoChanges)
+    }
+}
+
+/// How long to wait for change sets and stacks, and how often to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// Give up on one change set or stack operation after this long.
+    pub timeout: Duration,
+    /// The first pause between two looks; doubled up to `poll_max`.
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            timeout: Duration::from_secs(3600),
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What to plan and how.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The accounts to plan (id → name): their stacks of the synthesis, and
+    /// their deployed `mesh-*` stacks that the synthesis no longer has.
+    pub accounts: BTreeMap<String, String>,
+    /// Replaces every stack's region (`--region`).
+    pub region_override: Option<String>,
+    /// How many stacks (and accounts) to work on at once.
+    pub concurrency: usize,
+    pub wait: WaitOptions,
+}
+
+enum Planned {
+    Stack(StackPlan),
+    Stale(Vec<StackPlan>),
+    Policy(PolicyPlan),
+}
+
+type Task<'a> = Pin<Box<dyn Future<Output = Result<Planned, DeployError>> + Send + 'a>>;
+
+/// Plans every stack and policy of `synth` in `options.accounts`.
+pub async fn plan(
+    connector: &dyn Connector,
+    synth: &Synthesis,
+    options: &PlanOptions,
+    progress: &Progress,
+) -> Result<Plan, DeployError> {
+    let manifest = &synth.manifest;
+    let region_of = |r: &str| options.region_override.clone().unwrap_or_else(|| r.to_owned());
+    let home_region = region_of(&manifest.region);
+
+    let mut tasks: Vec<Task<'_>> = Vec::new();
+    for stack in manifest
+        .stacks
+        .iter()
+        .filter(|s| options.accounts.contains_key(&s.account))
+    {
+        let region = region_of(&stack.region);
+        let key = (stack.account.clone(), stack.name.clone());
+        let Some(template) = synth.templates.get(&key) else {
+            continue;
+        };
+        let wait = options.wait;
+        tasks.push(Box::pin(async move {
+            let apis = connector.account(&stack.account, &region).await?;
+            change_set::plan_stack(&apis, stack, &region, template, &wait)
+                .await
+                .map(Planned::Stack)
+        }));
+    }
+    for account in options.accounts.keys() {
+        let region = home_region.clone();
+        tasks.push(Box::pin(async move {
+            let apis = connector.account(account, &region).await?;
+            let known: Vec<&str> = manifest
+                .stacks
+                .iter()
+                .filter(|s| &s.account == account)
+                .map(|s| s.name.as_str())
+                .collect();
+            change_set::plan_stale(&apis, account, &region, &known)
+                .await
+                .map(Planned::Stale)
+        }));
+    }
+    for policy in manifest
+        .policies
+        .iter()
+        .filter(|p| options.accounts.contains_key(&p.account))
+    {
+        let region = home_region.clone();
+        let Some(document) = synth.policies.get(&policy.account) else {
+            continue;
+        };
+        tasks.push(Box::pin(async move {
+            let apis = connector.account(&policy.account, &region).await?;
+            change_set::plan_policy(&apis, &policy.account, &region, document)
+                .await
+                .map(Planned::Policy)
+        }));
+    }
+
+    let bar = progress.bar(tasks.len() as u64, "planning");
+    let results: Vec<Result<Planned, DeployError>> = stream::iter(tasks)
+        .map(|task| {
+            let bar = bar.clone();
+            async move {
+                let r = task.await;
+                bar.inc(1);
+                r
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+
+    let mut stacks = Vec::new();
+    let mut policies = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(Planned::Stack(s)) => stacks.push(s),
+            Ok(Planned::Stale(s)) => stacks.extend(s),
+            Ok(Planned::Policy(p)) => policies.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    // Report the same error whatever order the calls finished in.
+    errors.sort_by_key(ToString::to_string);
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    stacks.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
+    policies.sort_by(|a, b| a.account.cmp(&b.account));
+    Ok(Plan {
+        org: manifest.org.clone(),
+        region: home_region,
+        accounts: options.accounts.clone(),
+        stacks,
+        policies,
+    })
+}

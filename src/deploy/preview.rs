@@ -1,0 +1,579 @@
+//! Rendering a [`Plan`] and a [`DeployReport`] for people and programs:
+//! `text` for a terminal, `markdown` for a pull-request comment, `json` as
+//! `spec/cli.md` fixes it. Pure: strings in, strings out.
+//!
+//! The text review puts what loses data first (a list of every destructive
+//! change at the top, then accounts with destructive changes before the
+//! others), collapses unchanged accounts to one line, and ends with a summary
+//! that fits on one screen.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::execute::{DeployReport, StepStatus};
+use super::plan::{ChangeAction, Plan, PlannedChange, PolicyStatus, StackPlan, StackStatus};
+use crate::change::Replacement;
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn red(self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn green(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn yellow(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+/// The plan as `plan --format json` prints it (`spec/cli.md`), with a
+/// trailing newline.
+pub fn render_json(plan: &Plan) -> String {
+    let stacks: Vec<Value> = plan
+        .stacks
+        .iter()
+        .map(|s| {
+            json!({
+                "account": s.account,
+                "name": s.name,
+                "region": s.region,
+                "status": s.status.as_str(),
+                "changes": s.changes.iter().map(|c| json!({
+                    "action": c.action.as_str(),
+                    "logical_id": c.logical_id,
+                    "type": c.resource_type,
+                    "replacement": c.replacement.map(|r| r.to_string()),
+                    "stateful": c.stateful,
+                    "destructive": c.destructive,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let policies: Vec<Value> = plan
+        .policies
+        .iter()
+        .map(|p| json!({"account": p.account, "kind": "glue-resource-policy", "status": p.status.as_str()}))
+        .collect();
+    let doc = json!({
+        "format": 1,
+        "stacks": stacks,
+        "policies": policies,
+        "destructive": plan.destructive(),
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn symbol(c: &PlannedChange) -> &'static str {
+    if c.destructive {
+        return "!";
+    }
+    match c.action {
+        ChangeAction::Add => "+",
+        ChangeAction::Modify => "~",
+        ChangeAction::Remove => "-",
+        ChangeAction::Import => "<",
+        ChangeAction::Dynamic => "?",
+    }
+}
+
+fn replacement_note(c: &PlannedChange) -> &'static str {
+    match c.replacement {
+        Some(Replacement::True) => " replaced",
+        Some(Replacement::Conditional) => " may be replaced",
+        _ => "",
+    }
+}
+
+/// `+3 ~1 -2` for a stack's changes.
+fn counts(changes: &[PlannedChange]) -> String {
+    let n = |a: ChangeAction| changes.iter().filter(|c| c.action == a).count();
+    let mut s = format!(
+        "+{} ~{} -{}",
+        n(ChangeAction::Add),
+        n(ChangeAction::Modify) + n(ChangeAction::Dynamic),
+        n(ChangeAction::Remove)
+    );
+    if n(ChangeAction::Import) > 0 {
+        let _ = write!(s, " <{}", n(ChangeAction::Import));
+    }
+    s
+}
+
+fn stack_rank(s: &StackPlan) -> (bool, bool, &str) {
+    (
+        s.destructive() == 0,
+        s.status == StackStatus::NoChanges,
+        s.name.as_str(),
+    )
+}
+
+struct AccountView<'p> {
+    id: &'p str,
+    name: &'p str,
+    stacks: Vec<&'p StackPlan>,
+    policy: Option<PolicyStatus>,
+}
+
+impl AccountView<'_> {
+    fn destructive(&self) -> usize {
+        self.stacks.iter().map(|s| s.destructive()).sum()
+    }
+    fn changed(&self) -> bool {
+        self.stacks.iter().any(|s| s.status != StackStatus::NoChanges)
+            || self.policy.is_some_and(|p| p != PolicyStatus::NoChanges)
+    }
+}
+
+/// Accounts with destructive changes first, then changed ones, then the rest.
+fn accounts(plan: &Plan) -> Vec<AccountView<'_>> {
+    let mut by_id: BTreeMap<&str, AccountView<'_>> = BTreeMap::new();
+    for (id, name) in &plan.accounts {
+        by_id.insert(
+            id,
+            AccountView {
+                id,
+                name,
+                stacks: Vec::new(),
+                policy: None,
+            },
+        );
+    }
+    for s in &plan.stacks {
+        by_id
+            .entry(&s.account)
+            .or_insert_with(|| AccountView {
+                id: &s.account,
+                name: "",
+                stacks: Vec::new(),
+                policy: None,
+            })
+            .stacks
+            .push(s);
+    }
+    for p in &plan.policies {
+        if let Some(a) = by_id.get_mut(p.account.as_str()) {
+            a.policy = Some(p.status);
+        }
+    }
+    let mut views: Vec<AccountView<'_>> = by_id.into_values().collect();
+    for v in &mut views {
+        v.stacks.sort_by_key(|s| stack_rank(s));
+    }
+    views.sort_by_key(|v| (v.destructive() == 0, !v.changed(), v.id));
+    views
+}
+
+fn status_word(style: Style, s: &StackPlan) -> String {
+    let word = s.status.as_str().replace('_', " ");
+    match s.status {
+        StackStatus::Create => style.green(&word),
+        StackStatus::Update => style.yellow(&word),
+        StackStatus::Delete => style.red(&word),
+        StackStatus::NoChanges => style.dim(&word),
+    }
+}
+
+fn change_line(style: Style, c: &PlannedChange) -> String {
+    let mut line = format!(
+        "{} {:<7} {}  {}{}",
+        symbol(c),
+        c.action.as_str(),
+        c.logical_id,
+        style.dim(&c.resource_type),
+        replacement_note(c)
+    );
+    if c.destructive {
+        line.push_str("  DESTRUCTIVE");
+    }
+    if !c.properties.is_empty() {
+        let shown: Vec<&str> = c.properties.iter().take(3).map(String::as_str).collect();
+        let _ = write!(line, "  [{}", shown.join(", "));
+        if c.properties.len() > 3 {
+            let _ = write!(line, ", +{} more", c.properties.len() - 3);
+        }
+        line.push(']');
+    }
+    if c.destructive {
+        style.red(&line)
+    } else {
+        match c.action {
+            ChangeAction::Add => style.green(&line),
+            ChangeAction::Remove => style.red(&line),
+            _ => style.yellow(&line),
+        }
+    }
+}
+
+/// The review for a terminal. `verbose` also lists each resource of a stack
+/// to create (otherwise counted).
+pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
+    let style = Style { on: color };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Plan for {} ({}), {} account{}",
+            plan.org,
+            plan.region,
+            plan.accounts.len(),
+            if plan.accounts.len() == 1 { "" } else { "s" }
+        ))
+    );
+
+    let destructive: Vec<(&StackPlan, &PlannedChange)> = plan
+        .stacks
+        .iter()
+        .flat_map(|s| s.changes.iter().filter(|c| c.destructive).map(move |c| (s, c)))
+        .collect();
+    let deletions: Vec<&StackPlan> = plan.stacks.iter().filter(|s| s.status == StackStatus::Delete).collect();
+    if !destructive.is_empty() || !deletions.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}",
+            style.red(&style.bold(&format!(
+                "{} destructive change{} and {} stack deletion{} (deploy refuses them without --allow-destructive):",
+                destructive.len(),
+                if destructive.len() == 1 { "" } else { "s" },
+                deletions.len(),
+                if deletions.len() == 1 { "" } else { "s" },
+            )))
+        );
+        for (s, c) in &destructive {
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.red(&format!(
+                    "! {} {}  {} {} ({}){}",
+                    s.account,
+                    s.name,
+                    c.action.as_str(),
+                    c.logical_id,
+                    c.resource_type,
+                    replacement_note(c)
+                ))
+            );
+        }
+        for s in &deletions {
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.red(&format!(
+                    "! {} {}  delete stack ({} resource{})",
+                    s.account,
+                    s.name,
+                    s.changes.len(),
+                    if s.changes.len() == 1 { "" } else { "s" }
+                ))
+            );
+        }
+    }
+
+    let views = accounts(plan);
+    let mut unchanged = Vec::new();
+    for v in &views {
+        if !v.changed() {
+            unchanged.push(v.id);
+            continue;
+        }
+        out.push('\n');
+        let _ = writeln!(out, "{} {}", style.bold(v.id), v.name);
+        for s in &v.stacks {
+            if s.status == StackStatus::NoChanges {
+                let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
+                continue;
+            }
+            let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
+            if s.destructive() > 0 {
+                let _ = write!(head, "  {}", style.red(&format!("{} destructive", s.destructive())));
+            }
+            let _ = writeln!(out, "{head}");
+            if let Some(note) = &s.note {
+                let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+            }
+            let list_all = verbose || s.status != StackStatus::Create;
+            for c in s.changes.iter().filter(|c| list_all || c.destructive) {
+                let _ = writeln!(out, "    {}", change_line(style, c));
+            }
+        }
+        if let Some(p) = v.policy {
+            let word = p.as_str().replace('_', " ");
+            let word = if p == PolicyStatus::NoChanges {
+                style.dim(&word)
+            } else {
+                style.yellow(&word)
+            };
+            let _ = writeln!(out, "  glue resource policy  {word}");
+        }
+    }
+    if !unchanged.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "No changes in {} account{}: {}",
+                unchanged.len(),
+                if unchanged.len() == 1 { "" } else { "s" },
+                unchanged.join(" ")
+            ))
+        );
+    }
+    out.push('\n');
+    out.push_str(&render_summary(plan, color));
+    out
+}
+
+fn status_counts(plan: &Plan) -> BTreeMap<StackStatus, usize> {
+    let mut m = BTreeMap::new();
+    for s in &plan.stacks {
+        *m.entry(s.status).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The one-screen summary: stacks, resources and policies by what happens.
+pub fn render_summary(plan: &Plan, color: bool) -> String {
+    let style = Style { on: color };
+    let stacks = status_counts(plan);
+    let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
+    let all: Vec<PlannedChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
+    let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
+    let destructive = plan.destructive();
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", style.bold("Summary"));
+    let _ = writeln!(
+        out,
+        "  stacks     {} to create, {} to update, {} to delete, {} unchanged",
+        get(StackStatus::Create),
+        get(StackStatus::Update),
+        get(StackStatus::Delete),
+        get(StackStatus::NoChanges)
+    );
+    let d = format!("{destructive} destructive");
+    let _ = writeln!(
+        out,
+        "  resources  {}, {}",
+        counts(&all),
+        if destructive > 0 { style.red(&d) } else { d }
+    );
+    let _ = writeln!(
+        out,
+        "  policies   {} to create, {} to update, {} unchanged",
+        policy(PolicyStatus::Create),
+        policy(PolicyStatus::Update),
+        policy(PolicyStatus::NoChanges)
+    );
+    out
+}
+
+/// The review as a pull-request comment: a summary table, then one
+/// collapsible section per account.
+pub fn render_markdown(plan: &Plan) -> String {
+    let stacks = status_counts(plan);
+    let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
+    let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
+    let all: Vec<PlannedChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "### meshsynth plan: `{}` ({})\n", plan.org, plan.region);
+    let destructive = plan.destructive();
+    let deletions = plan.deletions();
+    if destructive > 0 || deletions > 0 {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> **{destructive} destructive change{}** and **{deletions} stack deletion{}**: \
+             `deploy` refuses them without `--allow-destructive`.\n",
+            if destructive == 1 { "" } else { "s" },
+            if deletions == 1 { "" } else { "s" },
+        );
+    } else {
+        out.push_str("No destructive changes.\n\n");
+    }
+    out.push_str("| | create | update | delete | no changes |\n|---|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        out,
+        "| stacks | {} | {} | {} | {} |",
+        get(StackStatus::Create),
+        get(StackStatus::Update),
+        get(StackStatus::Delete),
+        get(StackStatus::NoChanges)
+    );
+    let _ = writeln!(
+        out,
+        "| Glue resource policies | {} | {} | 0 | {} |",
+        policy(PolicyStatus::Create),
+        policy(PolicyStatus::Update),
+        policy(PolicyStatus::NoChanges)
+    );
+    let _ = writeln!(out, "\nResources: `{}`, {destructive} destructive.\n", counts(&all));
+
+    for v in accounts(plan) {
+        let d = v.destructive();
+        let changed = v.stacks.iter().filter(|s| s.status != StackStatus::NoChanges).count();
+        let headline = if d > 0 {
+            format!(
+                "⚠️ {changed} stack{} to change, {d} destructive",
+                if changed == 1 { "" } else { "s" }
+            )
+        } else if v.changed() {
+            format!("{changed} stack{} to change", if changed == 1 { "" } else { "s" })
+        } else {
+            "no changes".to_owned()
+        };
+        let name = if v.name.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", v.name)
+        };
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code>{name}: {headline}</summary>\n",
+            v.id
+        );
+        out.push_str("| stack | status | changes |\n|---|---|---|\n");
+        for s in &v.stacks {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | `{}` |",
+                s.name,
+                s.status.as_str().replace('_', " "),
+                counts(&s.changes)
+            );
+        }
+        if let Some(p) = v.policy {
+            let _ = writeln!(out, "| Glue resource policy | {} | |", p.as_str().replace('_', " "));
+        }
+        let changes: Vec<(&StackPlan, &PlannedChange)> = v
+            .stacks
+            .iter()
+            .flat_map(|s| s.changes.iter().map(move |c| (*s, c)))
+            .collect();
+        if !changes.is_empty() {
+            out.push_str(
+                "\n| stack | action | logical id | type | replacement | destructive |\n|---|---|---|---|---|---|\n",
+            );
+            for (s, c) in changes {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | `{}` | `{}` | {} | {} |",
+                    s.name,
+                    c.action.as_str(),
+                    c.logical_id,
+                    c.resource_type,
+                    c.replacement.map(|r| r.to_string()).unwrap_or_default(),
+                    if c.destructive { "**yes**" } else { "" }
+                );
+            }
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    out
+}
+
+/// What a deploy did: one summary line, then (when anything went wrong, or
+/// `verbose`) what completed, failed and was skipped.
+pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> String {
+    let style = Style { on: color };
+    let count = |pick: fn(&StepStatus) -> bool| report.steps.iter().filter(|s| pick(&s.status)).count();
+    let created = count(|s| *s == StepStatus::Created);
+    let updated = count(|s| *s == StepStatus::Updated);
+    let deleted = count(|s| *s == StepStatus::Deleted);
+    let applied = count(|s| *s == StepStatus::Applied);
+    let unchanged = count(|s| *s == StepStatus::Unchanged);
+    let failed = report.with(|s| matches!(s, StepStatus::Failed { .. }));
+    let skipped = report.with(|s| *s == StepStatus::Skipped);
+    let mut out = String::new();
+    let headline = format!(
+        "{created} created, {updated} updated, {deleted} deleted, {applied} polic{} applied, {unchanged} unchanged",
+        if applied == 1 { "y" } else { "ies" }
+    );
+    if failed.is_empty() && skipped.is_empty() {
+        let _ = writeln!(out, "{} {headline}", style.green(&style.bold("Deployed:")));
+    } else {
+        let _ = writeln!(
+            out,
+            "{} {headline}, {} failed, {} skipped",
+            style.red(&style.bold("Deploy failed:")),
+            failed.len(),
+            skipped.len()
+        );
+    }
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.red(&style.bold(&format!("Failed ({}):", failed.len())))
+        );
+        for s in &failed {
+            if let StepStatus::Failed { status, reason } = &s.status {
+                let status = status.as_deref().map(|st| format!("{st}: ")).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {} {}  {}",
+                    s.account,
+                    s.name,
+                    style.red(&format!("{status}{reason}"))
+                );
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "\n{}", style.yellow(&format!("Skipped ({}):", skipped.len())));
+        for s in &skipped {
+            let _ = writeln!(out, "  {} {}", s.account, s.name);
+        }
+    }
+    if verbose || !failed.is_empty() || !skipped.is_empty() {
+        let done: Vec<_> = report
+            .steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    StepStatus::Created | StepStatus::Updated | StepStatus::Deleted | StepStatus::Applied
+                )
+            })
+            .collect();
+        if !done.is_empty() {
+            let _ = writeln!(out, "\n{}", style.green(&format!("Completed ({}):", done.len())));
+            for s in done {
+                let word = match s.status {
+                    StepStatus::Created => "created",
+                    StepStatus::Updated => "updated",
+                    StepStatus::Deleted => "deleted",
+                    _ => "applied",
+                };
+                let _ = writeln!(out, "  {} {}  {word}", s.account, s.name);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "preview_tests.rs"]
+mod tests;

@@ -1,0 +1,411 @@
+//! `diff`: an offline review of two syntheses (`out/` of a pull request's
+//! base and head). Per account and stack: resources added, removed and
+//! modified with the changed property paths; the Glue resource policies;
+//! access changes in plain words; and, first of all, every stateful resource
+//! that would be replaced or removed, including one that moves to another
+//! stack (CloudFormation removes it from one stack before the other creates it).
+//!
+//! The classification of each resource is `crate::change`, the same engine
+//! `plan` uses. This module reads files but never writes, and never talks to
+//! AWS. Output order is sorted throughout, so two runs print the same bytes.
+//!
+//! Speed: a stack is compared only when its manifest sha256 (or, without
+//! one, its bytes) differs, so a one-team change in a 2,000-account org
+//! parses only the templates that changed. Access changes are worked out from
+//! the changed templates and policies only: an unchanged stack grants the same
+//! before and after.
+
+pub(crate) mod access;
+mod render;
+mod synthesis;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::change::{self, Action, PropertyChange, Replacement, ResourceChange};
+
+pub use access::AccessChange;
+pub use render::{render, Format};
+
+use synthesis::{same_by_hash, FileEntry, StackKey, Synthesis};
+
+/// Why two syntheses could not be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("cannot read `{path}`: {reason} (is it the output folder of `meshsynth synth`?)")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("`{path}` is not valid: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+}
+
+/// What changes between two syntheses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    /// The version of this JSON shape.
+    pub format: u32,
+    pub summary: Summary,
+    /// Every stateful resource removed, replaced (even conditionally) or moved to another stack.
+    pub destructive: Vec<Destructive>,
+    /// Access granted or taken away, in words.
+    pub access: Vec<AccessChange>,
+    /// Changed stacks only, by (account, name).
+    pub stacks: Vec<StackDiff>,
+    /// Changed Glue resource policies only, by account.
+    pub policies: Vec<PolicyDiff>,
+}
+
+/// Counts, for the last line of a review.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub stacks_added: usize,
+    pub stacks_removed: usize,
+    pub stacks_modified: usize,
+    pub resources_added: usize,
+    pub resources_removed: usize,
+    pub resources_modified: usize,
+    pub destructive: usize,
+    pub access_changes: usize,
+    pub policies_changed: usize,
+}
+
+/// Whether a stack or policy is new, gone, or different.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Added,
+    Removed,
+    Modified,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Added => "added",
+            Status::Removed => "removed",
+            Status::Modified => "modified",
+        }
+    }
+}
+
+/// One changed stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackDiff {
+    pub account: String,
+    pub name: String,
+    pub status: Status,
+    /// As `change::classify` gives them: destructive first, then by logical id.
+    pub changes: Vec<ResourceChange>,
+}
+
+/// One changed Glue catalog resource policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyDiff {
+    pub account: String,
+    /// Always `glue-resource-policy` for now.
+    pub kind: &'static str,
+    pub status: Status,
+    /// Paths start with `Policy`; statements with a `Sid` are matched by it.
+    pub changes: Vec<PropertyChange>,
+}
+
+/// A stateful resource that loses its data (or may).
+#[derive(Debug, Clone, Serialize)]
+pub struct Destructive {
+    pub account: String,
+    pub stack: String,
+    pub logical_id: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub action: Action,
+    pub replacement: Option<Replacement>,
+    /// `<account>/<stack>` where the same physical resource is added, when it moves.
+    pub moved_to: Option<String>,
+    /// The removed resource has `DeletionPolicy: Retain`: AWS keeps it, unmanaged.
+    pub retained: bool,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Review {
+    /// Whether nothing at all changed.
+    pub fn is_empty(&self) -> bool {
+        self.stacks.is_empty() && self.policies.is_empty()
+    }
+}
+
+/// Where a stateful resource was removed or added, to pair moves.
+struct Placed {
+    key: StackKey,
+    logical_id: String,
+    identity: String,
+}
+
+/// Compares the synthesis in `old_dir` with the one in `new_dir`.
+pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
+    let old = Synthesis::open(old_dir)?;
+    let new = Synthesis::open(new_dir)?;
+
+    let mut names = access::Names::default();
+    let mut old_grants = BTreeSet::new();
+    let mut new_grants = BTreeSet::new();
+    let mut stacks = Vec::new();
+    let mut removed: Vec<Placed> = Vec::new();
+    let mut added: Vec<Placed> = Vec::new();
+    let mut retained: BTreeSet<(StackKey, String)> = BTreeSet::new();
+
+    let keys: BTreeSet<&StackKey> = old.stacks.keys().chain(new.stacks.keys()).collect();
+    for key in keys {
+        let o = old.stacks.get(key);
+        let n = new.stacks.get(key);
+        if let (Some(o), Some(n)) = (o, n) {
+            if same_by_hash(&o.file, &n.file) {
+                continue;
+            }
+        }
+        let (old_bytes, new_bytes) = (
+            o.map(|s| old.bytes(&s.file)).transpose()?,
+            n.map(|s| new.bytes(&s.file)).transpose()?,
+        );
+        if old_bytes.is_some() && old_bytes == new_bytes {
+            continue;
+        }
+        let old_t = match (o, &old_bytes) {
+            (Some(s), Some(b)) => Some(old.json(&s.file, b)?),
+            _ => None,
+        };
+        let new_t = match (n, &new_bytes) {
+            (Some(s), Some(b)) => Some(new.json(&s.file, b)?),
+            _ => None,
+        };
+        let changes = change::classify(old_t.as_ref(), new_t.as_ref());
+        if changes.is_empty() {
+            continue;
+        }
+        let account = &key.0;
+        if let Some(t) = &old_t {
+            access::Extractor {
+                names: &mut names,
+                out: &mut old_grants,
+            }
+            .template(account, t);
+        }
+        if let Some(t) = &new_t {
+            access::Extractor {
+                names: &mut names,
+                out: &mut new_grants,
+            }
+            .template(account, t);
+        }
+        for c in &changes {
+            if !c.stateful {
+                continue;
+            }
+            match c.action {
+                Action::Remove => {
+                    if let Some(t) = &old_t {
+                        if t.pointer(&format!("/Resources/{}/DeletionPolicy", pointer_escape(&c.logical_id)))
+                            .and_then(Value::as_str)
+                            == Some("Retain")
+                        {
+                            retained.insert((key.clone(), c.logical_id.clone()));
+                        }
+                        removed.push(Placed {
+                            key: key.clone(),
+                            logical_id: c.logical_id.clone(),
+                            identity: access::physical_identity(account, t, &c.logical_id),
+                        });
+                    }
+                }
+                Action::Add => {
+                    if let Some(t) = &new_t {
+                        added.push(Placed {
+                            key: key.clone(),
+                            logical_id: c.logical_id.clone(),
+                            identity: access::physical_identity(account, t, &c.logical_id),
+                        });
+                    }
+                }
+                Action::Modify => {}
+            }
+        }
+        let status = match (o, n) {
+            (None, _) => Status::Added,
+            (_, None) => Status::Removed,
+            _ => Status::Modified,
+        };
+        stacks.push(StackDiff {
+            account: key.0.clone(),
+            name: key.1.clone(),
+            status,
+            changes,
+        });
+    }
+
+    let mut policies = Vec::new();
+    let accounts: BTreeSet<&String> = old.policies.keys().chain(new.policies.keys()).collect();
+    for account in accounts {
+        let o = old.policies.get(account);
+        let n = new.policies.get(account);
+        if let (Some(o), Some(n)) = (o, n) {
+            if same_by_hash(o, n) {
+                continue;
+            }
+        }
+        let old_doc = read_policy(&old, o)?;
+        let new_doc = read_policy(&new, n)?;
+        let changes = change::diff_documents("Policy", old_doc.as_ref(), new_doc.as_ref());
+        if changes.is_empty() {
+            continue;
+        }
+        for (doc, grants) in [(&old_doc, &mut old_grants), (&new_doc, &mut new_grants)] {
+            if let Some(doc) = doc {
+                access::Extractor {
+                    names: &mut names,
+                    out: grants,
+                }
+                .glue_policy(account, doc);
+            }
+        }
+        policies.push(PolicyDiff {
+            account: account.clone(),
+            kind: "glue-resource-policy",
+            status: match (o, n) {
+                (None, _) => Status::Added,
+                (_, None) => Status::Removed,
+                _ => Status::Modified,
+            },
+            changes,
+        });
+    }
+
+    // A stateful resource removed from one stack and added to another (same
+    // account, same physical name) has moved: CloudFormation deletes it from
+    // the old stack, and the new stack cannot create it while it exists.
+    let mut added_at: BTreeMap<(&str, &str), &Placed> = BTreeMap::new();
+    for a in &added {
+        added_at.insert((a.key.0.as_str(), a.identity.as_str()), a);
+    }
+    let moves: BTreeMap<(StackKey, String), (String, String)> = removed
+        .iter()
+        .filter_map(|r| {
+            let to = added_at.get(&(r.key.0.as_str(), r.identity.as_str()))?;
+            (to.key != r.key).then(|| {
+                let mut place = format!("`{}/{}`", to.key.0, to.key.1);
+                if to.logical_id != r.logical_id {
+                    place.push_str(&format!(" as `{}`", to.logical_id));
+                }
+                (
+                    (r.key.clone(), r.logical_id.clone()),
+                    (format!("{}/{}", to.key.0, to.key.1), place),
+                )
+            })
+        })
+        .collect();
+
+    let mut destructive = Vec::new();
+    for s in &stacks {
+        let key = (s.account.clone(), s.name.clone());
+        for c in s.changes.iter().filter(|c| c.destructive) {
+            let id = (key.clone(), c.logical_id.clone());
+            let (moved_to, place) = moves.get(&id).cloned().unzip();
+            let kept = retained.contains(&id);
+            destructive.push(Destructive {
+                account: s.account.clone(),
+                stack: s.name.clone(),
+                logical_id: c.logical_id.clone(),
+                resource_type: c.resource_type.clone(),
+                action: c.action,
+                replacement: c.replacement,
+                reason: reason(c, place.as_deref(), kept),
+                moved_to,
+                retained: kept,
+            });
+        }
+    }
+
+    let access = access::compare(&old_grants, &new_grants, &names);
+    let mut summary = Summary {
+        destructive: destructive.len(),
+        access_changes: access.len(),
+        policies_changed: policies.len(),
+        ..Summary::default()
+    };
+    for s in &stacks {
+        match s.status {
+            Status::Added => summary.stacks_added += 1,
+            Status::Removed => summary.stacks_removed += 1,
+            Status::Modified => summary.stacks_modified += 1,
+        }
+        for c in &s.changes {
+            match c.action {
+                Action::Add => summary.resources_added += 1,
+                Action::Remove => summary.resources_removed += 1,
+                Action::Modify => summary.resources_modified += 1,
+            }
+        }
+    }
+    Ok(Review {
+        format: 1,
+        summary,
+        destructive,
+        access,
+        stacks,
+        policies,
+    })
+}
+
+fn read_policy(synthesis: &Synthesis, file: Option<&FileEntry>) -> Result<Option<Value>, DiffError> {
+    file.map(|f| {
+        let bytes = synthesis.bytes(f)?;
+        synthesis.json(f, &bytes)
+    })
+    .transpose()
+}
+
+/// A JSON pointer token (`~` and `/` escaped).
+fn pointer_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// Why a destructive change loses data, in words.
+fn reason(c: &ResourceChange, moved_to: Option<&str>, retained: bool) -> String {
+    match c.action {
+        Action::Remove => match (moved_to, retained) {
+            (Some(to), true) => format!(
+                "moves to stack {to}: DeletionPolicy Retain keeps it when it leaves this stack, so creating it there fails (it exists); import it into that stack instead"
+            ),
+            (Some(to), false) => format!("moves to stack {to}: deleted here with its data, then created empty there"),
+            (None, true) => "removed (DeletionPolicy Retain keeps it in AWS, no longer managed)".to_owned(),
+            (None, false) => "removed, with its data".to_owned(),
+        },
+        Action::Modify => {
+            let paths: Vec<&str> = c
+                .properties
+                .iter()
+                .filter(|p| p.requires_replacement)
+                .map(|p| p.path.as_str())
+                .collect();
+            let unchanged_refs = c
+                .properties
+                .iter()
+                .filter(|p| p.requires_replacement)
+                .all(|p| p.old == p.new);
+            match c.replacement {
+                Some(Replacement::Conditional) if unchanged_refs => format!(
+                    "may be replaced: {} refers to a resource that is replaced",
+                    paths.join(", ")
+                ),
+                Some(Replacement::Conditional) => format!("may be replaced: {} changes", paths.join(", ")),
+                _ => format!("replaced: {} changes", paths.join(", ")),
+            }
+        }
+        Action::Add => "added".to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

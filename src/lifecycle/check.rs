@@ -1,0 +1,200 @@
+//! `org check`: the topology's accounts compared with what AWS Organizations
+//! says. Pure: a topology and a snapshot in, a report out.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::organizations::OrgSnapshot;
+use crate::model::Topology;
+
+/// One disagreement between the topology and the organisation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mismatch {
+    OrganizationId {
+        expected: String,
+        actual: String,
+    },
+    ManagementAccount {
+        expected: String,
+        actual: String,
+    },
+    /// A topology account that the organisation does not have.
+    Missing {
+        id: String,
+        what: String,
+    },
+    /// A topology account that is not `ACTIVE`.
+    NotActive {
+        id: String,
+        what: String,
+        state: String,
+    },
+    /// An account tagged with a team that the topology does not list.
+    Untracked {
+        id: String,
+        name: String,
+        tag_key: String,
+        tag_value: String,
+    },
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::OrganizationId { expected, actual } => write!(
+                f,
+                "the organisation is `{actual}`, but `org.organization_id` says `{expected}`"
+            ),
+            Mismatch::ManagementAccount { expected, actual } => write!(
+                f,
+                "the management account is `{actual}`, but `org.management_account` says `{expected}`"
+            ),
+            Mismatch::Missing { id, what } => write!(f, "account `{id}` ({what}) is not in the organisation"),
+            Mismatch::NotActive { id, what, state } => write!(f, "account `{id}` ({what}) is {state}, not ACTIVE"),
+            Mismatch::Untracked {
+                id,
+                name,
+                tag_key,
+                tag_value,
+            } => write!(
+                f,
+                "account `{id}` (`{name}`) is tagged `{tag_key}={tag_value}` in Organizations but is not in the topology"
+            ),
+        }
+    }
+}
+
+/// What `org check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub organization_id: String,
+    /// Topology accounts checked (team accounts, plus the management and central accounts).
+    pub checked: usize,
+    /// Sorted.
+    pub mismatches: Vec<Mismatch>,
+    /// Worth knowing, not wrong: names that differ, accounts nobody claims.
+    pub notes: Vec<String>,
+}
+
+/// Compares the topology with the organisation.
+pub fn check(topology: &Topology, org: &OrgSnapshot, tag_key: &str) -> Report {
+    let mut mismatches = Vec::new();
+    let mut notes = Vec::new();
+    if topology.org.organization_id != org.id {
+        mismatches.push(Mismatch::OrganizationId {
+            expected: topology.org.organization_id.clone(),
+            actual: org.id.clone(),
+        });
+    }
+    let management = topology.org.management_account.as_str();
+    if !org.management_account.is_empty() && management != org.management_account {
+        mismatches.push(Mismatch::ManagementAccount {
+            expected: management.to_owned(),
+            actual: org.management_account.clone(),
+        });
+    }
+
+    // Every account the topology relies on, and what it is to the topology.
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    for (id, a) in &topology.accounts {
+        expected.insert(id.to_string(), format!("`{}`, team `{}`", a.name, a.team));
+    }
+    for (id, role) in [
+        (&topology.org.management_account, "the management account"),
+        (&topology.org.central_account, "the central account"),
+    ] {
+        expected
+            .entry(id.to_string())
+            .and_modify(|w| *w = format!("{w}, {role}"))
+            .or_insert_with(|| role.to_owned());
+    }
+    let actual: BTreeMap<&str, &super::organizations::OrgAccount> =
+        org.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+    for (id, what) in &expected {
+        match actual.get(id.as_str()) {
+            None => mismatches.push(Mismatch::Missing {
+                id: id.clone(),
+                what: what.clone(),
+            }),
+            Some(a) if a.state != "ACTIVE" => mismatches.push(Mismatch::NotActive {
+                id: id.clone(),
+                what: what.clone(),
+                state: if a.state.is_empty() {
+                    "in an unknown state".to_owned()
+                } else {
+                    a.state.clone()
+                },
+            }),
+            Some(a) => {
+                if let Some(t) = topology.accounts.values().find(|t| t.id.as_str() == id) {
+                    if t.name != a.name {
+                        notes.push(format!(
+                            "account `{id}` is named `{}` in the topology and `{}` in Organizations",
+                            t.name, a.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut unclaimed = 0;
+    for a in &org.accounts {
+        if expected.contains_key(&a.id) {
+            continue;
+        }
+        match a.tags.get(tag_key) {
+            Some(value) => mismatches.push(Mismatch::Untracked {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                tag_key: tag_key.to_owned(),
+                tag_value: value.clone(),
+            }),
+            None => unclaimed += 1,
+        }
+    }
+    if unclaimed > 0 {
+        notes.push(format!(
+            "{unclaimed} other account(s) of the organisation have no `{tag_key}` tag and are not in the topology"
+        ));
+    }
+    mismatches.sort();
+    Report {
+        organization_id: org.id.clone(),
+        checked: expected.len(),
+        mismatches,
+        notes,
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "organisation `{}`", self.organization_id)?;
+        let bad = self
+            .mismatches
+            .iter()
+            .filter(|m| matches!(m, Mismatch::Missing { .. } | Mismatch::NotActive { .. }))
+            .count();
+        writeln!(
+            f,
+            "{} topology accounts checked, {} found and ACTIVE",
+            self.checked,
+            self.checked.saturating_sub(bad)
+        )?;
+        if !self.mismatches.is_empty() {
+            writeln!(f, "mismatches ({}):", self.mismatches.len())?;
+            for m in &self.mismatches {
+                writeln!(f, "  - {m}")?;
+            }
+        }
+        if !self.notes.is_empty() {
+            writeln!(f, "notes:")?;
+            for n in &self.notes {
+                writeln!(f, "  - {n}")?;
+            }
+        }
+        if self.mismatches.is_empty() {
+            writeln!(f, "the topology matches the organisation")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! Handlebars helpers of the blueprints.
+//!
+//! - `{{json value}}` writes any value as JSON (strings quoted and escaped), so a
+//!   blueprint never escapes by hand. A missing value is an error, as in strict mode.
+//! - `{{concat a b …}}` joins strings and numbers, for names and ARNs built in a blueprint.
+//! - `{{id "ad-revenue"}}` turns a name into a logical-id fragment (`AdRevenue`).
+//!
+//! Helpers only format: no IO, no decisions.
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError, RenderErrorReason,
+    ScopedJson,
+};
+use serde_json::Value;
+
+fn missing(h: &Helper<'_>, index: usize) -> RenderError {
+    let path = h.param(index).and_then(|p| p.relative_path().cloned());
+    RenderErrorReason::MissingVariable(path.or_else(|| Some(format!("parameter {index} of `{}`", h.name())))).into()
+}
+
+pub(crate) fn json(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let param = h.param(0).ok_or_else(|| missing(h, 0))?;
+    if param.is_value_missing() {
+        return Err(missing(h, 0));
+    }
+    let text = serde_json::to_string(param.value()).map_err(RenderErrorReason::from)?;
+    out.write(&text)?;
+    Ok(())
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `{{concat a b …}}`.
+pub(crate) struct Concat;
+
+impl HelperDef for Concat {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        concat(h)
+    }
+}
+
+/// `{{id name}}`.
+pub(crate) struct Id;
+
+impl HelperDef for Id {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        id(h)
+    }
+}
+
+fn concat<'rc>(h: &Helper<'rc>) -> Result<ScopedJson<'rc>, RenderError> {
+    let mut s = String::new();
+    for (i, p) in h.params().iter().enumerate() {
+        if p.is_value_missing() {
+            return Err(missing(h, i));
+        }
+        let part = text_of(p.value()).ok_or_else(|| {
+            RenderError::from(RenderErrorReason::ParamTypeMismatchForName(
+                "concat",
+                i.to_string(),
+                "string or number".to_owned(),
+            ))
+        })?;
+        s.push_str(&part);
+    }
+    Ok(ScopedJson::Derived(Value::String(s)))
+}
+
+fn id<'rc>(h: &Helper<'rc>) -> Result<ScopedJson<'rc>, RenderError> {
+    let p = h.param(0).ok_or_else(|| missing(h, 0))?;
+    let s = text_of(p.value()).ok_or_else(|| missing(h, 0))?;
+    Ok(ScopedJson::Derived(Value::String(crate::synth::names::id_fragment(&s))))
+}

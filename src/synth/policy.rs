@@ -1,0 +1,402 @@
+//! IAM policy documents: bucket, key and Glue catalog resource policies, and the
+//! identity policies of reader roles and permission sets.
+//!
+//! These are the security decisions in JSON form, so they are built here, in
+//! plain Rust where tests can reach them, and the blueprints only place them.
+//! Invariants kept by construction: an `Allow` to principal `*` always carries
+//! an `aws:PrincipalOrgID` condition and names only open versions; restricted
+//! versions are granted to account roots only. Pure: no IO.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::access::{Decisions, Pv};
+use super::names;
+use crate::model::{AccountId, Org, Product};
+
+/// Glue read actions a reader needs on catalog, databases and tables.
+const GLUE_READ: &[&str] = &[
+    "glue:BatchGetPartition",
+    "glue:GetDatabase",
+    "glue:GetDatabases",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:GetTable",
+    "glue:GetTables",
+];
+
+/// The resources of one product version, by kind.
+pub(crate) struct VersionResources {
+    pub(crate) bucket_arn: String,
+    pub(crate) objects_arn: String,
+    pub(crate) list_prefix: String,
+    pub(crate) catalog_arn: String,
+    pub(crate) database_arn: String,
+    pub(crate) tables_arn: String,
+}
+
+pub(crate) fn version_resources(org: &Org, product: &Product, version: u32) -> VersionResources {
+    let bucket = names::data_bucket(org, &product.account);
+    let prefix = names::version_prefix(&product.id, version);
+    let db = names::glue_database(&product.id, version);
+    let glue = format!("arn:aws:glue:{}:{}", org.region, product.account);
+    VersionResources {
+        bucket_arn: format!("arn:aws:s3:::{bucket}"),
+        objects_arn: format!("arn:aws:s3:::{bucket}/{prefix}*"),
+        list_prefix: format!("{prefix}*"),
+        catalog_arn: format!("{glue}:catalog"),
+        database_arn: format!("{glue}:database/{db}"),
+        tables_arn: format!("{glue}:table/{db}/*"),
+    }
+}
+
+fn deny_insecure_transport(arns: &[String]) -> Value {
+    json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": arns,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    })
+}
+
+/// A bucket policy that only enforces TLS.
+pub(crate) fn tls_only_bucket_policy(bucket: &str) -> Value {
+    let arns = vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")];
+    json!({"Version": "2012-10-17", "Statement": [deny_insecure_transport(&arns)]})
+}
+
+/// Groups an account's live versions into open ones and restricted ones keyed by their readers.
+struct Grants<'t> {
+    open: Vec<Pv<'t>>,
+    restricted: BTreeMap<BTreeSet<&'t AccountId>, Vec<Pv<'t>>>,
+}
+
+fn grants<'t>(d: &Decisions<'t>, products: &[&'t Product]) -> Grants<'t> {
+    let mut open = Vec::new();
+    let mut restricted: BTreeMap<BTreeSet<&'t AccountId>, Vec<Pv<'t>>> = BTreeMap::new();
+    for p in products {
+        for v in p.versions.keys() {
+            let pv = (&p.id, *v);
+            if d.is_open(pv) {
+                open.push(pv);
+            } else if let Some(readers) = d.readers(pv) {
+                restricted.entry(readers.clone()).or_default().push(pv);
+            }
+        }
+    }
+    Grants { open, restricted }
+}
+
+fn roots(accounts: &BTreeSet<&AccountId>) -> Value {
+    let list: Vec<String> = accounts.iter().map(|a| names::account_root(a)).collect();
+    if list.len() == 1 {
+        json!(list[0])
+    } else {
+        json!(list)
+    }
+}
+
+fn resources_of(d: &Decisions<'_>, pvs: &[Pv<'_>]) -> Vec<VersionResources> {
+    pvs.iter()
+        .filter_map(|(id, v)| d.t.products.get(*id).map(|p| version_resources(&d.t.org, p, *v)))
+        .collect()
+}
+
+/// The data bucket policy of an account: TLS only, plus (access mode `iam`) read per version prefix.
+pub(crate) fn data_bucket_policy(d: &Decisions<'_>, bucket: &str, products: &[&Product], iam: bool) -> Value {
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let mut statements = vec![deny_insecure_transport(&[bucket_arn.clone(), format!("{bucket_arn}/*")])];
+    if iam {
+        let org_id = &d.t.org.organization_id;
+        let g = grants(d, products);
+        if !g.open.is_empty() {
+            let rs: Vec<VersionResources> = resources_of(d, &g.open);
+            statements.push(json!({
+                "Sid": "OrgListOpenVersions",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalOrgID": org_id},
+                    "StringLike": {"s3:prefix": rs.iter().map(|r| r.list_prefix.clone()).collect::<Vec<_>>()}
+                }
+            }));
+            statements.push(json!({
+                "Sid": "OrgReadOpenVersions",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>(),
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}}
+            }));
+        }
+        for (i, (readers, pvs)) in g.restricted.iter().enumerate() {
+            let rs: Vec<VersionResources> = resources_of(d, pvs);
+            statements.push(json!({
+                "Sid": format!("ApprovedList{}", i + 1),
+                "Effect": "Allow",
+                "Principal": {"AWS": roots(readers)},
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": rs.iter().map(|r| r.list_prefix.clone()).collect::<Vec<_>>()}}
+            }));
+            statements.push(json!({
+                "Sid": format!("ApprovedRead{}", i + 1),
+                "Effect": "Allow",
+                "Principal": {"AWS": roots(readers)},
+                "Action": "s3:GetObject",
+                "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>()
+            }));
+        }
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The account's KMS key policy: the account administers it; readers of its data decrypt through S3 only.
+pub(crate) fn key_policy(d: &Decisions<'_>, account: &AccountId, products: &[&Product], iam: bool) -> Value {
+    let org = &d.t.org;
+    let via_s3 = format!("s3.{}.amazonaws.com", org.region);
+    let mut statements = vec![json!({
+        "Sid": "AccountAdministersKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": names::account_root(account)},
+        "Action": "kms:*",
+        "Resource": "*"
+    })];
+    if iam {
+        let g = grants(d, products);
+        if !g.open.is_empty() {
+            statements.push(json!({
+                "Sid": "OrgDecryptsOpenDataThroughS3",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.organization_id, "kms:ViaService": via_s3}}
+            }));
+        }
+        let approved: BTreeSet<&AccountId> = g.restricted.keys().flatten().copied().collect();
+        if !approved.is_empty() {
+            statements.push(json!({
+                "Sid": "ApprovedAccountsDecryptThroughS3",
+                "Effect": "Allow",
+                "Principal": {"AWS": roots(&approved)},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": via_s3}}
+            }));
+        }
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The Glue Data Catalog resource policy of a producer account, or `None` when it grants nothing.
+pub(crate) fn glue_resource_policy(d: &Decisions<'_>, products: &[&Product]) -> Option<Value> {
+    let g = grants(d, products);
+    let mut statements = Vec::new();
+    let glue_resources = |pvs: &[Pv<'_>]| -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, r) in resources_of(d, pvs).into_iter().enumerate() {
+            if i == 0 {
+                out.push(r.catalog_arn.clone());
+            }
+            out.push(r.database_arn);
+            out.push(r.tables_arn);
+        }
+        out
+    };
+    if !g.open.is_empty() {
+        statements.push(json!({
+            "Sid": "OrgReadsOpenVersions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": GLUE_READ,
+            "Resource": glue_resources(&g.open),
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": d.t.org.organization_id}}
+        }));
+    }
+    for (i, (readers, pvs)) in g.restricted.iter().enumerate() {
+        statements.push(json!({
+            "Sid": format!("ApprovedRead{}", i + 1),
+            "Effect": "Allow",
+            "Principal": {"AWS": roots(readers)},
+            "Action": GLUE_READ,
+            "Resource": glue_resources(pvs)
+        }));
+    }
+    (!statements.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": statements}))
+}
+
+/// What one reader (a role or a permission set) may do.
+pub(crate) struct Reader<'a, 't> {
+    /// The account the reader's principals live in.
+    pub(crate) account: &'a AccountId,
+    /// The Athena workgroup it queries through.
+    pub(crate) workgroup: &'a str,
+    /// Restricted versions it may read.
+    pub(crate) allowed: &'a BTreeSet<Pv<'t>>,
+    /// Restricted versions its account reaches but it may not read.
+    pub(crate) denied: &'a BTreeSet<Pv<'t>>,
+    /// Roles it may assume (a permission set's reader role).
+    pub(crate) assume: Option<String>,
+}
+
+/// The identity policy of a reader: open data by the org's naming pattern (restricted to
+/// resources of the organisation), restricted data by name, and an explicit deny of every
+/// other restricted version its account can reach.
+pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) -> Value {
+    let org = &d.t.org;
+    let region = &org.region;
+    let account = r.account;
+    let staging = names::staging_bucket(org, account);
+    let via_s3 = format!("s3.{region}.amazonaws.com");
+    let in_org = json!({"StringEquals": {"aws:ResourceOrgID": org.organization_id}});
+    let mut st = vec![
+        json!({
+            "Sid": "RunQueries",
+            "Effect": "Allow",
+            "Action": [
+                "athena:BatchGetQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+                "athena:GetWorkGroup", "athena:ListQueryExecutions", "athena:StartQueryExecution",
+                "athena:StopQueryExecution"
+            ],
+            "Resource": format!("arn:aws:athena:{region}:{account}:workgroup/{}", r.workgroup)
+        }),
+        json!({
+            "Sid": "BrowseCatalogs",
+            "Effect": "Allow",
+            "Action": [
+                "athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata",
+                "athena:ListDatabases", "athena:ListTableMetadata"
+            ],
+            "Resource": format!("arn:aws:athena:{region}:{account}:datacatalog/*")
+        }),
+        json!({
+            "Sid": "QueryResults",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            "Resource": format!("arn:aws:s3:::{staging}/athena-results/{}/*", r.workgroup)
+        }),
+        json!({
+            "Sid": "QueryResultsBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": format!("arn:aws:s3:::{staging}")
+        }),
+        json!({
+            "Sid": "QueryResultsKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": format!("arn:aws:kms:{region}:{account}:key/*"),
+            "Condition": {"StringEquals": {"kms:ViaService": via_s3}}
+        }),
+        json!({
+            "Sid": "ReadOrgCatalogs",
+            "Effect": "Allow",
+            "Action": GLUE_READ,
+            "Resource": [
+                format!("arn:aws:glue:{region}:*:catalog"),
+                format!("arn:aws:glue:{region}:*:database/*"),
+                format!("arn:aws:glue:{region}:*:table/*/*")
+            ],
+            "Condition": in_org
+        }),
+    ];
+    if iam {
+        let pattern = names::data_bucket_pattern(org);
+        st.push(json!({
+            "Sid": "ReadOrgData",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{pattern}/*"),
+            "Condition": in_org
+        }));
+        st.push(json!({
+            "Sid": "ListOrgData",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": format!("arn:aws:s3:::{pattern}"),
+            "Condition": in_org
+        }));
+        st.push(json!({
+            "Sid": "DecryptOrgData",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": format!("arn:aws:kms:{region}:*:key/*"),
+            "Condition": {"StringEquals": {"aws:ResourceOrgID": org.organization_id, "kms:ViaService": via_s3}}
+        }));
+    } else {
+        st.push(json!({
+            "Sid": "LakeFormationDataAccess",
+            "Effect": "Allow",
+            "Action": "lakeformation:GetDataAccess",
+            "Resource": "*"
+        }));
+    }
+    if !r.allowed.is_empty() {
+        let rs: Vec<VersionResources> = resources_of(d, &r.allowed.iter().copied().collect::<Vec<_>>());
+        if iam {
+            st.push(json!({
+                "Sid": "ReadRestrictedData",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>()
+            }));
+        }
+        st.push(json!({
+            "Sid": "ReadRestrictedTables",
+            "Effect": "Allow",
+            "Action": GLUE_READ,
+            "Resource": rs.iter().flat_map(|r| [r.database_arn.clone(), r.tables_arn.clone()]).collect::<Vec<_>>()
+        }));
+    }
+    if !r.denied.is_empty() {
+        let rs: Vec<VersionResources> = resources_of(d, &r.denied.iter().copied().collect::<Vec<_>>());
+        let buckets: BTreeSet<&str> = rs.iter().map(|r| r.bucket_arn.as_str()).collect();
+        st.push(json!({
+            "Sid": "DenyOtherRestrictedData",
+            "Effect": "Deny",
+            "Action": "s3:GetObject",
+            "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>()
+        }));
+        st.push(json!({
+            "Sid": "DenyOtherRestrictedListing",
+            "Effect": "Deny",
+            "Action": "s3:ListBucket",
+            "Resource": buckets,
+            "Condition": {"StringLike": {"s3:prefix": rs.iter().map(|r| r.list_prefix.clone()).collect::<Vec<_>>()}}
+        }));
+        st.push(json!({
+            "Sid": "DenyOtherRestrictedTables",
+            "Effect": "Deny",
+            "Action": GLUE_READ,
+            "Resource": rs.iter().map(|r| r.tables_arn.clone()).collect::<Vec<_>>()
+        }));
+    }
+    if let Some(role) = &r.assume {
+        st.push(json!({
+            "Sid": "AssumeReaderRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": role
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": st})
+}
+
+/// A role trust policy: the account root, narrowed to the given principal ARNs (patterns allowed).
+pub(crate) fn trust_policy(account: &AccountId, principals: &[String]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": names::account_root(account)},
+            "Action": "sts:AssumeRole",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": principals}}
+        }]
+    })
+}

@@ -1,0 +1,156 @@
+//! Splitting a stack part that would pass CloudFormation's limits into
+//! `mesh-<part>`, `mesh-<part>-2`, … deterministically.
+//!
+//! A stack is made of *units* (a product version's database, tables and grants;
+//! a data catalog; a reader role …): everything a unit's `Ref`s point at lives in
+//! the unit, so a unit never spans stacks. A part that fits stays whole. One that
+//! does not is cut into `n` stacks, and each unit goes to stack
+//! `jump_hash(sha256(unit key), n)` (Lamping and Veach's jump consistent hash).
+//! Why not fill in sorted order: adding a product that sorts early would push a
+//! unit across every later boundary, and a Glue database that moves stacks is
+//! replaced. With the hash, adding or removing a unit never moves another unit
+//! while `n` stays the same; when `n` grows, only about `1/n` of the units move
+//! (the least any rule can do). Pure: no IO.
+
+use sha2::{Digest, Sha256};
+use serde_json::Value;
+
+/// CloudFormation's resource limit per stack.
+pub(crate) const MAX_RESOURCES: usize = 500;
+/// Budget of estimated template bytes per stack: well under CloudFormation's 1 MB,
+/// because estimates are estimates (render checks the real size).
+pub(crate) const MAX_BYTES: usize = 600_000;
+/// When a part must split, stacks are filled to about this share of the limits,
+/// so that growth rarely changes `n`.
+const FILL: f64 = 0.6;
+
+/// A group of resources that must stay in one stack.
+#[derive(Debug, Clone)]
+pub(crate) struct Unit {
+    /// The context array the unit belongs to (e.g. `versions`, `catalogs`).
+    pub(crate) kind: &'static str,
+    /// Stable identity: derived from the same names as the unit's logical ids.
+    pub(crate) key: String,
+    /// How many resources it renders to.
+    pub(crate) resources: usize,
+    /// Estimated rendered bytes.
+    pub(crate) bytes: usize,
+    /// Its blueprint context.
+    pub(crate) value: Value,
+}
+
+/// Jump consistent hash: a bucket in `0..buckets` that moves for only `1/buckets` of keys when
+/// `buckets` grows by one.
+fn jump_hash(mut key: u64, buckets: usize) -> usize {
+    let mut b: i64 = -1;
+    let mut j: i64 = 0;
+    while j < buckets as i64 {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    b.max(0) as usize
+}
+
+fn key_hash(key: &str) -> u64 {
+    let d = Sha256::digest(key.as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// Splits `units` into stacks; `fixed_*` is what stack 1 holds besides its units.
+/// Returns at least one (possibly empty) stack; units keep their input order within a stack.
+pub(crate) fn split(units: Vec<Unit>, fixed_resources: usize, fixed_bytes: usize) -> Vec<Vec<Unit>> {
+    let total_r: usize = fixed_resources + units.iter().map(|u| u.resources).sum::<usize>();
+    let total_b: usize = fixed_bytes + units.iter().map(|u| u.bytes).sum::<usize>();
+    if total_r <= MAX_RESOURCES && total_b <= MAX_BYTES {
+        return vec![units];
+    }
+    let hashes: Vec<u64> = units.iter().map(|u| key_hash(&u.key)).collect();
+    let by_r = (total_r as f64 / (MAX_RESOURCES as f64 * FILL)).ceil() as usize;
+    let by_b = (total_b as f64 / (MAX_BYTES as f64 * FILL)).ceil() as usize;
+    let mut n = by_r.max(by_b).max(2);
+    loop {
+        let mut load = vec![(0usize, 0usize); n];
+        load[0] = (fixed_resources, fixed_bytes);
+        let assignment: Vec<usize> = hashes.iter().map(|h| jump_hash(*h, n)).collect();
+        for (u, s) in units.iter().zip(&assignment) {
+            load[*s].0 += u.resources;
+            load[*s].1 += u.bytes;
+        }
+        // A unit bigger than a stack cannot fit whatever n is: stop growing (render reports it).
+        let fits = load.iter().all(|(r, b)| *r <= MAX_RESOURCES && *b <= MAX_BYTES);
+        if fits || n > units.len() {
+            let mut out: Vec<Vec<Unit>> = (0..n).map(|_| Vec::new()).collect();
+            for (u, s) in units.into_iter().zip(assignment) {
+                out[s].push(u);
+            }
+            // Trailing empty stacks are pointless; empty middle ones keep later names stable.
+            while out.len() > 1 && out.last().is_some_and(Vec::is_empty) {
+                out.pop();
+            }
+            return out;
+        }
+        n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(n: usize, prefix: &str) -> Vec<Unit> {
+        (0..n)
+            .map(|i| Unit {
+                kind: "x",
+                key: format!("{prefix}{i:05}"),
+                resources: 2,
+                bytes: 100,
+                value: Value::Null,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_parts_stay_whole() {
+        assert_eq!(split(units(200, "u"), 10, 0).len(), 1);
+    }
+
+    #[test]
+    fn big_parts_split_within_limits() {
+        let out = split(units(1000, "u"), 10, 0);
+        assert!(out.len() >= 4);
+        for s in &out {
+            assert!(s.iter().map(|u| u.resources).sum::<usize>() <= MAX_RESOURCES);
+        }
+        assert_eq!(out.iter().map(Vec::len).sum::<usize>(), 1000);
+    }
+
+    #[test]
+    fn adding_a_unit_moves_no_other_unit() {
+        let before = split(units(1000, "u"), 10, 0);
+        let mut more = units(1000, "u");
+        more.push(Unit {
+            kind: "x",
+            key: "a-new-one".into(),
+            resources: 2,
+            bytes: 100,
+            value: Value::Null,
+        });
+        let after = split(more, 10, 0);
+        assert_eq!(before.len(), after.len());
+        for (a, b) in before.iter().zip(&after) {
+            for u in a {
+                assert!(b.iter().any(|v| v.key == u.key), "{} moved", u.key);
+            }
+        }
+    }
+
+    #[test]
+    fn jump_hash_is_stable() {
+        // Pinned values: a change here would move every split unit of every org.
+        assert_eq!(jump_hash(1, 10), jump_hash(1, 10));
+        assert_eq!(jump_hash(0, 1), 0);
+        let moved = (0..10_000u64).filter(|k| jump_hash(k * 7919, 10) != jump_hash(k * 7919, 11)).count();
+        assert!(moved < 1300, "{moved}");
+    }
+}
