@@ -135,7 +135,10 @@ pub fn diff(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
             }
         }
     }
-    changes.removed = on_disk.into_iter().filter(|p| !wanted.contains_key(p.as_str())).collect();
+    changes.removed = on_disk
+        .into_iter()
+        .filter(|p| !wanted.contains_key(p.as_str()))
+        .collect();
     Ok(changes)
 }
 
@@ -155,7 +158,12 @@ pub fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
         .tempdir_in(&parent)
         .map_err(|e| write_err(&parent, &e))?;
     let by_path: BTreeMap<&str, &File> = files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let mut staged: Vec<&str> = changes.added.iter().chain(&changes.changed).map(String::as_str).collect();
+    let mut staged: Vec<&str> = changes
+        .added
+        .iter()
+        .chain(&changes.changed)
+        .map(String::as_str)
+        .collect();
     // The manifest goes last: until it is in place, the folder reads as stale, never as current.
     staged.sort_by_key(|p| (*p == "manifest.json", *p));
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
@@ -208,11 +216,17 @@ mod tests {
     fn writes_changes_removes_stale_and_keeps_foreign_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out");
-        let v1 = vec![file("manifest.json", "1"), file("111111111111/mesh-a.template.json", "a")];
+        let v1 = vec![
+            file("manifest.json", "1"),
+            file("111111111111/mesh-a.template.json", "a"),
+        ];
         let c = write(&out, &v1).expect("write");
         assert_eq!(c.added.len(), 2);
         std::fs::write(out.join("README.md"), "mine").expect("write");
-        let v2 = vec![file("manifest.json", "2"), file("222222222222/mesh-b.template.json", "b")];
+        let v2 = vec![
+            file("manifest.json", "2"),
+            file("222222222222/mesh-b.template.json", "b"),
+        ];
         let c = write(&out, &v2).expect("write");
         assert_eq!(c.added, vec!["222222222222/mesh-b.template.json"]);
         assert_eq!(c.changed, vec!["manifest.json"]);

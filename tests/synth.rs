@@ -39,7 +39,12 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if e.file_type().expect("type").is_dir() {
                 walk(base, &e.path(), out);
             } else {
-                let rel = e.path().strip_prefix(base).expect("under base").to_string_lossy().replace('\\', "/");
+                let rel = e
+                    .path()
+                    .strip_prefix(base)
+                    .expect("under base")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.insert(rel, std::fs::read(e.path()).expect("read file"));
             }
         }
@@ -132,7 +137,14 @@ fn unchanged_resynth_rewrites_nothing() {
     let mtimes = |dir: &Path| -> BTreeMap<String, std::time::SystemTime> {
         tree(dir)
             .keys()
-            .map(|k| (k.clone(), std::fs::metadata(dir.join(k)).and_then(|m| m.modified()).expect("mtime")))
+            .map(|k| {
+                (
+                    k.clone(),
+                    std::fs::metadata(dir.join(k))
+                        .and_then(|m| m.modified())
+                        .expect("mtime"),
+                )
+            })
             .collect()
     };
     let before = mtimes(&out);
@@ -151,8 +163,11 @@ fn a_broken_blueprint_names_blueprint_stack_and_line_and_writes_nothing() {
     let bp = tmp.path().join("bp");
     std::fs::create_dir_all(&bp).expect("mkdir");
     let builtin = std::fs::read_to_string(repo().join("blueprints/identity.json.hbs")).expect("read");
-    std::fs::write(bp.join("identity.json.hbs"), builtin.replace("\"TargetType\": \"AWS_ACCOUNT\",", "\"TargetType\" \"AWS_ACCOUNT\","))
-        .expect("write");
+    std::fs::write(
+        bp.join("identity.json.hbs"),
+        builtin.replace("\"TargetType\": \"AWS_ACCOUNT\",", "\"TargetType\" \"AWS_ACCOUNT\","),
+    )
+    .expect("write");
     let out = tmp.path().join("out");
     let o = meshsynth(&repo())
         .arg("-t")
@@ -251,7 +266,12 @@ fn cfn_lint(out: &Path) {
         .cloned()
         .collect();
     assert!(!templates.is_empty());
-    let o = match Command::new("cfn-lint").current_dir(out).args(["--format", "parseable"]).args(&templates).output() {
+    let o = match Command::new("cfn-lint")
+        .current_dir(out)
+        .args(["--format", "parseable"])
+        .args(&templates)
+        .output()
+    {
         Ok(o) => o,
         Err(e) => panic!("cfn-lint is not installed ({e}): pip install cfn-lint"),
     };
@@ -335,7 +355,12 @@ fn facts(topology: &Value) -> Facts {
                 .as_array()
                 .expect("versions")
                 .iter()
-                .map(|v| (v["version"].as_u64().expect("n"), v["status"].as_str().expect("s").to_owned()))
+                .map(|v| {
+                    (
+                        v["version"].as_u64().expect("n"),
+                        v["status"].as_str().expect("s").to_owned(),
+                    )
+                })
                 .collect();
             products.insert(
                 format!("{domain}.{}", p["name"].as_str().expect("name")),
@@ -381,7 +406,10 @@ fn list(v: &Value) -> Vec<String> {
 }
 
 fn statements(doc: &Value) -> Vec<&Value> {
-    doc["Statement"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+    doc["Statement"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
 }
 
 /// Every `Allow` to principal `*` anywhere in `v` carries an `aws:PrincipalOrgID` condition.
@@ -393,7 +421,10 @@ fn assert_no_open_allow(v: &Value, at: &str) {
                 let star = p == "*" || p.get("AWS").is_some_and(|a| list(a).iter().any(|s| s == "*"));
                 if star {
                     let cond = o.get("Condition").map(Value::to_string).unwrap_or_default();
-                    assert!(cond.contains("aws:PrincipalOrgID"), "{at}: Allow to * without an org condition: {v}");
+                    assert!(
+                        cond.contains("aws:PrincipalOrgID"),
+                        "{at}: Allow to * without an org condition: {v}"
+                    );
                 }
             }
             for (k, item) in o {
@@ -422,7 +453,10 @@ fn check_iam_grants(f: &Facts, out: &Path) {
     let mut approved: BTreeMap<(String, u64), BTreeSet<String>> = BTreeMap::new();
     for (account, id, v) in &f.consumes {
         if f.products[id].restricted {
-            approved.entry((id.clone(), *v)).or_default().insert(format!("arn:aws:iam::{account}:root"));
+            approved
+                .entry((id.clone(), *v))
+                .or_default()
+                .insert(format!("arn:aws:iam::{account}:root"));
         }
     }
     let mut policies: BTreeMap<String, (Value, Option<Value>)> = BTreeMap::new();
@@ -472,9 +506,16 @@ fn check_iam_grants(f: &Facts, out: &Path) {
                 if f.group_listed.contains(id) {
                     expected.insert(format!("arn:aws:iam::{}:root", f.central));
                 }
-                assert_eq!(allowed, expected, "restricted {id}@{v}: granted accounts differ from approved ones");
+                assert_eq!(
+                    allowed, expected,
+                    "restricted {id}@{v}: granted accounts differ from approved ones"
+                );
             } else {
-                assert_eq!(allowed, BTreeSet::from(["*".to_owned()]), "open {id}@{v} is not granted to the org");
+                assert_eq!(
+                    allowed,
+                    BTreeSet::from(["*".to_owned()]),
+                    "open {id}@{v} is not granted to the org"
+                );
             }
         }
     }
@@ -505,8 +546,12 @@ fn check_lakeformation_grants(f: &Facts, out: &Path, management: &str) {
             }
             let db_ref = &r["Properties"]["Resource"]["Table"]["DatabaseName"]["Ref"];
             if let Some(db_id) = db_ref.as_str() {
-                let db = t["Resources"][db_id]["Properties"]["DatabaseInput"]["Name"].as_str().expect("db name");
-                let principal = r["Properties"]["Principal"]["DataLakePrincipalIdentifier"].as_str().expect("p");
+                let db = t["Resources"][db_id]["Properties"]["DatabaseInput"]["Name"]
+                    .as_str()
+                    .expect("db name");
+                let principal = r["Properties"]["Principal"]["DataLakePrincipalIdentifier"]
+                    .as_str()
+                    .expect("p");
                 granted.entry(db.to_owned()).or_default().insert(principal.to_owned());
             }
         }
@@ -542,7 +587,10 @@ fn check_everywhere(out: &Path) {
         let v: Value = serde_json::from_slice(&bytes).expect("every output file is JSON");
         assert_no_open_allow(&v, &path);
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("/tmp") && !text.contains("/home/"), "{path} holds an absolute path");
+        assert!(
+            !text.contains("/tmp") && !text.contains("/home/"),
+            "{path} holds an absolute path"
+        );
     }
 }
 
@@ -551,7 +599,16 @@ fn invariants_hold_over_generated_orgs() {
     for seed in ["2", "3", "4"] {
         let tmp = tempfile::tempdir().expect("tempdir");
         let args = [
-            "--teams", "12", "--accounts-per-team", "3", "--products", "50", "--consumes", "250", "--seed", seed,
+            "--teams",
+            "12",
+            "--accounts-per-team",
+            "3",
+            "--products",
+            "50",
+            "--consumes",
+            "250",
+            "--seed",
+            seed,
         ];
         let topo = gen_org(&tmp.path().join("org"), &args);
         let facts = facts(&read_json(&topo));
@@ -564,7 +621,10 @@ fn invariants_hold_over_generated_orgs() {
         let lf_out = tmp.path().join("lf-out");
         synth(&topo, &lf_out);
         check_everywhere(&lf_out);
-        let management = read_json(&topo)["org"]["management_account"].as_str().expect("m").to_owned();
+        let management = read_json(&topo)["org"]["management_account"]
+            .as_str()
+            .expect("m")
+            .to_owned();
         check_lakeformation_grants(&facts, &lf_out, &management);
         assert!(!tree(&lf_out).keys().any(|k| k.ends_with("glue-resource-policy.json")));
     }
@@ -572,7 +632,11 @@ fn invariants_hold_over_generated_orgs() {
 
 #[test]
 fn invariants_hold_for_the_fixtures_and_the_example_org() {
-    for topo in ["tests/fixtures/synth/iam.yaml", "tests/fixtures/synth/lakeformation.yaml", "accounts"] {
+    for topo in [
+        "tests/fixtures/synth/iam.yaml",
+        "tests/fixtures/synth/lakeformation.yaml",
+        "accounts",
+    ] {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("out");
         synth(&repo().join(topo), &out);
@@ -584,7 +648,16 @@ fn invariants_hold_for_the_fixtures_and_the_example_org() {
 fn output_is_identical_whatever_the_form_and_order_of_the_topology() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let args = [
-        "--teams", "10", "--accounts-per-team", "3", "--products", "40", "--consumes", "200", "--seed", "5",
+        "--teams",
+        "10",
+        "--accounts-per-team",
+        "3",
+        "--products",
+        "40",
+        "--consumes",
+        "200",
+        "--seed",
+        "5",
     ];
     let mut outs = Vec::new();
     for format in ["dir", "yaml", "json"] {
@@ -598,7 +671,11 @@ fn output_is_identical_whatever_the_form_and_order_of_the_topology() {
             .status()
             .expect("gen-org");
         assert!(status.success());
-        let topo = if format == "dir" { dir.clone() } else { dir.join(format!("org.{format}")) };
+        let topo = if format == "dir" {
+            dir.clone()
+        } else {
+            dir.join(format!("org.{format}"))
+        };
         let out = tmp.path().join(format!("out-{format}"));
         synth(&topo, &out);
         outs.push(tree(&out));
@@ -607,13 +684,13 @@ fn output_is_identical_whatever_the_form_and_order_of_the_topology() {
     let json = tmp.path().join("org-json/org.json");
     edit_json(&json, |v| {
         for key in ["teams", "domains", "access_groups"] {
-            if let Some(a) = v[key].as_array_mut() {
+            if let Some(a) = v.get_mut(key).and_then(Value::as_array_mut) {
                 a.reverse();
             }
         }
         for team in v["teams"].as_array_mut().expect("teams") {
             for key in ["accounts", "products", "consumes", "service_roles"] {
-                if let Some(a) = team[key].as_array_mut() {
+                if let Some(a) = team.get_mut(key).and_then(Value::as_array_mut) {
                     a.reverse();
                 }
             }

@@ -107,6 +107,248 @@ fn write_value(out: &mut Vec<u8>, v: &Value, level: usize) {
     }
 }
 
+/// A parsed JSON value that borrows from the text it came from (the fast path of `canonicalize`).
+enum Node<'a> {
+    /// `null`, `true`, `false`, or a string that needs no re-escaping: written back as is.
+    Raw(&'a [u8]),
+    /// A number or a string whose escapes must be normalised: written through serde_json.
+    Value(Value),
+    Array(Vec<Node<'a>>),
+    /// Keys are kept raw (with quotes) when they need no re-escaping.
+    Object(Vec<(Key<'a>, Node<'a>)>),
+}
+
+enum Key<'a> {
+    Raw(&'a [u8]),
+    Owned(String),
+}
+
+impl Key<'_> {
+    /// The key as it sorts: the string itself.
+    fn text(&self) -> &[u8] {
+        match self {
+            Key::Raw(r) => &r[1..r.len() - 1],
+            Key::Owned(s) => s.as_bytes(),
+        }
+    }
+}
+
+/// A recursive-descent parser over bytes that accepts JSON plus trailing commas. It gives up
+/// (returns `None`) on anything unusual; the caller then falls back to serde_json, whose error
+/// names the line.
+struct Parser<'a> {
+    b: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn ws(&mut self) {
+        while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\n' | b'\r' | b'\t') {
+            self.pos += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Option<Node<'a>> {
+        let end = self.pos + word.len();
+        if self.b.get(self.pos..end) == Some(word) {
+            self.pos = end;
+            Some(Node::Raw(word))
+        } else {
+            None
+        }
+    }
+
+    /// A string: its raw bytes (quotes included), and whether it can be written back as is.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut plain = true;
+        while self.pos < self.b.len() {
+            match self.b[self.pos] {
+                b'"' => {
+                    self.pos += 1;
+                    return Some((&self.b[start..self.pos], plain));
+                }
+                b'\\' => {
+                    plain = false;
+                    self.pos += 2;
+                }
+                c if c < 0x20 => return None,
+                // serde_json writes DEL and non-ASCII as they are, like any other character.
+                _ => self.pos += 1,
+            }
+        }
+        None
+    }
+
+    fn value(&mut self) -> Option<Node<'a>> {
+        self.ws();
+        self.depth += 1;
+        if self.depth > 128 {
+            return None;
+        }
+        let node = match *self.b.get(self.pos)? {
+            b'{' => {
+                self.pos += 1;
+                let mut entries = Vec::new();
+                loop {
+                    self.ws();
+                    match *self.b.get(self.pos)? {
+                        b'}' => {
+                            self.pos += 1;
+                            break;
+                        }
+                        b'"' => {}
+                        _ => return None,
+                    }
+                    let (raw, plain) = self.string()?;
+                    let key = if plain {
+                        Key::Raw(raw)
+                    } else {
+                        Key::Owned(serde_json::from_slice(raw).ok()?)
+                    };
+                    self.ws();
+                    if self.b.get(self.pos) != Some(&b':') {
+                        return None;
+                    }
+                    self.pos += 1;
+                    entries.push((key, self.value()?));
+                    self.ws();
+                    match *self.b.get(self.pos)? {
+                        b',' => self.pos += 1,
+                        b'}' => {
+                            self.pos += 1;
+                            break;
+                        }
+                        _ => return None,
+                    }
+                }
+                entries.sort_by(|a, b| a.0.text().cmp(b.0.text()));
+                if entries.windows(2).any(|w| w[0].0.text() == w[1].0.text()) {
+                    // Duplicate keys: serde_json keeps the last; let it decide.
+                    return None;
+                }
+                Node::Object(entries)
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.ws();
+                    if *self.b.get(self.pos)? == b']' {
+                        self.pos += 1;
+                        break;
+                    }
+                    items.push(self.value()?);
+                    self.ws();
+                    match *self.b.get(self.pos)? {
+                        b',' => self.pos += 1,
+                        b']' => {
+                            self.pos += 1;
+                            break;
+                        }
+                        _ => return None,
+                    }
+                }
+                Node::Array(items)
+            }
+            b'"' => {
+                let (raw, plain) = self.string()?;
+                if plain {
+                    Node::Raw(raw)
+                } else {
+                    Node::Value(Value::String(serde_json::from_slice(raw).ok()?))
+                }
+            }
+            b't' => self.literal(b"true")?,
+            b'f' => self.literal(b"false")?,
+            b'n' => self.literal(b"null")?,
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                while self.pos < self.b.len()
+                    && matches!(self.b[self.pos], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    self.pos += 1;
+                }
+                let n: serde_json::Number = serde_json::from_slice(&self.b[start..self.pos]).ok()?;
+                Node::Value(Value::Number(n))
+            }
+            _ => return None,
+        };
+        self.depth -= 1;
+        Some(node)
+    }
+}
+
+fn write_node(out: &mut Vec<u8>, n: &Node<'_>, level: usize) {
+    match n {
+        Node::Raw(r) => out.extend_from_slice(r),
+        Node::Value(v) => write_value(out, v, level),
+        Node::Array(a) if a.is_empty() => out.extend_from_slice(b"[]"),
+        Node::Array(a) => {
+            out.push(b'[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                indent(out, level + 1);
+                write_node(out, item, level + 1);
+            }
+            indent(out, level);
+            out.push(b']');
+        }
+        Node::Object(o) if o.is_empty() => out.extend_from_slice(b"{}"),
+        Node::Object(o) => {
+            out.push(b'{');
+            for (i, (k, item)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                indent(out, level + 1);
+                match k {
+                    Key::Raw(r) => out.extend_from_slice(r),
+                    Key::Owned(s) => write_string(out, s),
+                }
+                out.extend_from_slice(b": ");
+                write_node(out, item, level + 1);
+            }
+            indent(out, level);
+            out.push(b'}');
+        }
+    }
+}
+
+/// The canonical form of a rendered text and the number of keys of its top-level `Resources`
+/// object, or `None` when the text is not JSON (trailing commas allowed). One pass, no
+/// `serde_json::Value` tree: the output of a whole org is hundreds of megabytes.
+pub(crate) fn canonicalize(text: &str) -> Option<(Vec<u8>, usize)> {
+    let mut p = Parser {
+        b: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    let root = p.value()?;
+    p.ws();
+    if p.pos != p.b.len() {
+        return None;
+    }
+    let resources = match &root {
+        Node::Object(o) => o
+            .iter()
+            .find(|(k, _)| k.text() == b"Resources")
+            .map_or(0, |(_, v)| match v {
+                Node::Object(r) => r.len(),
+                _ => 0,
+            }),
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(text.len());
+    write_node(&mut out, &root, 0);
+    out.push(b'\n');
+    Some((out, resources))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,8 +358,7 @@ mod tests {
         let v: Value = serde_json::from_str(r#"{"b": [1, {"z": null, "a": "x\"y"}], "a": {}, "c": [], "d": true}"#)
             .expect("valid json");
         let text = String::from_utf8(to_canonical(&v)).expect("utf-8");
-        let sorted: std::collections::BTreeMap<String, Value> =
-            serde_json::from_value(v.clone()).expect("an object");
+        let sorted: std::collections::BTreeMap<String, Value> = serde_json::from_value(v.clone()).expect("an object");
         // Nested objects sort too; serde's pretty printer of a re-parsed sorted copy agrees.
         let expected = "{\n  \"a\": {},\n  \"b\": [\n    1,\n    {\n      \"a\": \"x\\\"y\",\n      \"z\": null\n    }\n  ],\n  \"c\": [],\n  \"d\": true\n}\n";
         assert_eq!(text, expected);
@@ -129,5 +370,32 @@ mod tests {
         let text = "{\"a\": [1, 2, ],\n \"b\": \"x, }\", \"c\": {\"d\": 1,\n},\n}";
         let out = String::from_utf8(strip_trailing_commas(text)).expect("utf-8");
         assert_eq!(out, "{\"a\": [1, 2 ],\n \"b\": \"x, }\", \"c\": {\"d\": 1\n}\n}");
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_serde() {
+        let texts = [
+            r#"{"b": [1, {"z": null, "a": "x\"y"}], "a": {}, "c": [], "d": true, "e": -1.5e3, "f": "\u00e9t\u00e9", "g\n": "é",}"#,
+            r#"{"Resources": {"B": {"x": [1, 2,]}, "A": {},}, "Z": false}"#,
+            "[]",
+        ];
+        for text in texts {
+            let (fast, _) = canonicalize(text).expect("valid");
+            let slow: Value = serde_json::from_slice(&strip_trailing_commas(text)).expect("valid");
+            assert_eq!(
+                String::from_utf8(fast).expect("utf-8"),
+                String::from_utf8(to_canonical(&slow)).expect("utf-8")
+            );
+        }
+        assert_eq!(canonicalize(texts[1]).map(|(_, n)| n), Some(2));
+        for bad in [
+            r#"{"a" 1}"#,
+            r#"{"a": 1} x"#,
+            r#"{"a": tru}"#,
+            "{\"a\": \"\n\"}",
+            r#"{"a": 1, "a": 2}"#,
+        ] {
+            assert!(canonicalize(bad).is_none(), "{bad}");
+        }
     }
 }

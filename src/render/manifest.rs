@@ -13,7 +13,11 @@ pub const UPLOAD_THRESHOLD: usize = 51_200;
 
 /// The manifest's bytes. `stacks` are in the order of `synthesis.stacks`; `policies` are
 /// (account, sha256, bytes) sorted by account.
-pub(super) fn manifest(synthesis: &Synthesis, stacks: &[RenderedStack], policies: &[(String, String, Vec<u8>)]) -> Vec<u8> {
+pub(super) fn manifest(
+    synthesis: &Synthesis,
+    stacks: &[RenderedStack],
+    policies: &[(String, String, Vec<u8>)],
+) -> Vec<u8> {
     let entries: Vec<Value> = synthesis
         .stacks
         .iter()

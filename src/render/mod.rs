@@ -14,7 +14,6 @@ mod helpers;
 mod manifest;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use handlebars::Handlebars;
 use sha2::{Digest, Sha256};
@@ -34,7 +33,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("consumer", include_str!("../../blueprints/consumer.json.hbs")),
     ("central", include_str!("../../blueprints/central.json.hbs")),
     ("identity", include_str!("../../blueprints/identity.json.hbs")),
-    ("glue-resource-policy", include_str!("../../blueprints/glue-resource-policy.json.hbs")),
+    (
+        "glue-resource-policy",
+        include_str!("../../blueprints/glue-resource-policy.json.hbs"),
+    ),
     ("_bucket", include_str!("../../blueprints/_bucket.json.hbs")),
     ("_catalog", include_str!("../../blueprints/_catalog.json.hbs")),
     ("_reader_role", include_str!("../../blueprints/_reader_role.json.hbs")),
@@ -99,8 +101,10 @@ impl Blueprints {
         hb.register_helper("json", Box::new(helpers::json));
         hb.register_helper("concat", Box::new(helpers::Concat));
         hb.register_helper("id", Box::new(helpers::Id));
-        let mut sources: Vec<(String, String)> =
-            BUILTIN.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
+        let mut sources: Vec<(String, String)> = BUILTIN
+            .iter()
+            .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+            .collect();
         if let Some(dir) = overrides {
             let unreadable = |e: std::io::Error| RenderError::Unreadable {
                 path: dir.to_owned(),
@@ -121,7 +125,11 @@ impl Blueprints {
                 let Some(slot) = name.and_then(|n| sources.iter().position(|(s, _)| *s == n)) else {
                     return Err(RenderError::UnknownBlueprint {
                         path,
-                        known: BUILTIN.iter().map(|(n, _)| format!("{n}{SUFFIX}")).collect::<Vec<_>>().join(", "),
+                        known: BUILTIN
+                            .iter()
+                            .map(|(n, _)| format!("{n}{SUFFIX}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     });
                 };
                 sources[slot].1 = std::fs::read_to_string(&path).map_err(|e| RenderError::Unreadable {
@@ -153,6 +161,10 @@ impl Blueprints {
                 stack: stack.to_owned(),
                 reason: e.to_string(),
             })?;
+        if let Some(done) = canonical::canonicalize(&text) {
+            return Ok(done);
+        }
+        // Not JSON (or unusual JSON): serde_json decides, and its error names the line.
         let bytes = canonical::strip_trailing_commas(&text);
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             let line = e.line();
@@ -233,14 +245,23 @@ fn render_stack(bp: &Blueprints, plan: &StackPlan, context: serde_json::Value) -
 /// Renders every stack and policy of a synthesis, then the manifest: the complete output folder.
 /// Files come back sorted by path. Nothing is written. The plans' contexts are consumed.
 pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, RenderError> {
-    let contexts: Vec<serde_json::Value> =
-        synthesis.stacks.iter_mut().map(|s| std::mem::take(&mut s.context)).collect();
+    let contexts: Vec<serde_json::Value> = synthesis
+        .stacks
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.context))
+        .collect();
     let plans = &synthesis.stacks;
-    let stacks = parallel(contexts, |i, context| render_stack(bp, &plans[i], context))?;
+    let stacks = crate::synth::par::map(contexts, |i, context| render_stack(bp, &plans[i], context))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let mut policies = Vec::with_capacity(synthesis.policies.len());
     for p in &mut synthesis.policies {
         let context = std::mem::take(&mut p.context);
-        let (bytes, _) = bp.render("glue-resource-policy", &format!("{}/glue-resource-policy", p.account), context)?;
+        let (bytes, _) = bp.render(
+            "glue-resource-policy",
+            &format!("{}/glue-resource-policy", p.account),
+            context,
+        )?;
         policies.push((p.account.to_string(), sha256_hex(&bytes), bytes));
     }
     let manifest = manifest::manifest(synthesis, &stacks, &policies);
@@ -258,45 +279,6 @@ pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, R
     Ok(files)
 }
 
-/// Maps `f` over `items` on up to four threads, taking items one at a time so uneven stacks
-/// balance; each item is consumed (and freed) on the thread that renders it. Results keep the
-/// items' order, and the first error in item order wins, so errors are deterministic too.
-fn parallel<T: Send, R: Send>(
-    items: Vec<T>,
-    f: impl Fn(usize, T) -> Result<R, RenderError> + Sync,
-) -> Result<Vec<R>, RenderError> {
-    let n = items.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    let queue = Mutex::new(items.into_iter().enumerate());
-    let next = || queue.lock().map_or(None, |mut q| q.next());
-    let chunks: Vec<Vec<(usize, Result<R, RenderError>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some((i, item)) = next() {
-                        done.push((i, f(i, item)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut results: Vec<Option<Result<R, RenderError>>> = Vec::with_capacity(n);
-    results.resize_with(n, || None);
-    for (i, r) in chunks.into_iter().flatten() {
-        results[i] = Some(r);
-    }
-    results
-        .into_iter()
-        .map(|r| r.expect("the queue hands every index to exactly one thread"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,14 +286,20 @@ mod tests {
     #[test]
     fn invalid_json_names_blueprint_stack_and_line() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("glue-resource-policy.json.hbs"), "{\n  \"a\": {{json policy}}\n  \"b\": 1\n}\n")
-            .expect("write");
+        std::fs::write(
+            dir.path().join("glue-resource-policy.json.hbs"),
+            "{\n  \"a\": {{json policy}}\n  \"b\": 1\n}\n",
+        )
+        .expect("write");
         let bp = Blueprints::new(Some(dir.path())).expect("compiles");
         let err = bp
             .render("glue-resource-policy", "1/x", serde_json::json!({"policy": 1}))
             .expect_err("invalid");
         let msg = err.to_string();
-        assert!(msg.starts_with("blueprint `glue-resource-policy` rendered invalid JSON for stack `1/x` at line 3"), "{msg}");
+        assert!(
+            msg.starts_with("blueprint `glue-resource-policy` rendered invalid JSON for stack `1/x` at line 3"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ impl<'t> Decisions<'t> {
         let mut approved: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>> = BTreeMap::new();
         for c in &t.consumes {
             let Some(p) = t.products.get(&c.product) else { continue };
-            let readable = p.versions.get(&c.version).is_some_and(|v| v.status != VersionStatus::Retired);
+            let readable = p
+                .versions
+                .get(&c.version)
+                .is_some_and(|v| v.status != VersionStatus::Retired);
             if p.classification == Classification::Restricted && c.approved_by.is_some() && readable {
                 restricted_readers
                     .entry((&p.id, c.version))
@@ -63,7 +66,11 @@ impl<'t> Decisions<'t> {
             }
         }
         // Principals of the producing account read its bucket through IAM alone.
-        for p in t.products.values().filter(|p| p.classification == Classification::Restricted) {
+        for p in t
+            .products
+            .values()
+            .filter(|p| p.classification == Classification::Restricted)
+        {
             for v in p.versions.keys() {
                 reach.entry(&p.account).or_default().insert((&p.id, *v));
             }
@@ -80,7 +87,9 @@ impl<'t> Decisions<'t> {
     pub(crate) fn is_open(&self, pv: Pv<'_>) -> bool {
         self.t.products.get(pv.0).is_some_and(|p| {
             p.classification == Classification::Open
-                && p.versions.get(&pv.1).is_some_and(|v| v.status != VersionStatus::Retired)
+                && p.versions
+                    .get(&pv.1)
+                    .is_some_and(|v| v.status != VersionStatus::Retired)
         })
     }
 

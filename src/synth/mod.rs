@@ -17,6 +17,7 @@
 
 pub(crate) mod access;
 pub(crate) mod names;
+pub(crate) mod par;
 pub(crate) mod policy;
 pub(crate) mod split;
 
@@ -26,9 +27,7 @@ use std::fmt;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::{json, Map, Value};
 
-use crate::model::{
-    Access, AccessMode, AccountId, Column, Product, ServiceRole, Topology, VersionStatus,
-};
+use crate::model::{Access, AccessMode, AccountId, Column, Product, ServiceRole, Topology, VersionStatus};
 use access::{Decisions, Pv};
 use split::Unit;
 
@@ -130,38 +129,64 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     let mut baseline_accounts: BTreeSet<&AccountId> = t.accounts.keys().collect();
     baseline_accounts.insert(&org.central_account);
 
-    let mut stacks: Vec<StackPlan> = Vec::new();
-    let mut policies = Vec::new();
-    for account in &baseline_accounts {
-        let products = by_account.get(account).map(Vec::as_slice).unwrap_or_default();
-        stacks.push(baseline(&d, account, products, iam));
-    }
-    for (account, products) in &by_account {
-        stacks.extend(products_stacks(&d, account, products, iam));
-        if iam {
-            if let Some(doc) = policy::glue_resource_policy(&d, products) {
-                policies.push(PolicyPlan {
-                    account: (*account).clone(),
-                    context: json!({"account": account, "org": org.name, "policy": doc}),
-                });
-            }
-        }
-    }
     let mut consumers: BTreeSet<&AccountId> = reads.keys().copied().collect();
     consumers.extend(roles_by_account.keys().copied());
     consumers.remove(&org.central_account);
-    for account in &consumers {
-        let catalogs = reads.get(account).cloned().unwrap_or_default();
-        let roles = roles_by_account.get(account).map(Vec::as_slice).unwrap_or_default();
-        stacks.extend(consumer_stacks(&d, account, &catalogs, roles, iam));
+
+    // Every job is independent of the others: plan them in parallel, in a fixed order.
+    enum Job<'a> {
+        Baseline(&'a AccountId),
+        Products(&'a AccountId),
+        Consumer(&'a AccountId),
+        Central,
+        Identity,
     }
-    let central_roles = roles_by_account
-        .get(&org.central_account)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    stacks.extend(central_stacks(&d, &by_account.keys().copied().collect(), central_roles, iam));
+    let mut jobs: Vec<Job<'_>> = baseline_accounts.iter().map(|a| Job::Baseline(a)).collect();
+    jobs.extend(by_account.keys().map(|a| Job::Products(a)));
+    jobs.extend(consumers.iter().map(|a| Job::Consumer(a)));
+    jobs.push(Job::Central);
     if org.identity_center.is_some() && !t.access_groups.is_empty() {
-        stacks.push(identity_stack(&d, iam));
+        jobs.push(Job::Identity);
+    }
+    let no_products: Vec<&Product> = Vec::new();
+    let no_roles: Vec<&ServiceRole> = Vec::new();
+    let no_reads = BTreeSet::new();
+    let producers: BTreeSet<&AccountId> = by_account.keys().copied().collect();
+    let planned = par::map(jobs, |_, job| -> (Vec<StackPlan>, Option<PolicyPlan>) {
+        match job {
+            Job::Baseline(a) => {
+                let products = by_account.get(a).unwrap_or(&no_products);
+                (vec![baseline(&d, a, products, iam)], None)
+            }
+            Job::Products(a) => {
+                let products = by_account.get(a).unwrap_or(&no_products);
+                let policy = if iam {
+                    policy::glue_resource_policy(&d, products).map(|doc| PolicyPlan {
+                        account: a.clone(),
+                        context: json!({"account": a, "org": org.name, "policy": doc}),
+                    })
+                } else {
+                    None
+                };
+                (products_stacks(&d, a, products, iam), policy)
+            }
+            Job::Consumer(a) => {
+                let catalogs = reads.get(a).unwrap_or(&no_reads);
+                let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                (consumer_stacks(&d, a, catalogs, roles, iam), None)
+            }
+            Job::Central => {
+                let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
+                (central_stacks(&d, &producers, roles, iam), None)
+            }
+            Job::Identity => (identity_stacks(&d, iam), None),
+        }
+    });
+    let mut stacks: Vec<StackPlan> = Vec::new();
+    let mut policies = Vec::new();
+    for (s, p) in planned {
+        stacks.extend(s);
+        policies.extend(p);
     }
 
     stacks.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
@@ -483,9 +508,21 @@ fn consumer_stacks(
     iam: bool,
 ) -> Vec<StackPlan> {
     let mut units: Vec<Unit> = producers.iter().map(|p| catalog_unit(d, p)).collect();
-    units.extend(roles.iter().map(|r| service_reader(d, r, names::BASELINE_WORKGROUP, iam)));
+    units.extend(
+        roles
+            .iter()
+            .map(|r| service_reader(d, r, names::BASELINE_WORKGROUP, iam)),
+    );
     dedupe_ids(&mut units);
-    assemble(d, account, Part::Consumer, iam, &["catalogs", "readers"], Vec::new(), units)
+    assemble(
+        d,
+        account,
+        Part::Consumer,
+        iam,
+        &["catalogs", "readers"],
+        Vec::new(),
+        units,
+    )
 }
 
 /// Two service role names can map to one logical id (`a-b`, `a.b`): suffix those with a hash.
@@ -507,7 +544,15 @@ fn dedupe_ids(units: &mut [Unit]) {
     }
 }
 
-fn central_group(d: &Decisions<'_>, key: &str, workgroup: &str, role: &str, trusted: Vec<String>, allowed: &BTreeSet<Pv<'_>>, iam: bool) -> Value {
+fn central_group(
+    d: &Decisions<'_>,
+    key: &str,
+    workgroup: &str,
+    role: &str,
+    trusted: Vec<String>,
+    allowed: &BTreeSet<Pv<'_>>,
+    iam: bool,
+) -> Value {
     let central = &d.t.org.central_account;
     let denied = d.denied(central, allowed);
     let reader = policy::Reader {
@@ -571,17 +616,30 @@ fn central_stacks(
     );
     dedupe_ids(&mut units);
     let fixed = vec![unit("groups", "open".into(), 2, open)];
-    assemble(d, central, Part::Central, iam, &["catalogs", "groups", "readers"], fixed, units)
+    assemble(
+        d,
+        central,
+        Part::Central,
+        iam,
+        &["catalogs", "groups", "readers"],
+        fixed,
+        units,
+    )
 }
 
-fn identity_stack(d: &Decisions<'_>, iam: bool) -> StackPlan {
+fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
     let t = d.t;
     let org = &t.org;
     let central = &org.central_account;
     let mut open_groups = Vec::new();
     let mut units = Vec::new();
     let empty = BTreeSet::new();
-    let permission_set = |name: String, key: &str, workgroup: String, role: String, allowed: &BTreeSet<Pv<'_>>, groups: Vec<(&str, &str)>| {
+    let permission_set = |name: String,
+                          key: &str,
+                          workgroup: String,
+                          role: String,
+                          allowed: &BTreeSet<Pv<'_>>,
+                          groups: Vec<(&str, &str)>| {
         let denied = d.denied(central, allowed);
         let reader = policy::Reader {
             account: central,
@@ -643,8 +701,7 @@ fn identity_stack(d: &Decisions<'_>, iam: bool) -> StackPlan {
         s.context["central_account"] = json!(central);
         s.context["session_duration"] = json!("PT8H");
     }
-    // Identity is small (one permission set per access group); a split would be the first stack only.
-    stacks.remove(0)
+    stacks
 }
 
 /// Fills `depends_on` and `wave`: a topological sort over the stack graph, whose edges are each
@@ -719,4 +776,52 @@ fn assign_waves(
         s.depends_on = deps;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Topology {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts");
+        crate::model::read_topology(&dir).expect("the example org is valid").0
+    }
+
+    #[test]
+    fn waves_follow_the_parts_and_the_reads() {
+        let s = plan(&example()).expect("plans");
+        let mut waves: BTreeMap<Part, BTreeSet<u32>> = BTreeMap::new();
+        for st in &s.stacks {
+            waves.entry(st.part).or_default().insert(st.wave);
+            match st.part {
+                Part::Baseline => assert!(st.depends_on.is_empty()),
+                Part::Identity => assert_eq!(st.depends_on, vec!["307870227078/mesh-central".to_owned()]),
+                _ => assert_eq!(st.depends_on, vec![format!("{}/mesh-baseline", st.account)]),
+            }
+        }
+        assert_eq!(waves[&Part::Baseline], BTreeSet::from([1]));
+        assert_eq!(waves[&Part::Products], BTreeSet::from([2]));
+        assert_eq!(waves[&Part::Central], BTreeSet::from([3]));
+        assert_eq!(waves[&Part::Identity], BTreeSet::from([4]));
+        assert!(waves[&Part::Consumer].contains(&3));
+        let sorted = s
+            .stacks
+            .windows(2)
+            .all(|w| (&w[0].account, &w[0].name) < (&w[1].account, &w[1].name));
+        assert!(sorted, "plans are sorted by (account, stack name)");
+    }
+
+    #[test]
+    fn planning_is_deterministic() {
+        let t = example();
+        let a = plan(&t).expect("plans");
+        let b = plan(&t).expect("plans");
+        let ids = |s: &Synthesis| {
+            s.stacks
+                .iter()
+                .map(|p| (p.id(), p.context.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&a), ids(&b));
+    }
 }

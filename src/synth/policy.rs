@@ -108,7 +108,10 @@ fn resources_of(d: &Decisions<'_>, pvs: &[Pv<'_>]) -> Vec<VersionResources> {
 /// The data bucket policy of an account: TLS only, plus (access mode `iam`) read per version prefix.
 pub(crate) fn data_bucket_policy(d: &Decisions<'_>, bucket: &str, products: &[&Product], iam: bool) -> Value {
     let bucket_arn = format!("arn:aws:s3:::{bucket}");
-    let mut statements = vec![deny_insecure_transport(&[bucket_arn.clone(), format!("{bucket_arn}/*")])];
+    let mut statements = vec![deny_insecure_transport(&[
+        bucket_arn.clone(),
+        format!("{bucket_arn}/*"),
+    ])];
     if iam {
         let org_id = &d.t.org.organization_id;
         let g = grants(d, products);
