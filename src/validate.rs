@@ -5,7 +5,7 @@
 //! the file, line and column of the value at fault, sorted by place. Nothing
 //! downstream re-checks these rules; it relies on them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::load::RawInput;
@@ -302,6 +302,15 @@ pub fn validate_ref(input: &RawInput) -> Validated {
         }
     }
 
+    // Consume entries look products up 200,000 times in a large org: a hash index
+    // (lookups only; it never reaches output) is much cheaper than the ordered map.
+    // Its numbers follow the map's order, so sorting by them sorts by product id.
+    let product_index: HashMap<&ProductId, (u32, &Product)> = products
+        .values()
+        .enumerate()
+        .map(|(i, p)| (&p.id, (u32::try_from(i).unwrap_or(u32::MAX), p)))
+        .collect();
+
     // Restricted products need a steward to approve access.
     for p in products.values() {
         if p.classification == Classification::Restricted {
@@ -357,7 +366,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 );
                 ok = false;
             }
-            let Some(product) = products.get(&pid) else {
+            let Some(&(_, product)) = product_index.get(&pid) else {
                 if declared.contains(&pid) {
                     continue;
                 }
@@ -466,8 +475,16 @@ pub fn validate_ref(input: &RawInput) -> Validated {
         }
     }
     // Sorted, a duplicate consume entry sits right after the one it repeats.
-    consumes
-        .sort_by(|a, b| (&a.account, &a.product, a.version, &a.loc).cmp(&(&b.account, &b.product, b.version, &b.loc)));
+    // Entries are pushed in file and line order, and the sort is stable, so the
+    // first of two duplicates is the one written first. Integer keys keep the
+    // sort cheap; they order exactly as (account id, product id, version).
+    consumes.sort_by_cached_key(|c| {
+        (
+            c.account.as_str().parse::<u64>().unwrap_or(u64::MAX),
+            product_index.get(&c.product).map_or(u32::MAX, |(i, _)| *i),
+            c.version,
+        )
+    });
     for pair in consumes.windows(2) {
         let (first, dup) = (&pair[0], &pair[1]);
         if (&first.account, &first.product, first.version) == (&dup.account, &dup.product, dup.version) {

@@ -393,11 +393,26 @@ fn retiring_and_removing_an_unconsumed_version_removes_only_its_glue_resources()
     move_last_consumer_to_v2(&topology);
     validate_and_synth(dir, "out-a");
 
-    // Retired: nobody may read it any more; its data stays.
+    // Retired (still in the YAML): nobody may read it any more, and exactly its Glue
+    // database and table go, flagged destructive; its data stays.
     set_episodes_v1_status(&topology, "retired");
     validate_and_synth(dir, "out-b");
+    let expected: BTreeSet<_> = [
+        ("GlueDbPodcastsEpisodesV1", "AWS::Glue::Database"),
+        ("GlueTablePodcastsEpisodesV1Episodes", "AWS::Glue::Table"),
+    ]
+    .into_iter()
+    .map(|(id, ty)| {
+        (
+            SHOWS_PROD.to_owned(),
+            "mesh-products".to_owned(),
+            id.to_owned(),
+            ty.to_owned(),
+            "Remove".to_owned(),
+        )
+    })
+    .collect();
     let retired = diff_json(dir, "out-a", "out-b");
-    assert_eq!(retired["destructive"], Value::Array(vec![]), "{retired:#}");
     let texts: Vec<&str> = retired["access"]
         .as_array()
         .expect("access")
@@ -410,29 +425,18 @@ fn retiring_and_removing_an_unconsumed_version_removes_only_its_glue_resources()
         "{retired:#}"
     );
 
-    // Removed from the topology: exactly its Glue database and table go, flagged destructive.
+    // Then removed from the topology: nothing more changes.
     delete_episodes_v1(&topology);
     validate_and_synth(dir, "out-c");
-    for (old, review) in [
-        ("out-b", diff_json(dir, "out-b", "out-c")),
-        ("out-a", diff_json(dir, "out-a", "out-c")),
+    let removed = diff_json(dir, "out-b", "out-c");
+    assert_eq!(removed["destructive"], Value::Array(vec![]), "{removed:#}");
+    assert_eq!(removed["stacks"], Value::Array(vec![]), "{removed:#}");
+
+    for (old, new, review) in [
+        ("out-a", "out-b", retired),
+        ("out-a", "out-c", diff_json(dir, "out-a", "out-c")),
     ] {
-        let expected: BTreeSet<_> = [
-            ("GlueDbPodcastsEpisodesV1", "AWS::Glue::Database"),
-            ("GlueTablePodcastsEpisodesV1Episodes", "AWS::Glue::Table"),
-        ]
-        .into_iter()
-        .map(|(id, ty)| {
-            (
-                SHOWS_PROD.to_owned(),
-                "mesh-products".to_owned(),
-                id.to_owned(),
-                ty.to_owned(),
-                "Remove".to_owned(),
-            )
-        })
-        .collect();
-        assert_eq!(destructive(&review), expected, "from {old}: {review:#}");
+        assert_eq!(destructive(&review), expected, "from {old} to {new}: {review:#}");
         // Nothing else is removed or replaced.
         for stack in review["stacks"].as_array().expect("stacks") {
             for c in stack["changes"].as_array().expect("changes") {
@@ -440,10 +444,10 @@ fn retiring_and_removing_an_unconsumed_version_removes_only_its_glue_resources()
                 if c["action"] == "Remove" {
                     assert!(
                         id.contains("PodcastsEpisodesV1"),
-                        "{id} removed, from {old}: {review:#}"
+                        "{id} removed, from {old} to {new}: {review:#}"
                     );
                 }
-                assert_ne!(c["replacement"], "True", "{id} replaced, from {old}");
+                assert_ne!(c["replacement"], "True", "{id} replaced, from {old} to {new}");
             }
         }
     }

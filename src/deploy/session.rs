@@ -56,6 +56,20 @@ pub struct AwsOptions {
     pub retry: RetryPolicy,
 }
 
+/// The starting configuration every AWS command shares: the standard
+/// credential chain (or `--profile`) and `--endpoint-url` (else
+/// `AWS_ENDPOINT_URL`, which the SDK reads itself).
+pub fn config_loader(profile: Option<&str>, endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader
+}
+
 type Cell = Arc<tokio::sync::OnceCell<Arc<AccountApis>>>;
 
 /// The real [`Connector`]: the SDK, with one assumed role per account.
@@ -73,17 +87,12 @@ impl AwsSession {
             .connect_timeout(Duration::from_secs(10).min(options.call_timeout))
             .operation_timeout(options.call_timeout)
             .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        let base = config_loader(options.profile.as_deref(), options.endpoint_url.as_deref())
             .region(Region::new(options.region.clone()))
             .retry_config(RetryConfig::standard().with_max_attempts(options.sdk_max_attempts.max(1)))
-            .timeout_config(timeouts);
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(url) = &options.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let base = loader.load().await;
+            .timeout_config(timeouts)
+            .load()
+            .await;
         let sts: Arc<dyn StsApi> = Arc::new(Retrying::new(SdkSts::new(&base), options.retry));
         AwsSession {
             base,

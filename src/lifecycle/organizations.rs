@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_organizations::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::Client;
 
@@ -77,17 +77,9 @@ where
 /// (or `--profile`), `--endpoint-url`, and `--region`, else `fallback_region`
 /// (`org.region`), else the environment's, else `us-east-1` (Organizations is
 /// a global service; any region reaches it).
-///
-/// NOTE: `deploy` has its own loader with STS hops; this one is the minimal
-/// single-account version, kept here until the two are merged.
+/// Organizations is called with the starting credentials (no role is assumed).
 pub async fn sdk_config(aws: &AwsSettings, fallback_region: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(profile) = &aws.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(url) = &aws.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
+    let mut loader = crate::deploy::session::config_loader(aws.profile.as_deref(), aws.endpoint_url.as_deref());
     if let Some(region) = aws.region.as_deref().or(fallback_region) {
         loader = loader.region(Region::new(region.to_owned()));
     }
