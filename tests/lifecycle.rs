@@ -364,7 +364,10 @@ fn retiring_a_version_with_consumers_is_refused_naming_them() {
         .find(|l| l.contains("`podcasts.episodes@1` is retired and can no longer be consumed"))
         .unwrap_or_else(|| panic!("no retired-consume error in:\n{stderr}"));
     assert!(line.starts_with("error: accounts/teams/ads-delivery.yaml:"), "{line}");
-    assert!(line.contains("team `ads-delivery` (account `493764701522`) still consumes it"), "{line}");
+    assert!(
+        line.contains("team `ads-delivery` (account `493764701522`) still consumes it"),
+        "{line}"
+    );
 }
 
 /// The destructive entries of a review, as (account, stack, logical id, type, action).

@@ -307,7 +307,9 @@ async fn run_group(
                     },
                 }
             }
-            Work::Policy(policy) => match apis.glue.put_resource_policy(&policy.document).await {
+            // Sent compact: Glue caps `PolicyInJson` at 10,240 characters, whitespace included
+            // (synth checks the compact size).
+            Work::Policy(policy) => match apis.glue.put_resource_policy(&compact_json(&policy.document)).await {
                 Ok(()) => StepStatus::Applied,
                 Err(e) => StepStatus::Failed {
                     status: None,
@@ -322,6 +324,11 @@ async fn run_group(
         bar.inc(1);
     }
     steps
+}
+
+/// A JSON document without whitespace (as it was, if it is not JSON).
+fn compact_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text).map_or_else(|_| text.to_owned(), |v| v.to_string())
 }
 
 #[cfg(test)]

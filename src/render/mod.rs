@@ -40,6 +40,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("_bucket", include_str!("../../blueprints/_bucket.json.hbs")),
     ("_catalog", include_str!("../../blueprints/_catalog.json.hbs")),
     ("_reader_role", include_str!("../../blueprints/_reader_role.json.hbs")),
+    (
+        "_managed_policies",
+        include_str!("../../blueprints/_managed_policies.json.hbs"),
+    ),
 ];
 
 const SUFFIX: &str = ".json.hbs";

@@ -103,7 +103,25 @@ pub struct Synthesis {
 pub enum SynthError {
     #[error("stack dependencies form a cycle: {}", nodes.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" -> "))]
     Cycle { nodes: Vec<String> },
+    /// A policy document that AWS would refuse at deploy time for its size.
+    #[error("{what} needs {detail} ({hint})")]
+    PolicyTooLarge { what: String, detail: String, hint: String },
 }
+
+impl SynthError {
+    fn too_large(what: String, e: policy::TooLarge, hint: &str) -> SynthError {
+        SynthError::PolicyTooLarge {
+            what,
+            detail: e.detail,
+            hint: hint.to_owned(),
+        }
+    }
+}
+
+/// What to do when a reader's policy passes IAM's limits.
+const READER_HINT: &str = "the policy names every restricted version this reader may read and every other restricted \
+     version its account reaches; split the access group or service role into smaller ones, grant fewer restricted \
+     versions to this account, or retire old restricted versions";
 
 /// Plans every stack of a validated topology.
 pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
@@ -152,19 +170,32 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     let no_roles: Vec<&ServiceRole> = Vec::new();
     let no_reads = BTreeSet::new();
     let producers: BTreeSet<&AccountId> = by_account.keys().copied().collect();
-    let planned = par::map(jobs, |_, job| -> (Vec<StackPlan>, Option<PolicyPlan>) {
-        match job {
+    type Planned = Result<(Vec<StackPlan>, Option<PolicyPlan>), SynthError>;
+    let planned = par::map(jobs, |_, job| -> Planned {
+        Ok(match job {
             Job::Baseline(a) => {
                 let products = by_account.get(a).unwrap_or(&no_products);
-                (vec![baseline(&d, a, products, iam)], None)
+                (vec![baseline(&d, a, products, iam)?], None)
             }
             Job::Products(a) => {
                 let products = by_account.get(a).unwrap_or(&no_products);
                 let policy = if iam {
-                    policy::glue_resource_policy(&d, products).map(|doc| PolicyPlan {
-                        account: a.clone(),
-                        context: json!({"account": a, "org": org.name, "policy": doc}),
-                    })
+                    policy::glue_resource_policy(&d, products)
+                        .map(|doc| {
+                            policy::check_size(&doc, policy::GLUE_POLICY_MAX).map_err(|e| {
+                                SynthError::too_large(
+                                    format!("the Glue catalog resource policy of account {a}"),
+                                    e,
+                                    "it grants each product version of the account to its readers; move products \
+                                     to another account of the team, or retire old versions",
+                                )
+                            })?;
+                            Ok(PolicyPlan {
+                                account: a.clone(),
+                                context: json!({"account": a, "org": org.name, "policy": doc}),
+                            })
+                        })
+                        .transpose()?
                 } else {
                     None
                 };
@@ -173,18 +204,20 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
             Job::Consumer(a) => {
                 let catalogs = reads.get(a).unwrap_or(&no_reads);
                 let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                (consumer_stacks(&d, a, catalogs, roles, iam), None)
+                (consumer_stacks(&d, a, catalogs, roles, iam)?, None)
             }
             Job::Central => {
                 let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
-                (central_stacks(&d, &producers, roles, iam), None)
+                (central_stacks(&d, &producers, roles, iam)?, None)
             }
-            Job::Identity => (identity_stacks(&d, iam), None),
-        }
+            Job::Identity => (identity_stacks(&d, iam)?, None),
+        })
     });
     let mut stacks: Vec<StackPlan> = Vec::new();
     let mut policies = Vec::new();
-    for (s, p) in planned {
+    // The first error in job order, so the message does not depend on thread timing.
+    for planned in planned {
+        let (s, p) = planned?;
         stacks.extend(s);
         policies.extend(p);
     }
@@ -311,30 +344,46 @@ fn unit(kind: &'static str, key: String, resources: usize, value: Value) -> Unit
     }
 }
 
-fn baseline(d: &Decisions<'_>, account: &AccountId, products: &[&Product], iam: bool) -> StackPlan {
+fn baseline(d: &Decisions<'_>, account: &AccountId, products: &[&Product], iam: bool) -> Result<StackPlan, SynthError> {
     let org = &d.t.org;
     let name = stack_name(Part::Baseline, 1);
     let mut m = base(d, account, Part::Baseline, iam);
     m.insert("stack".into(), json!(name));
     m.insert("first".into(), json!(true));
     m.insert("workgroup".into(), json!(names::BASELINE_WORKGROUP));
-    m.insert("key_policy".into(), policy::key_policy(d, account, products, iam));
-    m.insert(
-        "data_bucket_policy".into(),
-        policy::data_bucket_policy(d, &names::data_bucket(org, account), products, iam),
-    );
+    let key_policy = policy::key_policy(d, account, products, iam);
+    policy::check_size(&key_policy, policy::KEY_POLICY_MAX).map_err(|e| {
+        SynthError::too_large(
+            format!("the KMS key policy of account {account}"),
+            e,
+            "it names every account approved to read the account's restricted versions; move products to another \
+             account of the team",
+        )
+    })?;
+    m.insert("key_policy".into(), key_policy);
+    let bucket = names::data_bucket(org, account);
+    let bucket_policy = policy::data_bucket_policy(d, &bucket, products, iam);
+    policy::check_size(&bucket_policy, policy::BUCKET_POLICY_MAX).map_err(|e| {
+        SynthError::too_large(
+            format!("the bucket policy of `{bucket}` (account {account})"),
+            e,
+            "it grants each product version of the account to its readers; move products to another account of \
+             the team, or retire old versions",
+        )
+    })?;
+    m.insert("data_bucket_policy".into(), bucket_policy);
     m.insert(
         "staging_bucket_policy".into(),
         policy::tls_only_bucket_policy(&names::staging_bucket(org, account)),
     );
-    StackPlan {
+    Ok(StackPlan {
         account: account.clone(),
         part: Part::Baseline,
         name,
         depends_on: Vec::new(),
         wave: 0,
         context: Value::Object(m),
-    }
+    })
 }
 
 /// Glue column lists in CloudFormation's shape. Glue caps comments at 255 characters.
@@ -376,7 +425,9 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
     let mut units = Vec::new();
     for p in products {
         let team = t.teams.get(&p.team);
-        for v in p.versions.values() {
+        // A retired version has no Glue resources: its database and tables leave the stack
+        // (a destructive change `diff`, `plan` and `deploy` flag); its data in S3 stays.
+        for v in p.versions.values().filter(|v| v.status != VersionStatus::Retired) {
             let pv: Pv<'_> = (&p.id, v.number);
             let db_id = names::glue_db_id(&p.id, v.number);
             let prefix = names::version_prefix(&p.id, v.number);
@@ -418,7 +469,7 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
                 })
                 .collect();
             let mut lf = Vec::new();
-            if !iam && v.status != VersionStatus::Retired {
+            if !iam {
                 let mut principals: Vec<(String, String)> = Vec::new();
                 if d.is_open(pv) {
                     principals.push(("Org".into(), org_principal.clone()));
@@ -475,8 +526,48 @@ fn catalog_unit(d: &Decisions<'_>, producer: &AccountId) -> Unit {
     unit("catalogs", format!("catalog:{producer}"), 1, value)
 }
 
+/// The logical id of the n-th managed policy of a reader role (never a role's id: those start
+/// with `ReaderRole`).
+fn managed_policy_id(role_id: &str, n: usize) -> String {
+    format!("ReadPolicy{n}{role_id}")
+}
+
+/// A reader role's policies in context form: the inline document, and the managed policies
+/// (`id`, `n`, `description`, `policy`) its statements overflow into past IAM's inline limit.
+fn role_policies(
+    role_id: &str,
+    role_name: &str,
+    account: &AccountId,
+    doc: Value,
+) -> Result<(Value, Vec<Value>), SynthError> {
+    let fitted = policy::fit_role_policies(doc).map_err(|e| {
+        SynthError::too_large(
+            format!("the reader role `{role_name}` in account {account}"),
+            e,
+            READER_HINT,
+        )
+    })?;
+    let managed = fitted
+        .managed
+        .into_iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            json!({
+                "id": managed_policy_id(role_id, i + 1),
+                "n": i + 1,
+                "description": format!(
+                    "meshsynth: part {} of the read policy of role {role_name} (past IAM's inline policy limit)",
+                    i + 1
+                ),
+                "policy": doc,
+            })
+        })
+        .collect();
+    Ok((fitted.inline, managed))
+}
+
 /// A reader role for a declared service role.
-fn service_reader(d: &Decisions<'_>, role: &ServiceRole, workgroup: &str, iam: bool) -> Unit {
+fn service_reader(d: &Decisions<'_>, role: &ServiceRole, workgroup: &str, iam: bool) -> Result<Unit, SynthError> {
     let allowed = d.service_role_reads(role);
     let denied = d.denied(&role.account, &allowed);
     let reader = policy::Reader {
@@ -490,14 +581,19 @@ fn service_reader(d: &Decisions<'_>, role: &ServiceRole, workgroup: &str, iam: b
         Access::Open => "open",
         Access::Restricted => "restricted",
     };
+    let id = format!("ReaderRole{}", names::id_fragment(&role.name));
+    let role_name = names::service_reader_role(&role.name);
+    let (inline, managed) = role_policies(&id, &role_name, &role.account, policy::reader_policy(d, &reader, iam))?;
+    let resources = 1 + managed.len();
     let value = json!({
-        "id": format!("ReaderRole{}", names::id_fragment(&role.name)),
-        "role_name": names::service_reader_role(&role.name),
+        "id": id,
+        "role_name": role_name,
         "description": format!("Reads mesh data ({access}) for service role {}", role.name),
         "trust": policy::trust_policy(&role.account, &[names::role_arn(&role.account, &role.name)]),
-        "policy": policy::reader_policy(d, &reader, iam),
+        "policy": inline,
+        "managed_policies": managed,
     });
-    unit("readers", format!("service:{}", role.name), 1, value)
+    Ok(unit("readers", format!("service:{}", role.name), resources, value))
 }
 
 fn consumer_stacks(
@@ -506,15 +602,13 @@ fn consumer_stacks(
     producers: &BTreeSet<&AccountId>,
     roles: &[&ServiceRole],
     iam: bool,
-) -> Vec<StackPlan> {
+) -> Result<Vec<StackPlan>, SynthError> {
     let mut units: Vec<Unit> = producers.iter().map(|p| catalog_unit(d, p)).collect();
-    units.extend(
-        roles
-            .iter()
-            .map(|r| service_reader(d, r, names::BASELINE_WORKGROUP, iam)),
-    );
+    for r in roles {
+        units.push(service_reader(d, r, names::BASELINE_WORKGROUP, iam)?);
+    }
     dedupe_ids(&mut units);
-    assemble(
+    Ok(assemble(
         d,
         account,
         Part::Consumer,
@@ -522,7 +616,7 @@ fn consumer_stacks(
         &["catalogs", "readers"],
         Vec::new(),
         units,
-    )
+    ))
 }
 
 /// Two service role names can map to one logical id (`a-b`, `a.b`): suffix those with a hash.
@@ -539,7 +633,14 @@ fn dedupe_ids(units: &mut [Unit]) {
         };
         if count.get(&id).copied().unwrap_or(0) > 1 {
             let hash = names::short_hash(&u.key);
-            u.value["id"] = json!(format!("{id}H{hash}"));
+            let id = format!("{id}H{hash}");
+            if let Some(Value::Array(managed)) = u.value.get_mut("managed_policies") {
+                for m in managed {
+                    let n = m["n"].as_u64().unwrap_or(0) as usize;
+                    m["id"] = json!(managed_policy_id(&id, n));
+                }
+            }
+            u.value["id"] = json!(id);
         }
     }
 }
@@ -552,7 +653,7 @@ fn central_group(
     trusted: Vec<String>,
     allowed: &BTreeSet<Pv<'_>>,
     iam: bool,
-) -> Value {
+) -> Result<Value, SynthError> {
     let central = &d.t.org.central_account;
     let denied = d.denied(central, allowed);
     let reader = policy::Reader {
@@ -563,15 +664,23 @@ fn central_group(
         assume: None,
     };
     let frag = names::id_fragment(key);
-    json!({
+    let role_id = format!("ReaderRole{frag}");
+    let (inline, managed) = role_policies(&role_id, role, central, policy::reader_policy(d, &reader, iam))?;
+    Ok(json!({
         "workgroup_id": format!("Workgroup{frag}"),
         "workgroup": workgroup,
-        "role_id": format!("ReaderRole{frag}"),
+        "role_id": role_id,
         "role_name": role,
         "description": format!("Reads mesh data for access `{key}` in the central account"),
         "trust": policy::trust_policy(central, &trusted),
-        "policy": policy::reader_policy(d, &reader, iam),
-    })
+        "policy": inline,
+        "managed_policies": managed,
+    }))
+}
+
+/// Resources of a central group unit: its workgroup, its role and the role's managed policies.
+fn group_resources(value: &Value) -> usize {
+    2 + value["managed_policies"].as_array().map_or(0, Vec::len)
 }
 
 fn central_stacks(
@@ -579,7 +688,7 @@ fn central_stacks(
     producers: &BTreeSet<&AccountId>,
     roles: &[&ServiceRole],
     iam: bool,
-) -> Vec<StackPlan> {
+) -> Result<Vec<StackPlan>, SynthError> {
     let t = d.t;
     let central = &t.org.central_account;
     let mut units: Vec<Unit> = producers.iter().map(|p| catalog_unit(d, p)).collect();
@@ -588,7 +697,7 @@ fn central_stacks(
     for r in roles {
         match r.access {
             Access::Open => open_trust.push(names::role_arn(central, &r.name)),
-            Access::Restricted => units.push(service_reader(d, r, names::OPEN_WORKGROUP, iam)),
+            Access::Restricted => units.push(service_reader(d, r, names::OPEN_WORKGROUP, iam)?),
         }
     }
     for g in t.access_groups.values().filter(|g| g.access == Access::Restricted) {
@@ -602,8 +711,13 @@ fn central_stacks(
             vec![names::sso_role_pattern(central, &ps)],
             &allowed,
             iam,
-        );
-        units.push(unit("groups", format!("group:{}", g.name), 2, value));
+        )?;
+        units.push(unit(
+            "groups",
+            format!("group:{}", g.name),
+            group_resources(&value),
+            value,
+        ));
     }
     let open = central_group(
         d,
@@ -613,10 +727,10 @@ fn central_stacks(
         open_trust,
         &BTreeSet::new(),
         iam,
-    );
+    )?;
     dedupe_ids(&mut units);
-    let fixed = vec![unit("groups", "open".into(), 2, open)];
-    assemble(
+    let fixed = vec![unit("groups", "open".into(), group_resources(&open), open)];
+    Ok(assemble(
         d,
         central,
         Part::Central,
@@ -624,10 +738,10 @@ fn central_stacks(
         &["catalogs", "groups", "readers"],
         fixed,
         units,
-    )
+    ))
 }
 
-fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
+fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, SynthError> {
     let t = d.t;
     let org = &t.org;
     let central = &org.central_account;
@@ -649,6 +763,9 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
             assume: Some(names::role_arn(central, &role)),
         };
         let frag = names::id_fragment(key);
+        let policy = policy::reader_policy(d, &reader, iam);
+        policy::check_size(&policy, policy::PERMISSION_SET_INLINE_MAX)
+            .map_err(|e| SynthError::too_large(format!("the permission set `{name}`"), e, READER_HINT))?;
         let assignments: Vec<Value> = groups
             .iter()
             .map(|(g, id)| json!({"id": format!("Assignment{}", names::id_fragment(g)), "group": g, "group_id": id}))
@@ -657,10 +774,10 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
             "id": format!("PermissionSet{frag}"),
             "name": name,
             "description": format!("Mesh data access `{key}` in the central account"),
-            "policy": policy::reader_policy(d, &reader, iam),
+            "policy": policy,
             "assignments": assignments,
         });
-        unit("permission_sets", format!("ps:{key}"), 1 + groups.len(), value)
+        Ok(unit("permission_sets", format!("ps:{key}"), 1 + groups.len(), value))
     };
     for g in t.access_groups.values() {
         match g.access {
@@ -674,7 +791,7 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
                     names::group_role(&g.name),
                     &allowed,
                     vec![(g.name.as_str(), g.group_id.as_str())],
-                ));
+                )?);
             }
         }
     }
@@ -685,7 +802,7 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
         names::OPEN_READER_ROLE.to_owned(),
         &empty,
         open_groups,
-    );
+    )?;
     let mut stacks = assemble(
         d,
         &org.management_account,
@@ -701,7 +818,7 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Vec<StackPlan> {
         s.context["central_account"] = json!(central);
         s.context["session_duration"] = json!("PT8H");
     }
-    stacks
+    Ok(stacks)
 }
 
 /// Fills `depends_on` and `wave`: a topological sort over the stack graph, whose edges are each
