@@ -99,33 +99,15 @@ impl Sources {
                 command,
             });
         }
-        let org_file = ["org.yaml", "org.yml", "org.json"]
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-            .ok_or_else(|| LifecycleError::Unreadable {
-                path: dir.join("org.yaml"),
-                reason: "no such file or directory".to_owned(),
-            })?;
+        let (org_file, files) = load::directory_files(dir).map_err(|e| match e {
+            LoadError::Unreadable { path, reason } => LifecycleError::Unreadable { path, reason },
+            LoadError::Invalid(d) => LifecycleError::Invalid(d),
+        })?;
         let org_text = std::fs::read_to_string(&org_file).map_err(|e| unreadable(&org_file, &e))?;
         let mut teams = Vec::new();
-        let teams_dir = dir.join("teams");
-        if teams_dir.is_dir() {
-            for entry in std::fs::read_dir(&teams_dir).map_err(|e| unreadable(&teams_dir, &e))? {
-                let path = entry.map_err(|e| unreadable(&teams_dir, &e))?.path();
-                let is_topology = path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
-                let hidden = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('.'));
-                if is_topology && !hidden && path.is_file() {
-                    let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, &e))?;
-                    teams.push((path, text));
-                }
-            }
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, &e))?;
+            teams.push((path, text));
         }
         teams.sort();
         Ok(Sources {

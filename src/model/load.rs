@@ -59,25 +59,14 @@ pub fn load(path: &Path) -> Result<RawInput, LoadError> {
         load_dir(path)
     } else {
         let text = read_text(path)?;
-        let top: RawTopology = parse(path, &text).map_err(|d| LoadError::Invalid(vec![d]))?;
-        let mut top = top;
-        let teams = top
-            .teams
-            .take()
-            .map(|t| t.value)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (path.to_owned(), t))
-            .collect();
-        Ok(RawInput {
-            org_file: path.to_owned(),
-            top,
-            teams,
-        })
+        from_str(path, &text)
     }
 }
 
-fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
+/// The files of a topology directory: its org file (`org.yaml`, `org.yml` or
+/// `org.json`) and its team files (`teams/*.{yaml,yml,json}`, hidden files
+/// skipped), sorted.
+pub fn directory_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), LoadError> {
     let org_file = ["org.yaml", "org.yml", "org.json"]
         .iter()
         .map(|name| dir.join(name))
@@ -90,16 +79,12 @@ fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
     let teams_dir = dir.join("teams");
     let mut files = Vec::new();
     if teams_dir.is_dir() {
-        let entries = fs::read_dir(&teams_dir).map_err(|e| LoadError::Unreadable {
+        let unreadable = |e: std::io::Error| LoadError::Unreadable {
             path: teams_dir.clone(),
             reason: io_reason(&e),
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| LoadError::Unreadable {
-                path: teams_dir.clone(),
-                reason: io_reason(&e),
-            })?;
-            let p = entry.path();
+        };
+        for entry in fs::read_dir(&teams_dir).map_err(unreadable)? {
+            let p = entry.map_err(unreadable)?.path();
             let is_topology = p
                 .extension()
                 .and_then(|e| e.to_str())
@@ -113,6 +98,12 @@ fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
             }
         }
     }
+    files.sort();
+    Ok((org_file, files))
+}
+
+fn load_dir(dir: &Path) -> Result<RawInput, LoadError> {
+    let (org_file, files) = directory_files(dir)?;
 
     // Read every file first (an unreadable one is a usage error), then parse them all,
     // so that one run reports the problems of every file.
