@@ -33,7 +33,10 @@ fn quiet_validate_prints_nothing() {
 
 #[test]
 fn exit_0_valid_topology() {
-    let out = meshsynth(&repo()).args(["-t", MINIMAL, "validate"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-t", MINIMAL, "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -43,20 +46,32 @@ fn exit_0_valid_topology() {
 
 #[test]
 fn exit_1_invalid_topology() {
-    let out = meshsynth(&repo()).args(["-t", "tests/fixtures/invalid/bad-region.yaml", "validate"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-t", "tests/fixtures/invalid/bad-region.yaml", "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn exit_2_missing_topology() {
-    let out = meshsynth(&repo()).args(["-t", "no/such/dir", "validate"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-t", "no/such/dir", "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: cannot read `no/such/dir`: no such file or directory\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: cannot read `no/such/dir`: no such file or directory\n"
+    );
 }
 
 #[test]
 fn exit_2_usage_error() {
-    let out = meshsynth(&repo()).args(["validate", "--no-such-flag"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["validate", "--no-such-flag"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: unexpected argument '--no-such-flag'"));
 }
@@ -66,13 +81,19 @@ fn help_lists_the_exit_codes() {
     let out = meshsynth(&repo()).arg("--help").output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Exit codes:\n  0  success"), "{text}");
-    assert!(text.contains("  2  usage error, unreadable input, no credentials, AWS unreachable"), "{text}");
+    assert!(
+        text.contains("  2  usage error, unreadable input, no credentials, AWS unreachable"),
+        "{text}"
+    );
 }
 
 #[test]
 fn directory_without_org_yaml_is_a_usage_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = meshsynth(dir.path()).args(["-t", ".", "validate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", ".", "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -111,7 +132,10 @@ fn directory_form_reports_every_file_sorted() {
         ("teams/c.yml", "name: c\n  domain: [\n"),
         ("teams/notes.txt", "not a team file"),
     ]);
-    let out = meshsynth(dir.path()).args(["-t", "t", "validate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", "t", "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -126,10 +150,19 @@ error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `m
 fn directory_form_semantic_errors_name_each_file() {
     let dir = topology_dir(&[
         ("org.yaml", ORG),
-        ("teams/a.yaml", "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: a, environment: prod }\n"),
-        ("teams/b.yaml", "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: b, environment: prod }\n"),
+        (
+            "teams/a.yaml",
+            "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: a, environment: prod }\n",
+        ),
+        (
+            "teams/b.yaml",
+            "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: b, environment: prod }\n",
+        ),
     ]);
-    let out = meshsynth(dir.path()).args(["-t", "t", "validate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", "t", "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -140,7 +173,10 @@ fn directory_form_semantic_errors_name_each_file() {
 #[test]
 fn teams_do_not_belong_in_org_yaml() {
     let dir = topology_dir(&[("org.yaml", &format!("{ORG}teams: []\n"))]);
-    let out = meshsynth(dir.path()).args(["-t", "t", "validate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", "t", "validate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -151,11 +187,17 @@ fn teams_do_not_belong_in_org_yaml() {
 #[test]
 fn directory_and_single_file_forms_print_the_same_graph() {
     let ws = example_workspace();
-    let from_dir = meshsynth(ws.path()).args(["graph", "--format", "json"]).output().expect("run");
+    let from_dir = meshsynth(ws.path())
+        .args(["graph", "--format", "json"])
+        .output()
+        .expect("run");
     // Build the single-file form by hand from the directory.
     let mut single = fs::read_to_string(ws.path().join("accounts/org.yaml")).expect("org.yaml");
     single.push_str("\nteams:\n");
-    let mut files: Vec<_> = fs::read_dir(ws.path().join("accounts/teams")).expect("teams").map(|e| e.expect("e").path()).collect();
+    let mut files: Vec<_> = fs::read_dir(ws.path().join("accounts/teams"))
+        .expect("teams")
+        .map(|e| e.expect("e").path())
+        .collect();
     files.sort();
     files.reverse(); // file order must not matter
     for f in files {
@@ -172,14 +214,25 @@ fn directory_and_single_file_forms_print_the_same_graph() {
         }
     }
     fs::write(ws.path().join("single.yaml"), single).expect("write");
-    let from_file = meshsynth(ws.path()).args(["-t", "single.yaml", "graph", "--format", "json"]).output().expect("run");
-    assert_eq!(from_file.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_file.stderr));
+    let from_file = meshsynth(ws.path())
+        .args(["-t", "single.yaml", "graph", "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        from_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
     assert_eq!(from_dir.stdout, from_file.stdout);
 }
 
 #[test]
 fn graph_json_has_one_consumes_edge_per_consume_entry() {
-    let out = meshsynth(&repo()).args(["-q", "graph", "--format", "json"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-q", "graph", "--format", "json"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0));
     let graph: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let edges = graph["edges"].as_array().expect("edges");
@@ -188,7 +241,10 @@ fn graph_json_has_one_consumes_edge_per_consume_entry() {
     let mut entries = 0;
     for f in fs::read_dir(repo().join("accounts/teams")).expect("teams") {
         let text = fs::read_to_string(f.expect("f").path()).expect("read");
-        entries += text.lines().filter(|l| l.trim_start().starts_with("- product:")).count();
+        entries += text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("- product:"))
+            .count();
     }
     assert_eq!(entries, 104);
     assert_eq!(consumes, entries);
@@ -203,7 +259,10 @@ fn graph_json_has_one_consumes_edge_per_consume_entry() {
 #[test]
 fn graph_formats_of_the_minimal_org() {
     for format in ["json", "dot", "mermaid"] {
-        let out = meshsynth(&repo()).args(["-t", MINIMAL, "graph", "--format", format]).output().expect("run");
+        let out = meshsynth(&repo())
+            .args(["-t", MINIMAL, "graph", "--format", format])
+            .output()
+            .expect("run");
         assert_eq!(out.status.code(), Some(0));
         insta::assert_snapshot!(format!("graph_minimal_{format}"), String::from_utf8_lossy(&out.stdout));
     }
@@ -212,7 +271,15 @@ fn graph_formats_of_the_minimal_org() {
 #[test]
 fn graph_around_one_product() {
     let out = meshsynth(&repo())
-        .args(["-t", MINIMAL, "graph", "--format", "mermaid", "--product", "finance.payouts"])
+        .args([
+            "-t",
+            MINIMAL,
+            "graph",
+            "--format",
+            "mermaid",
+            "--product",
+            "finance.payouts",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
@@ -221,14 +288,23 @@ fn graph_around_one_product() {
 
 #[test]
 fn graph_of_an_unknown_product_is_a_finding() {
-    let out = meshsynth(&repo()).args(["-t", MINIMAL, "graph", "--product", "finance.nope"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-t", MINIMAL, "graph", "--product", "finance.nope"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: product `finance.nope` is not in the topology\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: product `finance.nope` is not in the topology\n"
+    );
 }
 
 #[test]
 fn impact_lists_consumers_and_whom_to_notify() {
-    let out = meshsynth(&repo()).args(["-t", MINIMAL, "impact", "podcasts.episodes"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-t", MINIMAL, "impact", "podcasts.episodes"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -245,7 +321,10 @@ v2 active — 1 consumer; cannot be retired while consumed
 
 #[test]
 fn impact_of_a_deprecated_version_still_consumed_in_the_example_org() {
-    let out = meshsynth(&repo()).args(["-q", "impact", "podcasts.episodes@1", "--format", "json"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-q", "impact", "podcasts.episodes@1", "--format", "json"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["versions"][0]["version"], 1);
@@ -257,9 +336,15 @@ fn impact_of_a_deprecated_version_still_consumed_in_the_example_org() {
 
 #[test]
 fn impact_of_an_unknown_version_is_a_finding() {
-    let out = meshsynth(&repo()).args(["-t", MINIMAL, "impact", "podcasts.episodes@9"]).output().expect("run");
+    let out = meshsynth(&repo())
+        .args(["-t", MINIMAL, "impact", "podcasts.episodes@9"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: product `podcasts.episodes` has no version 9\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: product `podcasts.episodes` has no version 9\n"
+    );
 }
 
 #[test]
@@ -281,7 +366,10 @@ fn schema_is_json_schema_of_every_section() {
 fn validate_file(name: &str, bytes: &[u8]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join(name), bytes).expect("write");
-    let out = meshsynth(dir.path()).args(["-t", name, "validate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", name, "validate"])
+        .output()
+        .expect("run");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -289,14 +377,20 @@ fn validate_file(name: &str, bytes: &[u8]) -> (Option<i32>, String) {
 fn hostile_empty_file() {
     let (code, err) = validate_file("empty.yaml", b"");
     assert_eq!(code, Some(1));
-    assert_eq!(err, "error: empty.yaml:1:1: file is empty (a topology file is a YAML mapping; see `meshsynth schema`)\n");
+    assert_eq!(
+        err,
+        "error: empty.yaml:1:1: file is empty (a topology file is a YAML mapping; see `meshsynth schema`)\n"
+    );
 }
 
 #[test]
 fn hostile_non_utf8_bytes() {
     let (code, err) = validate_file("bytes.yaml", b"version: 1\norg:\n  name: \xff\xfe\n");
     assert_eq!(code, Some(1));
-    assert_eq!(err, "error: bytes.yaml:3:9: file is not valid UTF-8 (save the file as UTF-8)\n");
+    assert_eq!(
+        err,
+        "error: bytes.yaml:3:9: file is not valid UTF-8 (save the file as UTF-8)\n"
+    );
 }
 
 #[test]
@@ -304,7 +398,10 @@ fn hostile_deep_nesting() {
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     let (code, err) = validate_file("deep.yaml", deep.as_bytes());
     assert_eq!(code, Some(1));
-    assert!(err.starts_with("error: deep.yaml:1:") && err.contains("recursion limit exceeded"), "{err}");
+    assert!(
+        err.starts_with("error: deep.yaml:1:") && err.contains("recursion limit exceeded"),
+        "{err}"
+    );
     let deep_maps = format!("{}1{}", "{a: ".repeat(200_000), "}".repeat(200_000));
     let (code, err) = validate_file("deep-maps.yaml", deep_maps.as_bytes());
     assert_eq!(code, Some(1));
@@ -345,7 +442,10 @@ fn hostile_fifty_megabytes() {
     }
     let (code, err) = validate_file("big.yaml", text.as_bytes());
     assert_eq!(code, Some(1));
-    assert_eq!(err, "error: big.yaml:2:1: missing field `org` (see `meshsynth schema` for the format)\n");
+    assert_eq!(
+        err,
+        "error: big.yaml:2:1: missing field `org` (see `meshsynth schema` for the format)\n"
+    );
 }
 
 #[test]

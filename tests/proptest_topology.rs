@@ -35,7 +35,18 @@ const ENVIRONMENTS: [&str; 4] = ["prod", "staging", "dev", "sandbox"];
 
 const STATUSES: [&str; 3] = ["active", "deprecated", "retired"];
 
-const TYPES: &[&str] = &["string", "int", "bigint", "double", "decimal(18,2)", "array<string>", "map<string,int>", "struct<a:int,b:string>", "timestamp", "boolean"];
+const TYPES: &[&str] = &[
+    "string",
+    "int",
+    "bigint",
+    "double",
+    "decimal(18,2)",
+    "array<string>",
+    "map<string,int>",
+    "struct<a:int,b:string>",
+    "timestamp",
+    "boolean",
+];
 
 /// Generates a valid org: (org section without teams, teams, number of consume entries).
 fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, usize) {
@@ -58,7 +69,10 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
             accounts.push(next_account.to_string());
         }
         let mut team_products = Vec::new();
-        let producing: Vec<&String> = accounts.iter().filter(|a| !a.starts_with("111") && !a.starts_with("222")).collect();
+        let producing: Vec<&String> = accounts
+            .iter()
+            .filter(|a| !a.starts_with("111") && !a.starts_with("222"))
+            .collect();
         for p in 0..rng.below(4) {
             let account = producing[rng.below(producing.len())].clone();
             let classification = if rng.chance(25) { "restricted" } else { "open" };
@@ -67,14 +81,11 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
             let mut versions = Vec::new();
             let mut vs = Vec::new();
             for v in 0..n_versions {
-                let status = if v == active {
-                    "active"
-                } else {
-                    STATUSES[rng.below(3)]
-                };
+                let status = if v == active { "active" } else { STATUSES[rng.below(3)] };
                 let n_cols = 1 + rng.below(4);
-                let columns: Vec<Value> =
-                    (0..n_cols).map(|c| json!({"name": format!("col_{c}"), "type": TYPES[rng.below(TYPES.len())]})).collect();
+                let columns: Vec<Value> = (0..n_cols)
+                    .map(|c| json!({"name": format!("col_{c}"), "type": TYPES[rng.below(TYPES.len())]}))
+                    .collect();
                 versions.push(json!({
                     "version": v + 1,
                     "status": status,
@@ -83,7 +94,9 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
                 vs.push((u32::try_from(v + 1).expect("small"), status));
             }
             let name = format!("prod-{t}-{p}");
-            team_products.push(json!({"name": name, "account": account, "classification": classification, "versions": versions}));
+            team_products.push(
+                json!({"name": name, "account": account, "classification": classification, "versions": versions}),
+            );
             products.push((account, format!("{domain}.{name}"), vs, classification));
         }
         team_accounts.push(accounts.clone());
@@ -127,14 +140,18 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
         if let Some((account, _)) = mine.first() {
             let listed: std::collections::BTreeSet<&String> =
                 mine.iter().filter(|(a, _)| a == account).map(|(_, p)| p).collect();
-            roles.push(json!({"name": "etl-restricted", "account": account, "access": "restricted", "products": listed}));
+            roles.push(
+                json!({"name": "etl-restricted", "account": account, "access": "restricted", "products": listed}),
+            );
         }
         team["service_roles"] = Value::Array(roles);
     }
     let restricted: Vec<&String> = products.iter().filter(|p| p.3 == "restricted").map(|p| &p.1).collect();
     let mut groups = vec![json!({"name": "everyone", "group_id": "g-open", "access": "open"})];
     if !restricted.is_empty() {
-        groups.push(json!({"name": "analysts", "group_id": "g-restricted", "access": "restricted", "products": restricted}));
+        groups.push(
+            json!({"name": "analysts", "group_id": "g-restricted", "access": "restricted", "products": restricted}),
+        );
     }
     let org = json!({
         "version": 1,
@@ -154,7 +171,11 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
 
 /// The model without source positions, which legitimately differ between forms.
 fn without_locs(mut t: Topology) -> Topology {
-    let blank = Loc { file: PathBuf::new(), line: 0, col: 0 };
+    let blank = Loc {
+        file: PathBuf::new(),
+        line: 0,
+        col: 0,
+    };
     for team in t.teams.values_mut() {
         team.loc = blank.clone();
     }
@@ -222,8 +243,40 @@ proptest! {
 /// One random edit of a text: YAML's special characters, deletions, duplications, truncation.
 fn mutate(text: &str, rng: &mut Rng) -> String {
     const SPECIAL: &[&str] = &[
-        "{", "}", "[", "]", ":", ",", "&a", "*a", "!", "|", ">", "'", "\"", "\n", " ", "-", "#", "@", "%", "\t", "\u{0}", "é", "\u{feff}",
-        "~", "null", "999999999999999999999", "-1", "0x10", "1e400", "<<: *a", "? ", "---\n", "...\n", "&a [*a]",
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        "&a",
+        "*a",
+        "!",
+        "|",
+        ">",
+        "'",
+        "\"",
+        "\n",
+        " ",
+        "-",
+        "#",
+        "@",
+        "%",
+        "\t",
+        "\u{0}",
+        "é",
+        "\u{feff}",
+        "~",
+        "null",
+        "999999999999999999999",
+        "-1",
+        "0x10",
+        "1e400",
+        "<<: *a",
+        "? ",
+        "---\n",
+        "...\n",
+        "&a [*a]",
     ];
     let mut chars: Vec<char> = text.chars().collect();
     for _ in 0..1 + rng.below(4) {
@@ -248,7 +301,10 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
             _ => {
                 // Replace a line's value after its colon.
                 let line_start = chars[..at].iter().rposition(|c| *c == '\n').map_or(0, |i| i + 1);
-                let line_end = chars[at..].iter().position(|c| *c == '\n').map_or(chars.len(), |i| at + i);
+                let line_end = chars[at..]
+                    .iter()
+                    .position(|c| *c == '\n')
+                    .map_or(chars.len(), |i| at + i);
                 if let Some(colon) = chars[line_start..line_end].iter().position(|c| *c == ':') {
                     let s = SPECIAL[rng.below(SPECIAL.len())];
                     chars.splice(line_start + colon + 1..line_end, format!(" {s}").chars());
@@ -289,6 +345,31 @@ proptest! {
         let org = "version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\ndomains: [{name: podcasts}]\n";
         if let Ok(raw) = from_sources(Some((PathBuf::from("org.yaml"), org)), vec![(PathBuf::from("teams/x.yaml"), text.as_str())]) {
             let _ = validate(raw);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Every valid org synthesises: no panic, no error, and every file is JSON
+    /// (templates with resources, the manifest listing each of them).
+    #[test]
+    fn generated_orgs_synthesise(seed in any::<u64>(), n_domains in 1usize..4, n_teams in 1usize..7) {
+        let (org, teams, _) = generate(seed, n_domains, n_teams);
+        let raw = from_str(&PathBuf::from("org.json"), &single_file(&org, &teams)).expect("loads");
+        let (topology, _) = validate(raw).expect("valid");
+        let mut synthesis = meshsynth::synth::plan(&topology).expect("plans");
+        let blueprints = meshsynth::render::Blueprints::new(None).expect("built-in blueprints");
+        let files = meshsynth::render::render(&blueprints, &mut synthesis).expect("renders");
+        let manifest = files.iter().find(|f| f.path == "manifest.json").expect("a manifest");
+        let manifest: Value = serde_json::from_slice(&manifest.bytes).expect("manifest is JSON");
+        let listed = manifest["stacks"].as_array().expect("stacks").len();
+        let templates: Vec<&meshsynth::render::File> = files.iter().filter(|f| f.path.ends_with(".template.json")).collect();
+        prop_assert_eq!(listed, templates.len());
+        for f in templates {
+            let t: Value = serde_json::from_slice(&f.bytes).expect("template is JSON");
+            prop_assert!(t["Resources"].as_object().is_some_and(|r| !r.is_empty()), "{} has no resources", f.path);
         }
     }
 }
