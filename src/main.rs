@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// meshsynth allocates millions of small strings and JSON values from several
+/// threads; mimalloc halves the time glibc's allocator spends on them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = meshsynth::cli::Cli::parse();
     let stdout = std::io::stdout();
