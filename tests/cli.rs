@@ -112,6 +112,15 @@ fn topology_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// Runs `validate` on the topology directory `t` written by `topology_dir`.
+fn validate_topology_dir(dir: &tempfile::TempDir) -> (Option<i32>, String) {
+    let out = meshsynth(dir.path())
+        .args(["-t", "t", "validate"])
+        .output()
+        .expect("run");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 const ORG: &str = "version: 1
 org:
   name: tiny
@@ -132,13 +141,10 @@ fn directory_form_reports_every_file_sorted() {
         ("teams/c.yml", "name: c\n  domain: [\n"),
         ("teams/notes.txt", "not a team file"),
     ]);
-    let out = meshsynth(dir.path())
-        .args(["-t", "t", "validate"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    let (code, stderr) = validate_topology_dir(&dir);
+    assert_eq!(code, Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr,
         "\
 error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
 error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `meshsynth schema` for the format)
@@ -159,13 +165,10 @@ fn directory_form_semantic_errors_name_each_file() {
             "name: shows\ndomain: podcasts\naccounts:\n  - { id: \"333333333333\", name: b, environment: prod }\n",
         ),
     ]);
-    let out = meshsynth(dir.path())
-        .args(["-t", "t", "validate"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    let (code, stderr) = validate_topology_dir(&dir);
+    assert_eq!(code, Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr,
         "error: t/teams/b.yaml:1:7: team `shows` is declared twice, also at t/teams/a.yaml:1:7 (team names are unique across the org)\n"
     );
 }
@@ -173,13 +176,10 @@ fn directory_form_semantic_errors_name_each_file() {
 #[test]
 fn teams_do_not_belong_in_org_yaml() {
     let dir = topology_dir(&[("org.yaml", &format!("{ORG}teams: []\n"))]);
-    let out = meshsynth(dir.path())
-        .args(["-t", "t", "validate"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    let (code, stderr) = validate_topology_dir(&dir);
+    assert_eq!(code, Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr,
         "error: t/org.yaml:10:8: `teams` does not belong in `org.yaml` of a topology directory (move each team to its own file under `teams/`)\n"
     );
 }
