@@ -912,3 +912,75 @@ fn the_example_org_deploys_replans_clean_and_refuses_destructive_changes() {
     // Everything converged: one more plan finds nothing to do.
     assert_eq!(planned_changes(&ex.plan(&moto)), (BTreeMap::new(), BTreeMap::new()));
 }
+
+/// Runs meshsynth on a pseudo-terminal (util-linux `script`), typing `answer`
+/// at its prompt: deploy asks only when stdin and stderr are terminals.
+fn run_on_terminal(moto: &Moto, ws: &Workspace, args: &str, answer: &str) -> (Option<i32>, String) {
+    use std::process::{Command, Stdio};
+    let bin = assert_cmd::cargo::cargo_bin("meshsynth");
+    let cmd = format!(
+        "{} -t topology.yaml --endpoint-url {} {args}",
+        bin.display(),
+        moto.url()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(ws.dir.path())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run `script` (util-linux) to give meshsynth a terminal");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("type the answer");
+    let out = child.wait_with_output().expect("wait for meshsynth");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn deploy_asks_on_a_terminal_and_declining_executes_nothing() {
+    let moto = Moto::start();
+    let ws = Workspace::fixture();
+    let args = format!("deploy --account {PRODUCER}");
+
+    let (code, screen) = run_on_terminal(&moto, &ws, &args, "n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("Deploy these changes? [y/N]"), "{screen}");
+    assert!(
+        screen.contains("error: deploy cancelled; nothing was executed"),
+        "{screen}"
+    );
+    let plan = plan_json(&moto, &ws);
+    let producer: Vec<&Value> = plan["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .filter(|s| s["account"] == PRODUCER)
+        .collect();
+    assert!(!producer.is_empty());
+    assert!(producer.iter().all(|s| s["status"] == "create"), "{plan}");
+
+    let (code, screen) = run_on_terminal(&moto, &ws, &args, "y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Deploy these changes? [y/N]"), "{screen}");
+    let plan = plan_json(&moto, &ws);
+    let producer: Vec<&Value> = plan["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .filter(|s| s["account"] == PRODUCER)
+        .collect();
+    assert!(producer.iter().all(|s| s["status"] == "no_changes"), "{plan}");
+}
