@@ -150,9 +150,9 @@ fn plan_json(moto: &Moto, ws: &Workspace) -> Value {
     serde_json::from_str(&r.stdout).expect("the plan is JSON")
 }
 
-/// `account/stack` → status, of every stack in a JSON plan.
-fn statuses(plan: &Value) -> BTreeMap<String, String> {
-    plan["stacks"]
+/// `account/stack` → the value of `field`, for every stack of a plan or manifest.
+fn by_stack(doc: &Value, field: &str) -> BTreeMap<String, String> {
+    doc["stacks"]
         .as_array()
         .expect("stacks")
         .iter()
@@ -163,10 +163,15 @@ fn statuses(plan: &Value) -> BTreeMap<String, String> {
                     s["account"].as_str().unwrap_or(""),
                     s["name"].as_str().unwrap_or("")
                 ),
-                s["status"].as_str().unwrap_or("").to_owned(),
+                s[field].as_str().unwrap_or("").to_owned(),
             )
         })
         .collect()
+}
+
+/// `account/stack` → status, of every stack in a JSON plan.
+fn statuses(plan: &Value) -> BTreeMap<String, String> {
+    by_stack(plan, "status")
 }
 
 /// Looks at the emulator the way an operator would: the deploy role assumed
@@ -667,21 +672,7 @@ impl Example {
 
 /// `account/stack` → sha256 of every stack, and `account` → sha256 of every policy.
 fn hashes(manifest: &Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let stacks = manifest["stacks"]
-        .as_array()
-        .expect("stacks")
-        .iter()
-        .map(|s| {
-            (
-                format!(
-                    "{}/{}",
-                    s["account"].as_str().unwrap_or(""),
-                    s["name"].as_str().unwrap_or("")
-                ),
-                s["sha256"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
+    let stacks = by_stack(manifest, "sha256");
     let policies = manifest["policies"]
         .as_array()
         .expect("policies")
@@ -700,26 +691,22 @@ fn hashes(manifest: &Value) -> (BTreeMap<String, String>, BTreeMap<String, Strin
 /// added, changed or gone, and policies added or changed.
 fn expected_changes(old: &Value, new: &Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let ((old_stacks, old_policies), (new_stacks, new_policies)) = (hashes(old), hashes(new));
-    let mut stacks = BTreeMap::new();
-    for (k, sha) in &new_stacks {
-        match old_stacks.get(k) {
-            None => stacks.insert(k.clone(), "create".to_owned()),
-            Some(o) if o != sha => stacks.insert(k.clone(), "update".to_owned()),
-            _ => None,
-        };
-    }
+    let mut stacks = created_or_updated(&old_stacks, &new_stacks);
     for k in old_stacks.keys().filter(|k| !new_stacks.contains_key(*k)) {
         stacks.insert(k.clone(), "delete".to_owned());
     }
-    let mut policies = BTreeMap::new();
-    for (k, sha) in &new_policies {
-        match old_policies.get(k) {
-            None => policies.insert(k.clone(), "create".to_owned()),
-            Some(o) if o != sha => policies.insert(k.clone(), "update".to_owned()),
+    (stacks, created_or_updated(&old_policies, &new_policies))
+}
+
+/// Every key of `new` that `old` lacks (`create`) or hashes differently (`update`).
+fn created_or_updated(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    new.iter()
+        .filter_map(|(k, sha)| match old.get(k) {
+            None => Some((k.clone(), "create".to_owned())),
+            Some(o) if o != sha => Some((k.clone(), "update".to_owned())),
             _ => None,
-        };
-    }
-    (stacks, policies)
+        })
+        .collect()
 }
 
 /// The plan's stacks and policies that change, with their status.

@@ -139,8 +139,7 @@ mod tests {
     use super::*;
 
     fn example() -> Topology {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts");
-        crate::model::read_topology(&dir).expect("the example org is valid").0
+        crate::synth::example_topology()
     }
 
     #[test]

@@ -895,13 +895,19 @@ fn assign_waves(
     Ok(())
 }
 
+/// The example org in `accounts/`, for the unit tests of synth's modules.
+#[cfg(test)]
+pub(crate) fn example_topology() -> Topology {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts");
+    crate::model::read_topology(&dir).expect("the example org is valid").0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn example() -> Topology {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts");
-        crate::model::read_topology(&dir).expect("the example org is valid").0
+        example_topology()
     }
 
     #[test]
