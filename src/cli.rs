@@ -78,6 +78,8 @@ pub enum Command {
     NewTeam(NewTeamArgs),
     /// Print the JSON Schema of the topology format
     Schema(SchemaArgs),
+    /// Rewrite a version-1 topology as version 2 (approvals become the producers' grants)
+    Migrate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

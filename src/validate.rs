@@ -5,6 +5,9 @@
 //! the file, line and column of the value at fault, sorted by place. Nothing
 //! downstream re-checks these rules; it relies on them.
 
+mod grants;
+pub(crate) mod v1;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -102,13 +105,15 @@ pub fn validate_ref(input: &RawInput) -> Validated {
     } = input;
     let of = org_file.as_path();
 
-    if top.version.value != 1 {
-        cx.error(
+    match top.version.value {
+        2 => {}
+        1 => return Err(v1::refuse(input)),
+        other => cx.error(
             of,
             &top.version,
-            format!("unsupported topology version `{}`", top.version.value),
-            "this meshsynth reads `version: 1`",
-        );
+            format!("unsupported topology version `{other}`"),
+            "this meshsynth reads `version: 2`",
+        ),
     }
 
     let org = validate_org(&mut cx, of, &top.org);
@@ -431,33 +436,20 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 }
                 VersionStatus::Active => {}
             }
-            let approved_by = match &c.approved_by {
-                Some(a) if a.value.trim().is_empty() => {
-                    cx.error(
-                        file,
-                        a,
-                        "`approved_by` is empty",
-                        "name the data steward who approved this access",
-                    );
-                    None
-                }
-                Some(a) => Some(a.value.clone()),
-                None => None,
-            };
-            if product.classification == Classification::Restricted && approved_by.is_none() {
+            if let Some(a) = &c.approved_by {
+                // Format v2 moved approval to the producer: a consumer cannot approve itself.
                 let steward = teams
                     .get(&product.team)
                     .and_then(|t| t.steward.clone())
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| "the producing team's steward".to_owned());
+                let producer_file = teams.get(&product.team).map(|t| t.loc.file.display().to_string()).unwrap_or_default();
                 cx.error(
                     file,
-                    &c.product,
-                    format!("`{pid}` is restricted: consuming it needs `approved_by`"),
-                    if steward.is_empty() {
-                        "ask the producer's data steward, then add `approved_by: <steward>`".to_owned()
-                    } else {
-                        format!("ask the data steward {steward}, then add `approved_by: {steward}`")
-                    },
+                    a,
+                    "`approved_by` on a consume entry is not format v2: a consumer cannot approve its own access",
+                    format!(
+                        "remove it, and ask {steward} to add a grant for account `{account}` to `{pid}` in {producer_file}"
+                    ),
                 );
                 ok = false;
             }
@@ -468,7 +460,6 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                     product: pid,
                     version,
                     purpose: c.purpose.as_ref().map(|p| p.value.clone()),
-                    approved_by,
                     loc: loc(file, &c.product),
                 });
             }
@@ -499,11 +490,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
         }
     }
     // Service roles need the consumes of every team (a role's products must be consumed by its account).
-    let approved: BTreeSet<(&AccountId, &ProductId)> = consumes
-        .iter()
-        .filter(|c| c.approved_by.is_some())
-        .map(|c| (&c.account, &c.product))
-        .collect();
+    let consumed: BTreeSet<(&AccountId, &ProductId)> = consumes.iter().map(|c| (&c.account, &c.product)).collect();
     let mut seen_roles: BTreeMap<(AccountId, String), Loc> = BTreeMap::new();
     for (file, team) in raw_teams {
         let t = &team.value;
@@ -520,7 +507,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
             &owner,
             t,
             (&products, &declared),
-            &approved,
+            &consumed,
             &mut seen_roles,
             &mut service_roles,
         );
@@ -569,6 +556,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 group_id: g.group_id.value.clone(),
                 access,
                 products: listed,
+                loc: loc(of, &g.name),
             },
         );
     }
@@ -615,10 +603,16 @@ pub fn validate_ref(input: &RawInput) -> Validated {
         }
     }
 
-    cx.errors.sort();
-    cx.errors.dedup();
-    cx.warnings.sort();
-    cx.warnings.dedup();
+    // Grants name accounts, roles and access groups: they come after all of those.
+    let today = crate::model::date::Date::today();
+    grants::validate(
+        &mut cx,
+        raw_teams,
+        &teams,
+        &mut products,
+        (&accounts, &service_roles, &access_groups),
+    );
+
     match org {
         Some(org) if cx.errors.is_empty() => {
             service_roles.sort_by(|a: &ServiceRole, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
@@ -631,10 +625,18 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 products,
                 consumes,
                 service_roles,
+                today,
             };
+            grants::warn(&mut cx, &topology);
+            cx.warnings.sort();
+            cx.warnings.dedup();
             Ok((topology, cx.warnings))
         }
-        _ => Err(cx.errors),
+        _ => {
+            cx.errors.sort();
+            cx.errors.dedup();
+            Err(cx.errors)
+        }
     }
 }
 
@@ -765,7 +767,7 @@ fn validate_service_roles(
     owner: &Team,
     t: &RawTeam,
     (products, declared): (&BTreeMap<ProductId, Product>, &BTreeSet<ProductId>),
-    approved: &BTreeSet<(&AccountId, &ProductId)>,
+    consumed: &BTreeSet<(&AccountId, &ProductId)>,
     seen: &mut BTreeMap<(AccountId, String), Loc>,
     out: &mut Vec<ServiceRole>,
 ) {
@@ -821,15 +823,15 @@ fn validate_service_roles(
                 let Some(id) = ProductId::parse(&item.value) else {
                     continue;
                 };
-                if listed.contains(&id) && !approved.contains(&(&account, &id)) {
+                if listed.contains(&id) && !consumed.contains(&(&account, &id)) {
                     cx.error(
                         file,
                         item,
                         format!(
-                            "service role `{}` reads `{id}`, but account `{account}` has no approved consume of it",
+                            "service role `{}` reads `{id}`, but account `{account}` does not consume it",
                             r.name.value
                         ),
-                        format!("add a consume of `{id}` by account `{account}` with `approved_by`"),
+                        format!("add a consume of `{id}@<version>` by account `{account}`"),
                     );
                 }
             }
@@ -847,15 +849,39 @@ fn validate_service_roles(
             );
             continue;
         }
+        let path = match &r.path {
+            None => "/".to_owned(),
+            Some(p) if is_role_path(&p.value) => p.value.clone(),
+            Some(p) => {
+                cx.error(
+                    file,
+                    p,
+                    format!("`{}` is not an IAM path", p.value),
+                    "write `/` or `/name/…/` (letters, digits and `+=,.@_-`, starting and ending with `/`, at most 512 characters)",
+                );
+                continue;
+            }
+        };
         seen.insert(key, loc(file, &r.name));
         out.push(ServiceRole {
             team: owner.name.clone(),
             name: r.name.value.clone(),
+            path,
             account,
             access,
             products: listed,
+            loc: loc(file, &r.name),
         });
     }
+}
+
+/// An IAM path: `/`, or `/a/b/` with role-name characters between the slashes.
+fn is_role_path(s: &str) -> bool {
+    s.len() <= 512
+        && s.starts_with('/')
+        && s.ends_with('/')
+        && s.split('/').all(|seg| seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)))
+        && (s == "/" || !s.contains("//"))
 }
 
 fn is_role_name(s: &str) -> bool {
@@ -990,6 +1016,22 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
             tags.insert(k.clone(), v.clone());
         }
     }
+    let query_results_days = match &o.query_results_days {
+        None => 30,
+        Some(d) => match u32::try_from(d.value).ok().filter(|d| (1..=3650).contains(d)) {
+            Some(d) => d,
+            None => {
+                cx.error(
+                    of,
+                    d,
+                    format!("`query_results_days: {}` is out of range", d.value),
+                    "give a number of days from 1 to 3650 (default 30)",
+                );
+                ok = false;
+                30
+            }
+        },
+    };
     let (Some(management_account), Some(central_account)) = (management, central) else {
         return None;
     };
@@ -1003,6 +1045,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
         access_mode,
         identity_center,
         tags,
+        query_results_days,
     })
 }
 
@@ -1167,6 +1210,7 @@ fn validate_product(
                 description: p.description.as_ref().map(|d| d.value.clone()),
                 slo,
                 versions,
+                grants: Vec::new(),
             },
         )
     })

@@ -121,7 +121,7 @@ fn validate_topology_dir(dir: &tempfile::TempDir) -> (Option<i32>, String) {
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-const ORG: &str = "version: 1
+const ORG: &str = "version: 2
 org:
   name: tiny
   organization_id: o-a1b2c3d4e5
@@ -385,7 +385,7 @@ fn hostile_empty_file() {
 
 #[test]
 fn hostile_non_utf8_bytes() {
-    let (code, err) = validate_file("bytes.yaml", b"version: 1\norg:\n  name: \xff\xfe\n");
+    let (code, err) = validate_file("bytes.yaml", b"version: 2\norg:\n  name: \xff\xfe\n");
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
@@ -411,7 +411,7 @@ fn hostile_deep_nesting() {
 #[test]
 fn hostile_alias_bomb() {
     // The billion laughs: 10 levels of 10 aliases each, in a place the schema accepts.
-    let mut text = String::from("version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\n");
+    let mut text = String::from("version: 2\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\n");
     text.push_str("domains:\n  - &d0 {name: a}\n");
     text.push_str("x0: &l0 [*d0, *d0, *d0, *d0, *d0, *d0, *d0, *d0, *d0, *d0]\n");
     for i in 1..10 {
@@ -422,7 +422,7 @@ fn hostile_alias_bomb() {
     assert_eq!(code, Some(1));
     assert!(err.starts_with("error: bomb.yaml:"), "{err}");
     // As the value of a real section too.
-    let mut text = String::from("version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\n");
+    let mut text = String::from("version: 2\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\n");
     text.push_str("domains: &l0 [{name: a}, {name: b}]\n");
     for i in 1..10 {
         let refs = vec![format!("*l{}", i - 1); 10].join(", ");
@@ -435,7 +435,7 @@ fn hostile_alias_bomb() {
 
 #[test]
 fn hostile_fifty_megabytes() {
-    let mut text = String::from("version: 1\ndomains:\n");
+    let mut text = String::from("version: 2\ndomains:\n");
     let entry = format!("  - name: d\n    description: \"{}\"\n", "y".repeat(90));
     while text.len() < 50 * 1024 * 1024 {
         text.push_str(&entry);

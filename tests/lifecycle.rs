@@ -583,7 +583,7 @@ fn new_team_usage_errors_exit_2() {
     let ws = example_workspace();
     let dir = ws.path();
     let single = dir.join("org.yaml");
-    std::fs::write(&single, "version: 1\n").expect("write");
+    std::fs::write(&single, "version: 2\n").expect("write");
     let o = meshsynth(dir)
         .args([
             "-t",

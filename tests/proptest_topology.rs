@@ -54,8 +54,9 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
     let domains: Vec<String> = (0..n_domains).map(|i| format!("dom-{i}")).collect();
     let mut next_account = 300_000_000_000_u64;
     let mut teams = Vec::new();
-    // (account, product id, domain, versions [(number, status)], classification)
-    let mut products: Vec<(String, String, Vec<(u32, &str)>, &str)> = Vec::new();
+    // (account, product id, versions [(number, status)], classification, (team, index in team))
+    #[allow(clippy::type_complexity)]
+    let mut products: Vec<(String, String, Vec<(u32, &str)>, &str, (usize, usize))> = Vec::new();
     let mut team_accounts: Vec<Vec<String>> = Vec::new();
     for t in 0..n_teams {
         let domain = domains[rng.below(domains.len())].clone();
@@ -97,7 +98,7 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
             team_products.push(
                 json!({"name": name, "account": account, "classification": classification, "versions": versions}),
             );
-            products.push((account, format!("{domain}.{name}"), vs, classification));
+            products.push((account, format!("{domain}.{name}"), vs, classification, (t, p)));
         }
         team_accounts.push(accounts.clone());
         teams.push(json!({
@@ -112,6 +113,8 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
     // Consumes: never the product's own account, never a retired version, no duplicates.
     let mut n_consumes = 0;
     let mut approved: Vec<(String, String)> = Vec::new();
+    // (producing team, product index, grant): the producer's steward grants each restricted consume.
+    let mut grants: Vec<(usize, usize, Value)> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (t, team) in teams.iter_mut().enumerate() {
         let mut consumes = Vec::new();
@@ -119,15 +122,15 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
             if products.is_empty() {
                 break;
             }
-            let (p_account, pid, versions, class) = &products[rng.below(products.len())];
+            let (p_account, pid, versions, class, (pt, pi)) = &products[rng.below(products.len())];
             let account = team_accounts[t][rng.below(team_accounts[t].len())].clone();
             let (v, status) = versions[rng.below(versions.len())];
             if &account == p_account || status == "retired" || !seen.insert((account.clone(), pid.clone(), v)) {
                 continue;
             }
-            let mut c = json!({"product": format!("{pid}@{v}"), "account": account, "purpose": "analysis"});
-            if *class == "restricted" || rng.chance(10) {
-                c["approved_by"] = json!("steward@example.com");
+            let c = json!({"product": format!("{pid}@{v}"), "account": account, "purpose": "analysis"});
+            if *class == "restricted" {
+                grants.push((*pt, *pi, json!({"account": account, "approved_by": format!("steward-{pt}@example.com")})));
                 approved.push((account.clone(), pid.clone()));
             }
             consumes.push(c);
@@ -147,6 +150,20 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
         team["service_roles"] = Value::Array(roles);
     }
     let restricted: Vec<&String> = products.iter().filter(|p| p.3 == "restricted").map(|p| &p.1).collect();
+    for p in products.iter().filter(|p| p.3 == "restricted") {
+        let (pt, pi) = p.4;
+        grants.push((pt, pi, json!({"access_group": "analysts", "approved_by": format!("steward-{pt}@example.com")})));
+    }
+    for (pt, pi, g) in grants {
+        let product = &mut teams[pt]["products"][pi];
+        if product.get("grants").is_none() {
+            product["grants"] = json!([]);
+        }
+        let list = product["grants"].as_array_mut().expect("grants is a list");
+        if !list.contains(&g) {
+            list.push(g);
+        }
+    }
     let mut groups = vec![json!({"name": "everyone", "group_id": "g-open", "access": "open"})];
     if !restricted.is_empty() {
         groups.push(
@@ -154,7 +171,7 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
         );
     }
     let org = json!({
-        "version": 1,
+        "version": 2,
         "org": {
             "name": "prop",
             "organization_id": "o-a1b2c3d4e5",
@@ -181,6 +198,17 @@ fn without_locs(mut t: Topology) -> Topology {
     }
     for c in &mut t.consumes {
         c.loc = blank.clone();
+    }
+    for r in &mut t.service_roles {
+        r.loc = blank.clone();
+    }
+    for g in t.access_groups.values_mut() {
+        g.loc = blank.clone();
+    }
+    for p in t.products.values_mut() {
+        for g in &mut p.grants {
+            g.loc = blank.clone();
+        }
     }
     t
 }
@@ -342,7 +370,7 @@ proptest! {
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
         // The same bytes as a team file of a directory.
-        let org = "version: 1\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\ndomains: [{name: podcasts}]\n";
+        let org = "version: 2\norg: {name: a, organization_id: o-a1b2c3d4e5, management_account: \"111111111111\", central_account: \"222222222222\", region: eu-west-1}\ndomains: [{name: podcasts}]\n";
         if let Ok(raw) = from_sources(Some((PathBuf::from("org.yaml"), org)), vec![(PathBuf::from("teams/x.yaml"), text.as_str())]) {
             let _ = validate(raw);
         }

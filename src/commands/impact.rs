@@ -1,12 +1,15 @@
-//! `meshsynth impact PRODUCT[@VERSION]`: who reads each version, through which
-//! account, whom to notify, and whether the version could be retired now.
+//! `meshsynth impact PRODUCT[@VERSION]`: who reads each version (consuming
+//! accounts, and for restricted products the service roles and access groups
+//! whose request a grant meets), the grants with their expiry, the requests
+//! still pending, whom to notify, and whether the version could be retired now.
 
 use serde_json::json;
 
 use super::{load_topology, Io};
 use crate::cli::{ImpactArgs, ImpactFormat};
 use crate::exit::{ExitCode, Finding};
-use crate::model::{ProductId, VersionStatus};
+use crate::model::access::{resolve, Reader, Requester};
+use crate::model::{Classification, Grantee, ProductId, VersionStatus};
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
@@ -33,6 +36,20 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
         }
     }
     let producer = t.teams.get(&product.team);
+    let resolution = resolve(&t);
+    let grant_json = |i: usize| {
+        let g = &product.grants[i];
+        json!({
+            "to": match &g.to { Grantee::Account(a) => json!({"account": a.as_str()}), Grantee::Group(n) => json!({"access_group": n}) },
+            "roles": g.roles,
+            "versions": g.versions,
+            "approved_by": g.approved_by,
+            "reason": g.reason,
+            "expires": g.expires.map(|e| e.to_string()),
+            "live": g.is_live(t.today),
+            "file": g.loc.to_string(),
+        })
+    };
     let mut versions = Vec::new();
     for v in product
         .versions
@@ -49,6 +66,42 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
             .versions
             .values()
             .any(|o| o.number != v.number && o.status == VersionStatus::Active);
+        let pv = (id.clone(), v.number);
+        let readers: Vec<serde_json::Value> = if v.status == VersionStatus::Retired {
+            Vec::new()
+        } else if product.classification == Classification::Open {
+            vec![json!({"kind": "organisation", "id": t.org.organization_id})]
+        } else {
+            resolution
+                .readers_of(&pv)
+                .into_iter()
+                .map(|(reader, i)| match reader {
+                    Reader::Service { account, name } => json!({
+                        "kind": "service_role", "account": account.as_str(), "name": name, "grant": grant_json(i),
+                    }),
+                    Reader::Group(g) => json!({
+                        "kind": "access_group", "account": t.org.central_account.as_str(), "name": g, "grant": grant_json(i),
+                    }),
+                })
+                .collect()
+        };
+        let pending: Vec<serde_json::Value> = resolution
+            .pending
+            .iter()
+            .filter(|p| p.product == id && p.version.is_none_or(|pv| pv == v.number))
+            .map(|p| {
+                let (kind, account, name) = match &p.requester {
+                    Requester::Account(a) => ("account", a.as_str().to_owned(), None),
+                    Requester::Role { account, name } => ("service_role", account.as_str().to_owned(), Some(name.clone())),
+                    Requester::Group(g) => ("access_group", t.org.central_account.as_str().to_owned(), Some(g.clone())),
+                };
+                json!({"kind": kind, "account": account, "name": name, "requested_at": p.loc.to_string()})
+            })
+            .collect();
+        let grants: Vec<serde_json::Value> = (0..product.grants.len())
+            .filter(|i| product.grants[*i].covers(v.number))
+            .map(grant_json)
+            .collect();
         versions.push(json!({
             "version": v.number,
             "status": v.status.as_str(),
@@ -60,10 +113,12 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
                     "account": c.account.as_str(),
                     "account_name": t.accounts.get(&c.account).map(|a| a.name.clone()),
                     "purpose": c.purpose,
-                    "approved_by": c.approved_by,
                     "notify": team.and_then(|t| t.contact.clone()),
                 })
             }).collect::<Vec<_>>(),
+            "readers": readers,
+            "grants": grants,
+            "pending": pending,
         }));
     }
     let report = json!({
@@ -133,6 +188,54 @@ fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
                 name,
                 s(&c["notify"]),
                 c["purpose"].as_str().map(|p| format!("  — {p}")).unwrap_or_default(),
+            )?;
+        }
+        let list = |k: &str| v[k].as_array().map_or(&[][..], Vec::as_slice).to_vec();
+        for reader in list("readers") {
+            match s(&reader["kind"]).as_str() {
+                "organisation" => writeln!(io.out, "  read by the whole organisation ({})", s(&reader["id"]))?,
+                kind => writeln!(
+                    io.out,
+                    "  read by {} {} in account {} (granted by {}{})",
+                    kind.replace('_', " "),
+                    s(&reader["name"]),
+                    s(&reader["account"]),
+                    s(&reader["grant"]["approved_by"]),
+                    reader["grant"]["expires"]
+                        .as_str()
+                        .map(|e| format!(", until {e}"))
+                        .unwrap_or_default(),
+                )?,
+            }
+        }
+        for g in list("grants") {
+            let to = g["to"]["account"]
+                .as_str()
+                .map(|a| format!("account {a}"))
+                .or_else(|| g["to"]["access_group"].as_str().map(|n| format!("access group {n}")))
+                .unwrap_or_default();
+            writeln!(
+                io.out,
+                "  grant to {to}{}: approved by {}{}{}{}",
+                g["roles"]
+                    .as_array()
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(" (roles {})", r.iter().map(s).collect::<Vec<_>>().join(", ")))
+                    .unwrap_or_default(),
+                s(&g["approved_by"]),
+                g["expires"].as_str().map(|e| format!(", expires {e}")).unwrap_or_default(),
+                if g["live"].as_bool() == Some(false) { " (expired: gives no access)" } else { "" },
+                g["reason"].as_str().map(|r| format!(" — {r}")).unwrap_or_default(),
+            )?;
+        }
+        for p in list("pending") {
+            writeln!(
+                io.out,
+                "  pending: {} {}{} asks, no grant covers it (requested at {})",
+                s(&p["kind"]).replace('_', " "),
+                p["name"].as_str().map(|n| format!("{n} in account ")).unwrap_or_default(),
+                s(&p["account"]),
+                s(&p["requested_at"]),
             )?;
         }
     }

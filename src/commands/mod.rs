@@ -6,6 +6,7 @@ mod deploy;
 mod diff;
 mod graph;
 mod impact;
+mod migrate;
 mod new_team;
 mod org;
 mod plan;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => deploy::run(&settings, &args, io),
         Command::Org(cmd) => org::run(&settings, &cmd, io),
         Command::NewTeam(args) => new_team::run(&settings, &args, io),
+        Command::Migrate => migrate::run(&settings, io),
     }
 }
 

@@ -317,6 +317,11 @@ impl Extractor<'_> {
                     grantees.insert(Grantee::Anyone);
                 }
             }
+            // An account root narrowed by `aws:PrincipalArn` grants exactly those principals.
+            if let Some(arns) = condition_values(condition, "aws:principalarn") {
+                grantees.retain(|g| !matches!(g, Grantee::Account(_)));
+                grantees.extend(arns.iter().map(|a| classify_principal(a)));
+            }
             let targets = self.targets(cx, st);
             let level = level(st.get("Action"));
             for t in &targets {

@@ -145,7 +145,7 @@ pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
          # `TODO` before the first `meshsynth synth`: this file is valid as it\n\
          # stands, but the guesses marked TODO decide physical names and access.\n\
          \n\
-         version: 1\n\
+         version: 2\n\
          \n\
          org:\n",
     );

@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod import;
+pub mod migrate;
 pub mod organizations;
 pub mod scaffold;
 

@@ -170,7 +170,7 @@ pub fn scaffold_text(team: &NewTeam) -> String {
          # Publish the first one by replacing `[]` with entries like this:\n\
          #   - name: example\n\
          #     account: \"{first}\"\n\
-         #     classification: open   # open: readable org-wide | restricted: approved consumers only\n\
+         #     classification: open   # open: readable org-wide | restricted: granted readers only\n\
          #     description: What one row is\n\
          #     versions:\n\
          #       - version: 1\n\
@@ -181,13 +181,17 @@ pub fn scaffold_text(team: &NewTeam) -> String {
          #               - {{ name: example_id, type: string }}\n\
          #             partition_keys:\n\
          #               - {{ name: dt, type: date }}\n\
+         #     grants:                # restricted products: the steward's approvals\n\
+         #       - account: \"123456789012\"\n\
+         #         approved_by: <this team's steward>\n\
          products: []\n\
          \n\
          # Products the team reads: one entry per product version and reading account.\n\
          #   - product: podcasts.episodes@2\n\
          #     account: \"{first}\"\n\
          #     purpose: Why the team reads it\n\
-         #     approved_by: steward@example.com   # needed for restricted products\n\
+         # A restricted product is read once its producer's steward adds a grant\n\
+         # for the account in the producer's file.\n\
          consumes: []\n",
         domain = team.domain,
     ));
@@ -311,7 +315,7 @@ mod tests {
     fn the_scaffold_parses_as_a_team() {
         let text = scaffold_text(&team());
         let path = PathBuf::from("accounts/teams/recommendations.yaml");
-        let org = "version: 1\norg:\n  name: acast\n  organization_id: o-a1b2c3d4e5\n  management_account: \"111111111111\"\n  central_account: \"222222222222\"\n  region: eu-west-1\ndomains:\n  - name: podcasts\n";
+        let org = "version: 2\norg:\n  name: acast\n  organization_id: o-a1b2c3d4e5\n  management_account: \"111111111111\"\n  central_account: \"222222222222\"\n  region: eu-west-1\ndomains:\n  - name: podcasts\n";
         let raw = crate::model::load::from_sources(
             Some((PathBuf::from("accounts/org.yaml"), org)),
             vec![(path, text.as_str())],

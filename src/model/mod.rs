@@ -5,6 +5,8 @@
 //! so that iteration order, and therefore every output, is deterministic and
 //! independent of file order.
 
+pub mod access;
+pub mod date;
 pub mod load;
 pub(crate) mod raw;
 pub(crate) mod schema;
@@ -185,6 +187,8 @@ pub struct Topology {
     pub consumes: Vec<Consume>,
     /// Sorted by (account, name).
     pub service_roles: Vec<ServiceRole>,
+    /// The day grants were judged on (expiry): today, or `MESHSYNTH_TODAY`.
+    pub today: date::Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +202,8 @@ pub struct Org {
     pub access_mode: AccessMode,
     pub identity_center: Option<IdentityCenter>,
     pub tags: BTreeMap<String, String>,
+    /// Days after which Athena query results expire.
+    pub query_results_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,8 +223,10 @@ pub struct AccessGroup {
     pub name: String,
     pub group_id: String,
     pub access: Access,
-    /// The restricted products this group may read besides every open one.
+    /// The restricted products this group asks for besides every open one.
     pub products: BTreeSet<ProductId>,
+    /// Where the group was declared (org.yaml).
+    pub loc: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +257,59 @@ pub struct Product {
     pub description: Option<String>,
     pub slo: Option<Slo>,
     pub versions: BTreeMap<u32, Version>,
+    /// The steward's grants (restricted products only), in the order written.
+    pub grants: Vec<Grant>,
+}
+
+/// Who a grant is to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grantee {
+    /// A consuming account (optionally narrowed to some of its service roles).
+    Account(AccountId),
+    /// A restricted access group of the central account.
+    Group(String),
+}
+
+impl fmt::Display for Grantee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Grantee::Account(a) => write!(f, "account {a}"),
+            Grantee::Group(g) => write!(f, "access group {g}"),
+        }
+    }
+}
+
+/// A data steward's approval of read access to a restricted product, from the producer's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub to: Grantee,
+    /// Only these service roles of the account (empty: every restricted one that lists the product).
+    pub roles: BTreeSet<String>,
+    /// Only these versions (`None`: every live version).
+    pub versions: Option<BTreeSet<u32>>,
+    pub approved_by: String,
+    pub reason: Option<String>,
+    /// From this day on the grant gives no access.
+    pub expires: Option<date::Date>,
+    /// Where the grant was written (the producer's file).
+    pub loc: Loc,
+}
+
+impl Grant {
+    /// Whether the grant gives access on `today` (it has not expired).
+    pub fn is_live(&self, today: date::Date) -> bool {
+        self.expires.is_none_or(|e| today < e)
+    }
+
+    /// Whether it names `version` (all versions when it names none).
+    pub fn covers(&self, version: u32) -> bool {
+        self.versions.as_ref().is_none_or(|v| v.contains(&version))
+    }
+
+    /// Whether it lets `role` read (every role when it names none).
+    pub fn admits_role(&self, role: &str) -> bool {
+        self.roles.is_empty() || self.roles.contains(role)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,7 +350,6 @@ pub struct Consume {
     pub product: ProductId,
     pub version: u32,
     pub purpose: Option<String>,
-    pub approved_by: Option<String>,
     pub loc: Loc,
 }
 
@@ -297,9 +357,12 @@ pub struct Consume {
 pub struct ServiceRole {
     pub team: String,
     pub name: String,
+    /// The IAM path of the existing role: `/` or `/a/b/`.
+    pub path: String,
     pub account: AccountId,
     pub access: Access,
     pub products: BTreeSet<ProductId>,
+    pub loc: Loc,
 }
 
 /// A non-fatal finding, such as a consumer still on a deprecated version.

@@ -154,13 +154,13 @@ impl<T: JsonSchema> JsonSchema for S<T> {
     }
 }
 
-/// A meshsynth topology (v1): the whole org in single-file form, or `org.yaml`
+/// A meshsynth topology (format v2): the whole org in single-file form, or `org.yaml`
 /// of the directory form (where `teams` is absent and each team has its own file).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTopology {
-    /// Format version; must be 1.
-    #[schemars(range(min = 1, max = 1))]
+    /// Format version; must be 2 (a version-1 topology is refused with the grants to add).
+    #[schemars(range(min = 2, max = 2))]
     pub(crate) version: S<i64>,
     pub(crate) org: S<RawOrg>,
     #[serde(default)]
@@ -189,6 +189,10 @@ pub(crate) struct RawOrg {
     pub(crate) identity_center: Option<S<RawIdentityCenter>>,
     #[serde(default)]
     pub(crate) tags: Option<S<BTreeMap<String, String>>>,
+    /// Days after which Athena query results expire (default 30).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 3650))]
+    pub(crate) query_results_days: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -263,6 +267,37 @@ pub(crate) struct RawProduct {
     #[serde(default)]
     pub(crate) slo: Option<S<RawSlo>>,
     pub(crate) versions: S<Vec<S<RawVersion>>>,
+    /// Restricted products only: the data steward's grants of read access.
+    #[serde(default)]
+    pub(crate) grants: Option<S<Vec<S<RawGrant>>>>,
+}
+
+/// A steward's grant of a restricted product, written in the producer's file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGrant {
+    /// A consuming account (12 digits, quoted); exclusive with `access_group`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub(crate) account: Option<S<String>>,
+    /// A restricted access group of the central account; exclusive with `account`.
+    #[serde(default)]
+    pub(crate) access_group: Option<S<String>>,
+    /// Only these restricted service roles of `account` (default: every one that lists the product).
+    #[serde(default)]
+    pub(crate) roles: Option<S<Vec<S<String>>>>,
+    /// Only these versions (default: every live version).
+    #[serde(default)]
+    pub(crate) versions: Option<S<Vec<S<i64>>>>,
+    /// The producing team's data steward, who approved this grant.
+    pub(crate) approved_by: S<String>,
+    /// Why, shown in reviews (e.g. a ticket).
+    #[serde(default)]
+    pub(crate) reason: Option<S<String>>,
+    /// `YYYY-MM-DD`: from that day (UTC) the grant gives no access.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub(crate) expires: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -322,7 +357,9 @@ pub(crate) struct RawConsume {
     pub(crate) account: S<String>,
     #[serde(default)]
     pub(crate) purpose: Option<S<String>>,
+    /// Format v1 only: refused in v2, where the producer's steward grants access in the producer's file.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) approved_by: Option<S<String>>,
 }
 
@@ -331,9 +368,12 @@ pub(crate) struct RawConsume {
 pub(crate) struct RawServiceRole {
     /// The IAM role name of the job (e.g. an Airflow execution role).
     pub(crate) name: S<String>,
+    /// The IAM path of the existing role (default `/`), e.g. `/service-role/`.
+    #[serde(default)]
+    pub(crate) path: Option<S<String>>,
     /// The account the role lives in; one of this team's.
     pub(crate) account: S<String>,
-    /// Open: every open product. Restricted: every open product plus `products`, each consumed with approval by `account`.
+    /// Open: every open product. Restricted: every open product plus `products`, each consumed by `account` and granted by its producer.
     #[schemars(extend("enum" = ["open", "restricted"]))]
     pub(crate) access: S<String>,
     #[serde(default)]

@@ -39,6 +39,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("_bucket", include_str!("../../blueprints/_bucket.json.hbs")),
     ("_catalog", include_str!("../../blueprints/_catalog.json.hbs")),
+    ("_workgroup", include_str!("../../blueprints/_workgroup.json.hbs")),
     ("_reader_role", include_str!("../../blueprints/_reader_role.json.hbs")),
     (
         "_managed_policies",

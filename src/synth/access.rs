@@ -1,71 +1,78 @@
 //! Who may read what: the access decisions every grant and reader policy is built from.
 //!
 //! Pure functions of the topology. Open product versions are readable by the
-//! whole organisation; restricted ones only by the accounts a steward approved
-//! (their consume entries) and by the central account when a restricted access
-//! group lists the product. Retired versions are readable by nobody. Grants name
-//! accounts, never roles in other accounts, so a grant never depends on a role
-//! that does not exist yet.
+//! whole organisation; restricted ones only by the reader principals whose
+//! request a steward's grant meets (`model::access::resolve`): the reader role
+//! of a service role, and a restricted access group's role and Identity Center
+//! roles in the central account. Resource policies name each reader's account
+//! root narrowed by `aws:PrincipalArn` to exactly those principals, so a grant
+//! never depends on a role that does not exist yet and no other principal of a
+//! granted account reads restricted data. Retired versions are readable by nobody.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Access, AccountId, Classification, ProductId, ServiceRole, Topology, VersionStatus};
+use super::names;
+use crate::model::access::{resolve, Pv as OwnedPv, Resolution};
+use crate::model::{AccountId, Classification, ProductId, ServiceRole, Topology, VersionStatus};
 
 /// A product version: the unit of every grant.
 pub(crate) type Pv<'t> = (&'t ProductId, u32);
 
+/// A principal that reads restricted data: its account and its ARN (or ARN pattern).
+pub(crate) type Principal = (AccountId, String);
+
 /// The access decisions of a topology.
 pub(crate) struct Decisions<'t> {
     pub(crate) t: &'t Topology,
-    /// Restricted, non-retired versions → the accounts granted read.
-    pub(crate) restricted_readers: BTreeMap<Pv<'t>, BTreeSet<&'t AccountId>>,
-    /// Per account: the restricted versions its principals could reach through
-    /// a grant to the account (or because the account produces them).
+    pub(crate) resolution: Resolution,
+    /// Restricted, non-retired versions → the principals granted read.
+    restricted_readers: BTreeMap<Pv<'t>, BTreeSet<Principal>>,
+    /// Per account: the restricted versions it produces, which its own principals
+    /// could reach through IAM alone (no resource policy needed in-account).
     reach: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>>,
-    /// Approved consumes by account: (product, version).
-    approved: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>>,
+}
+
+/// The principals of a service role's reader role.
+pub(crate) fn service_principals(account: &AccountId, name: &str) -> Vec<Principal> {
+    vec![(
+        account.clone(),
+        names::role_arn(account, &names::service_reader_role(name)),
+    )]
+}
+
+/// The principals of a restricted access group: its role and its permission set's Identity Center roles.
+pub(crate) fn group_principals(central: &AccountId, group: &str) -> Vec<Principal> {
+    vec![
+        (central.clone(), names::role_arn(central, &names::group_role(group))),
+        (
+            central.clone(),
+            names::sso_role_pattern(central, &names::group_permission_set(group)),
+        ),
+    ]
 }
 
 impl<'t> Decisions<'t> {
     pub(crate) fn new(t: &'t Topology) -> Decisions<'t> {
-        let mut restricted_readers: BTreeMap<Pv<'t>, BTreeSet<&'t AccountId>> = BTreeMap::new();
-        let mut approved: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>> = BTreeMap::new();
-        for c in &t.consumes {
-            let Some(p) = t.products.get(&c.product) else { continue };
-            let readable = p
-                .versions
-                .get(&c.version)
-                .is_some_and(|v| v.status != VersionStatus::Retired);
-            if p.classification == Classification::Restricted && c.approved_by.is_some() && readable {
+        let resolution = resolve(t);
+        let borrow = |pv: &OwnedPv| -> Option<Pv<'t>> { t.products.get_key_value(&pv.0).map(|(id, _)| (id, pv.1)) };
+        let mut restricted_readers: BTreeMap<Pv<'t>, BTreeSet<Principal>> = BTreeMap::new();
+        for ((account, name), pvs) in &resolution.service {
+            for pv in pvs.iter().filter_map(borrow) {
                 restricted_readers
-                    .entry((&p.id, c.version))
+                    .entry(pv)
                     .or_default()
-                    .insert(&c.account);
-                approved.entry(&c.account).or_default().insert((&p.id, c.version));
+                    .extend(service_principals(account, name));
             }
         }
-        // A restricted access group reads its products in the central account: every live version.
-        for g in t.access_groups.values().filter(|g| g.access == Access::Restricted) {
-            for id in &g.products {
-                let Some(p) = t.products.get(id) else { continue };
-                if p.classification != Classification::Restricted {
-                    continue;
-                }
-                for v in p.versions.values().filter(|v| v.status != VersionStatus::Retired) {
-                    restricted_readers
-                        .entry((&p.id, v.number))
-                        .or_default()
-                        .insert(&t.org.central_account);
-                }
+        for (group, pvs) in &resolution.groups {
+            for pv in pvs.iter().filter_map(borrow) {
+                restricted_readers
+                    .entry(pv)
+                    .or_default()
+                    .extend(group_principals(&t.org.central_account, group));
             }
         }
         let mut reach: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>> = BTreeMap::new();
-        for (pv, accounts) in &restricted_readers {
-            for a in accounts {
-                reach.entry(a).or_default().insert(*pv);
-            }
-        }
-        // Principals of the producing account read its bucket through IAM alone.
         for p in t
             .products
             .values()
@@ -77,10 +84,18 @@ impl<'t> Decisions<'t> {
         }
         Decisions {
             t,
+            resolution,
             restricted_readers,
             reach,
-            approved,
         }
+    }
+
+    fn borrow(&self, pvs: Option<&BTreeSet<OwnedPv>>) -> BTreeSet<Pv<'t>> {
+        let t = self.t;
+        pvs.into_iter()
+            .flatten()
+            .filter_map(|pv| t.products.get_key_value(&pv.0).map(|(id, _)| (id, pv.1)))
+            .collect()
     }
 
     /// Whether a version is readable by the whole organisation.
@@ -93,12 +108,12 @@ impl<'t> Decisions<'t> {
         })
     }
 
-    /// The accounts granted read of a restricted version (empty for open or retired ones).
-    pub(crate) fn readers(&self, pv: Pv<'t>) -> Option<&BTreeSet<&'t AccountId>> {
+    /// The principals granted read of a restricted version (none for open or retired ones).
+    pub(crate) fn readers(&self, pv: Pv<'t>) -> Option<&BTreeSet<Principal>> {
         self.restricted_readers.get(&pv)
     }
 
-    /// The restricted versions an account's principals could reach, less those in `allowed`.
+    /// The restricted versions an account's own principals could reach, less those in `allowed`.
     pub(crate) fn denied(&self, account: &AccountId, allowed: &BTreeSet<Pv<'t>>) -> BTreeSet<Pv<'t>> {
         self.reach
             .get(account)
@@ -106,31 +121,18 @@ impl<'t> Decisions<'t> {
             .unwrap_or_default()
     }
 
-    /// The restricted versions a service role may read: its listed products, in the
-    /// versions its account consumes with approval.
+    /// The restricted versions a service role reads: its request met by a grant.
     pub(crate) fn service_role_reads(&self, role: &ServiceRole) -> BTreeSet<Pv<'t>> {
-        if role.access == Access::Open {
-            return BTreeSet::new();
-        }
-        self.approved
-            .get(&role.account)
-            .into_iter()
-            .flatten()
-            .filter(|(p, _)| role.products.contains(*p))
-            .copied()
-            .collect()
+        self.borrow(
+            self.resolution
+                .service
+                .get(&(role.account.clone(), role.name.clone())),
+        )
     }
 
     /// The restricted versions a restricted access group reads in the central account.
-    pub(crate) fn group_reads(&self, products: &BTreeSet<ProductId>) -> BTreeSet<Pv<'t>> {
-        let central = &self.t.org.central_account;
-        self.reach
-            .get(central)
-            .into_iter()
-            .flatten()
-            .filter(|(p, _)| products.contains(*p))
-            .copied()
-            .collect()
+    pub(crate) fn group_reads(&self, group: &str) -> BTreeSet<Pv<'t>> {
+        self.borrow(self.resolution.groups.get(group))
     }
 }
 
@@ -143,15 +145,21 @@ mod tests {
     }
 
     #[test]
-    fn restricted_versions_go_to_approved_accounts_and_listed_central() {
+    fn restricted_versions_go_to_granted_roles_only() {
         let t = example();
         let d = Decisions::new(&t);
         let payouts = ProductId::parse("finance.payouts").expect("id");
         let readers = d.readers((&payouts, 1)).expect("payouts v1 is granted");
-        assert!(readers.contains(&t.org.central_account));
-        for c in t.consumes.iter().filter(|c| c.product == payouts) {
-            assert!(readers.contains(&c.account));
-        }
         assert!(!d.is_open((&payouts, 1)));
+        // Every reader is a role (or Identity Center role pattern), never an account root.
+        for (account, arn) in readers {
+            assert!(arn.starts_with(&format!("arn:aws:iam::{account}:role/")), "{arn}");
+        }
+        // Each reader is backed by a live grant to its account or group.
+        let p = &t.products[&payouts];
+        for (reader, i) in d.resolution.readers_of(&(payouts.clone(), 1)) {
+            let g = &p.grants[i];
+            assert!(g.is_live(t.today) && g.covers(1), "{reader:?} reads through {g:?}");
+        }
     }
 }

@@ -175,7 +175,8 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
         Ok(match job {
             Job::Baseline(a) => {
                 let products = by_account.get(a).unwrap_or(&no_products);
-                (vec![baseline(&d, a, products, iam)?], None)
+                let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                (vec![baseline(&d, a, products, roles, iam)?], None)
             }
             Job::Products(a) => {
                 let products = by_account.get(a).unwrap_or(&no_products);
@@ -344,13 +345,50 @@ fn unit(kind: &'static str, key: String, resources: usize, value: Value) -> Unit
     }
 }
 
-fn baseline(d: &Decisions<'_>, account: &AccountId, products: &[&Product], iam: bool) -> Result<StackPlan, SynthError> {
+/// The readers of an account whose query results are theirs alone: restricted service roles'
+/// reader roles and, in the central account, restricted access groups.
+fn private_results(d: &Decisions<'_>, account: &AccountId, roles: &[&ServiceRole]) -> Vec<policy::PrivateResults> {
+    let t = d.t;
+    let mut out: Vec<policy::PrivateResults> = roles
+        .iter()
+        .filter(|r| r.access == Access::Restricted)
+        .map(|r| policy::PrivateResults {
+            workgroup: names::service_workgroup(&r.name),
+            principals: access::service_principals(account, &r.name)
+                .into_iter()
+                .map(|(_, arn)| arn)
+                .collect(),
+        })
+        .collect();
+    if *account == t.org.central_account {
+        for g in t.access_groups.values().filter(|g| g.access == Access::Restricted) {
+            out.push(policy::PrivateResults {
+                workgroup: names::group_workgroup(&g.name),
+                principals: access::group_principals(account, &g.name)
+                    .into_iter()
+                    .map(|(_, arn)| arn)
+                    .collect(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.workgroup.cmp(&b.workgroup));
+    out
+}
+
+fn baseline(
+    d: &Decisions<'_>,
+    account: &AccountId,
+    products: &[&Product],
+    roles: &[&ServiceRole],
+    iam: bool,
+) -> Result<StackPlan, SynthError> {
     let org = &d.t.org;
     let name = stack_name(Part::Baseline, 1);
     let mut m = base(d, account, Part::Baseline, iam);
     m.insert("stack".into(), json!(name));
     m.insert("first".into(), json!(true));
     m.insert("workgroup".into(), json!(names::BASELINE_WORKGROUP));
+    m.insert("query_results_days".into(), json!(org.query_results_days));
     let key_policy = policy::key_policy(d, account, products, iam);
     policy::check_size(&key_policy, policy::KEY_POLICY_MAX).map_err(|e| {
         SynthError::too_large(
@@ -372,10 +410,17 @@ fn baseline(d: &Decisions<'_>, account: &AccountId, products: &[&Product], iam: 
         )
     })?;
     m.insert("data_bucket_policy".into(), bucket_policy);
-    m.insert(
-        "staging_bucket_policy".into(),
-        policy::tls_only_bucket_policy(&names::staging_bucket(org, account)),
-    );
+    let staging = names::staging_bucket(org, account);
+    let staging_policy = policy::staging_bucket_policy(&staging, &private_results(d, account, roles));
+    policy::check_size(&staging_policy, policy::BUCKET_POLICY_MAX).map_err(|e| {
+        SynthError::too_large(
+            format!("the bucket policy of `{staging}` (account {account})"),
+            e,
+            "it closes every restricted reader's query results to other principals; declare fewer restricted \
+             service roles in this account",
+        )
+    })?;
+    m.insert("staging_bucket_policy".into(), staging_policy);
     Ok(StackPlan {
         account: account.clone(),
         part: Part::Baseline,
@@ -474,7 +519,8 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
                 if d.is_open(pv) {
                     principals.push(("Org".into(), org_principal.clone()));
                 } else if let Some(readers) = d.readers(pv) {
-                    principals.extend(readers.iter().map(|a| (format!("Acct{a}"), a.to_string())));
+                    let accounts: BTreeSet<&AccountId> = readers.iter().map(|(a, _)| a).collect();
+                    principals.extend(accounts.iter().map(|a| (format!("Acct{a}"), a.to_string())));
                 }
                 for (suffix, principal) in principals {
                     let stem = format!("{}V{}{suffix}", p.id.camel(), v.number);
@@ -566,8 +612,9 @@ fn role_policies(
     Ok((fitted.inline, managed))
 }
 
-/// A reader role for a declared service role.
-fn service_reader(d: &Decisions<'_>, role: &ServiceRole, workgroup: &str, iam: bool) -> Result<Unit, SynthError> {
+/// A reader role for a declared service role, with its own workgroup.
+fn service_reader(d: &Decisions<'_>, role: &ServiceRole, iam: bool) -> Result<Unit, SynthError> {
+    let workgroup = &names::service_workgroup(&role.name);
     let allowed = d.service_role_reads(role);
     let denied = d.denied(&role.account, &allowed);
     let reader = policy::Reader {
@@ -581,17 +628,21 @@ fn service_reader(d: &Decisions<'_>, role: &ServiceRole, workgroup: &str, iam: b
         Access::Open => "open",
         Access::Restricted => "restricted",
     };
-    let id = format!("ReaderRole{}", names::id_fragment(&role.name));
+    let frag = names::id_fragment(&role.name);
+    let id = format!("ReaderRole{frag}");
     let role_name = names::service_reader_role(&role.name);
     let (inline, managed) = role_policies(&id, &role_name, &role.account, policy::reader_policy(d, &reader, iam))?;
-    let resources = 1 + managed.len();
+    let resources = 2 + managed.len();
     let value = json!({
         "id": id,
         "role_name": role_name,
         "description": format!("Reads mesh data ({access}) for service role {}", role.name),
-        "trust": policy::trust_policy(&role.account, &[names::role_arn(&role.account, &role.name)]),
+        "trust": policy::trust_policy(&role.account, &[names::role_arn_at(&role.account, &role.path, &role.name)]),
         "policy": inline,
         "managed_policies": managed,
+        "workgroup_id": format!("ServiceWorkgroup{frag}"),
+        "workgroup": workgroup,
+        "workgroup_description": format!("Queries of service role {} ({access}), with results only it can read", role.name),
     });
     Ok(unit("readers", format!("service:{}", role.name), resources, value))
 }
@@ -605,7 +656,7 @@ fn consumer_stacks(
 ) -> Result<Vec<StackPlan>, SynthError> {
     let mut units: Vec<Unit> = producers.iter().map(|p| catalog_unit(d, p)).collect();
     for r in roles {
-        units.push(service_reader(d, r, names::BASELINE_WORKGROUP, iam)?);
+        units.push(service_reader(d, r, iam)?);
     }
     dedupe_ids(&mut units);
     Ok(assemble(
@@ -634,6 +685,9 @@ fn dedupe_ids(units: &mut [Unit]) {
         if count.get(&id).copied().unwrap_or(0) > 1 {
             let hash = names::short_hash(&u.key);
             let id = format!("{id}H{hash}");
+            if let Some(wg) = u.value.get("workgroup_id").and_then(Value::as_str).map(str::to_owned) {
+                u.value["workgroup_id"] = json!(format!("{wg}H{hash}"));
+            }
             if let Some(Value::Array(managed)) = u.value.get_mut("managed_policies") {
                 for m in managed {
                     let n = m["n"].as_u64().unwrap_or(0) as usize;
@@ -672,6 +726,7 @@ fn central_group(
         "role_id": role_id,
         "role_name": role,
         "description": format!("Reads mesh data for access `{key}` in the central account"),
+        "workgroup_description": format!("Queries of access `{key}` in the central account, with encrypted results"),
         "trust": policy::trust_policy(central, &trusted),
         "policy": inline,
         "managed_policies": managed,
@@ -696,12 +751,12 @@ fn central_stacks(
     let mut open_trust = vec![names::sso_role_pattern(central, names::OPEN_PERMISSION_SET)];
     for r in roles {
         match r.access {
-            Access::Open => open_trust.push(names::role_arn(central, &r.name)),
-            Access::Restricted => units.push(service_reader(d, r, names::OPEN_WORKGROUP, iam)?),
+            Access::Open => open_trust.push(names::role_arn_at(central, &r.path, &r.name)),
+            Access::Restricted => units.push(service_reader(d, r, iam)?),
         }
     }
     for g in t.access_groups.values().filter(|g| g.access == Access::Restricted) {
-        let allowed = d.group_reads(&g.products);
+        let allowed = d.group_reads(&g.name);
         let ps = names::group_permission_set(&g.name);
         let value = central_group(
             d,
@@ -783,7 +838,7 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, Synth
         match g.access {
             Access::Open => open_groups.push((g.name.as_str(), g.group_id.as_str())),
             Access::Restricted => {
-                let allowed = d.group_reads(&g.products);
+                let allowed = d.group_reads(&g.name);
                 units.push(permission_set(
                     names::group_permission_set(&g.name),
                     &g.name,
@@ -895,10 +950,15 @@ fn assign_waves(
     Ok(())
 }
 
+/// The day the example org's grants are judged on in tests (one grant expires soon after).
+#[cfg(test)]
+pub(crate) const EXAMPLE_TODAY: &str = "2026-12-02";
+
 /// The example org in `accounts/`, for the unit tests of synth's modules.
 #[cfg(test)]
 pub(crate) fn example_topology() -> Topology {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts");
+    std::env::set_var(crate::model::date::TODAY_VAR, EXAMPLE_TODAY);
     crate::model::read_topology(&dir).expect("the example org is valid").0
 }
 

@@ -103,6 +103,22 @@ pub(crate) fn group_workgroup(group: &str) -> String {
     bounded("mesh-", group, 128)
 }
 
+/// The Athena workgroup of a service role's reader role: its own, named so that it never
+/// equals an access group's (`mesh-<group>`: group names have no `.`). Characters a workgroup
+/// name cannot hold become `-`, with a hash of the role name so that two roles never share one.
+pub(crate) fn service_workgroup(service_role: &str) -> String {
+    let clean: String = service_role
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '-' })
+        .collect();
+    let clean = if clean == service_role {
+        clean
+    } else {
+        format!("{clean}-{}", short_hash(service_role))
+    };
+    bounded("mesh-service.", &clean, 128)
+}
+
 /// The open workgroup of the central account.
 pub(crate) const OPEN_WORKGROUP: &str = "mesh-open";
 
@@ -136,6 +152,11 @@ pub(crate) fn role_arn(account: &AccountId, role: &str) -> String {
     format!("arn:aws:iam::{account}:role/{role}")
 }
 
+/// The ARN of a role under an IAM path (`/`, or `/a/b/`).
+pub(crate) fn role_arn_at(account: &AccountId, path: &str, role: &str) -> String {
+    format!("arn:aws:iam::{account}:role{path}{role}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +181,18 @@ mod tests {
         assert_eq!(glue_db_id(&p, 2), "GlueDbAdsXAdRevenueV2");
         assert_eq!(glue_table_id(&p, 2, "daily_rev"), "GlueTableAdsXAdRevenueV2DailyRev");
         assert_eq!(id_fragment("etl+runner@x"), "EtlRunnerX");
+    }
+
+    #[test]
+    fn service_workgroups_are_valid_distinct_names() {
+        assert_eq!(service_workgroup("revenue-job"), "mesh-service.revenue-job");
+        let a = service_workgroup("a+b");
+        let b = service_workgroup("a=b");
+        assert_ne!(a, b);
+        assert!(a.starts_with("mesh-service.a-b-"), "{a}");
+        assert!(service_workgroup(&"x".repeat(200)).len() <= 128);
+        let p = AccountId::parse("333333333333").expect("id");
+        assert_eq!(role_arn_at(&p, "/service-role/", "mwaa"), "arn:aws:iam::333333333333:role/service-role/mwaa");
+        assert_eq!(role_arn_at(&p, "/", "mwaa"), role_arn(&p, "mwaa"));
     }
 }

@@ -5,13 +5,14 @@
 //! plain Rust where tests can reach them, and the blueprints only place them.
 //! Invariants kept by construction: an `Allow` to principal `*` always carries
 //! an `aws:PrincipalOrgID` condition and names only open versions; restricted
-//! versions are granted to account roots only. Pure: no IO.
+//! versions are granted to account roots narrowed by an `aws:PrincipalArn`
+//! condition to exactly the granted reader principals. Pure: no IO.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::access::{Decisions, Pv};
+use super::access::{Decisions, Principal, Pv};
 use super::names;
 use crate::model::{AccountId, Org, Product};
 
@@ -58,25 +59,65 @@ fn deny_insecure_transport(arns: &[String]) -> Value {
         "Principal": "*",
         "Action": "s3:*",
         "Resource": arns,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        "Condition": {"Bool": {"aws:SecureTransport": false}}
     })
 }
 
-/// A bucket policy that only enforces TLS.
-pub(crate) fn tls_only_bucket_policy(bucket: &str) -> Value {
-    let arns = vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")];
-    json!({"Version": "2012-10-17", "Statement": [deny_insecure_transport(&arns)]})
+/// A reader whose query results only it may read: its workgroup and its principals' ARNs.
+pub(crate) struct PrivateResults {
+    pub(crate) workgroup: String,
+    pub(crate) principals: Vec<String>,
+}
+
+/// The staging bucket policy: TLS only, and each restricted reader's results prefix closed to
+/// every other principal (query results are copies of the data they were computed from).
+pub(crate) fn staging_bucket_policy(bucket: &str, private: &[PrivateResults]) -> Value {
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let mut statements = vec![deny_insecure_transport(&[
+        bucket_arn.clone(),
+        format!("{bucket_arn}/*"),
+    ])];
+    for (i, r) in private.iter().enumerate() {
+        let prefix = format!("athena-results/{}/", r.workgroup);
+        statements.push(json!({
+            "Sid": format!("PrivateResults{}", i + 1),
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": format!("{bucket_arn}/{prefix}*"),
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": r.principals}}
+        }));
+        statements.push(json!({
+            "Sid": format!("PrivateResultsListing{}", i + 1),
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {
+                "ArnNotLike": {"aws:PrincipalArn": r.principals},
+                "StringLike": {"s3:prefix": format!("{prefix}*")}
+            }
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 /// Groups an account's live versions into open ones and restricted ones keyed by their readers.
 struct Grants<'t> {
     open: Vec<Pv<'t>>,
-    restricted: BTreeMap<BTreeSet<&'t AccountId>, Vec<Pv<'t>>>,
+    restricted: BTreeMap<BTreeSet<Principal>, Vec<Pv<'t>>>,
+}
+
+impl Grants<'_> {
+    /// Every principal granted some restricted version.
+    fn all_readers(&self) -> BTreeSet<Principal> {
+        self.restricted.keys().flatten().cloned().collect()
+    }
 }
 
 fn grants<'t>(d: &Decisions<'t>, products: &[&'t Product]) -> Grants<'t> {
     let mut open = Vec::new();
-    let mut restricted: BTreeMap<BTreeSet<&'t AccountId>, Vec<Pv<'t>>> = BTreeMap::new();
+    let mut restricted: BTreeMap<BTreeSet<Principal>, Vec<Pv<'t>>> = BTreeMap::new();
     for p in products {
         for v in p.versions.keys() {
             let pv = (&p.id, *v);
@@ -90,13 +131,20 @@ fn grants<'t>(d: &Decisions<'t>, products: &[&'t Product]) -> Grants<'t> {
     Grants { open, restricted }
 }
 
-fn roots(accounts: &BTreeSet<&AccountId>) -> Value {
+/// The account roots of some principals: the `Principal` of a role-scoped statement.
+fn roots(principals: &BTreeSet<Principal>) -> Value {
+    let accounts: BTreeSet<&AccountId> = principals.iter().map(|(a, _)| a).collect();
     let list: Vec<String> = accounts.iter().map(|a| names::account_root(a)).collect();
     if list.len() == 1 {
         json!(list[0])
     } else {
         json!(list)
     }
+}
+
+/// The condition that narrows account roots to exactly the granted principals.
+fn principal_arns(principals: &BTreeSet<Principal>) -> Value {
+    json!({"aws:PrincipalArn": principals.iter().map(|(_, arn)| arn.as_str()).collect::<Vec<_>>()})
 }
 
 fn resources_of(d: &Decisions<'_>, pvs: &[Pv<'_>]) -> Vec<VersionResources> {
@@ -136,23 +184,46 @@ pub(crate) fn data_bucket_policy(d: &Decisions<'_>, bucket: &str, products: &[&P
                 "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>(),
                 "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}}
             }));
+            // Athena asks where a bucket is before it reads across accounts.
+            statements.push(json!({
+                "Sid": "OrgLocatesBucket",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetBucketLocation",
+                "Resource": bucket_arn,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}}
+            }));
+        } else if !g.restricted.is_empty() {
+            let all = g.all_readers();
+            statements.push(json!({
+                "Sid": "GrantedLocateBucket",
+                "Effect": "Allow",
+                "Principal": {"AWS": roots(&all)},
+                "Action": "s3:GetBucketLocation",
+                "Resource": bucket_arn,
+                "Condition": {"ArnLike": principal_arns(&all)}
+            }));
         }
         for (i, (readers, pvs)) in g.restricted.iter().enumerate() {
             let rs: Vec<VersionResources> = resources_of(d, pvs);
             statements.push(json!({
-                "Sid": format!("ApprovedList{}", i + 1),
+                "Sid": format!("GrantedList{}", i + 1),
                 "Effect": "Allow",
                 "Principal": {"AWS": roots(readers)},
                 "Action": "s3:ListBucket",
                 "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": rs.iter().map(|r| r.list_prefix.clone()).collect::<Vec<_>>()}}
+                "Condition": {
+                    "ArnLike": principal_arns(readers),
+                    "StringLike": {"s3:prefix": rs.iter().map(|r| r.list_prefix.clone()).collect::<Vec<_>>()}
+                }
             }));
             statements.push(json!({
-                "Sid": format!("ApprovedRead{}", i + 1),
+                "Sid": format!("GrantedRead{}", i + 1),
                 "Effect": "Allow",
                 "Principal": {"AWS": roots(readers)},
                 "Action": "s3:GetObject",
-                "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>()
+                "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>(),
+                "Condition": {"ArnLike": principal_arns(readers)}
             }));
         }
     }
@@ -182,15 +253,15 @@ pub(crate) fn key_policy(d: &Decisions<'_>, account: &AccountId, products: &[&Pr
                 "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.organization_id, "kms:ViaService": via_s3}}
             }));
         }
-        let approved: BTreeSet<&AccountId> = g.restricted.keys().flatten().copied().collect();
-        if !approved.is_empty() {
+        let granted = g.all_readers();
+        if !granted.is_empty() {
             statements.push(json!({
-                "Sid": "ApprovedAccountsDecryptThroughS3",
+                "Sid": "GrantedReadersDecryptThroughS3",
                 "Effect": "Allow",
-                "Principal": {"AWS": roots(&approved)},
+                "Principal": {"AWS": roots(&granted)},
                 "Action": "kms:Decrypt",
                 "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": via_s3}}
+                "Condition": {"StringEquals": {"kms:ViaService": via_s3}, "ArnLike": principal_arns(&granted)}
             }));
         }
     }
@@ -224,11 +295,12 @@ pub(crate) fn glue_resource_policy(d: &Decisions<'_>, products: &[&Product]) -> 
     }
     for (i, (readers, pvs)) in g.restricted.iter().enumerate() {
         statements.push(json!({
-            "Sid": format!("ApprovedRead{}", i + 1),
+            "Sid": format!("GrantedRead{}", i + 1),
             "Effect": "Allow",
             "Principal": {"AWS": roots(readers)},
             "Action": GLUE_READ,
-            "Resource": glue_resources(pvs)
+            "Resource": glue_resources(pvs),
+            "Condition": {"ArnLike": principal_arns(readers)}
         }));
     }
     (!statements.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": statements}))
@@ -287,8 +359,15 @@ pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) ->
         json!({
             "Sid": "QueryResultsBucket",
             "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Action": "s3:GetBucketLocation",
             "Resource": format!("arn:aws:s3:::{staging}")
+        }),
+        json!({
+            "Sid": "QueryResultsListing",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": format!("arn:aws:s3:::{staging}"),
+            "Condition": {"StringLike": {"s3:prefix": format!("athena-results/{}/*", r.workgroup)}}
         }),
         json!({
             "Sid": "QueryResultsKey",

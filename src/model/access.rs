@@ -1,0 +1,176 @@
+//! Effective access to restricted data: requests met by grants (format v2).
+//!
+//! A consumer *requests* a restricted product version with a consume entry
+//! plus a restricted service role (or, in the central account, a restricted
+//! access group) that lists the product; the producer's data steward *grants*
+//! it in the producer's file. Access is the meeting of the two, on the day the
+//! topology is judged (`Topology::today`): a request without a live grant is
+//! pending, a grant nobody's request meets is unused. This is the one place
+//! that decides who reads restricted data; validation warns from it, synth
+//! builds every policy from it, `impact` prints it. Pure: no IO.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Access, AccountId, Classification, Grant, Grantee, Loc, Product, ProductId, Topology, VersionStatus};
+
+/// A product version.
+pub type Pv = (ProductId, u32);
+
+/// Who asked for access.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Requester {
+    /// A consume entry of the account (no grant to the account covers it).
+    Account(AccountId),
+    /// A service role whose account is granted the version, but not to this role.
+    Role { account: AccountId, name: String },
+    /// A restricted access group that lists the product.
+    Group(String),
+}
+
+/// A request that no live grant meets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pending {
+    /// Where the request was written (consume entry, service role or access group).
+    pub loc: Loc,
+    pub requester: Requester,
+    pub product: ProductId,
+    /// The version asked for; `None` for a group (it asks for every live version).
+    pub version: Option<u32>,
+}
+
+/// The access decisions of a topology.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolution {
+    /// Restricted versions each service role reads, by (account, role name).
+    pub service: BTreeMap<(AccountId, String), BTreeSet<Pv>>,
+    /// Restricted versions each restricted access group reads in the central account.
+    pub groups: BTreeMap<String, BTreeSet<Pv>>,
+    /// Which grant (product, index in `Product::grants`) lets each reader read each version.
+    pub through: BTreeMap<(Reader, Pv), usize>,
+    /// Requests that no live grant meets, sorted by place.
+    pub pending: Vec<Pending>,
+    /// Grants (product, index) that some reader reads through.
+    pub used: BTreeSet<(ProductId, usize)>,
+}
+
+/// A principal that reads restricted data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reader {
+    /// The reader role of a service role.
+    Service { account: AccountId, name: String },
+    /// A restricted access group (its role and its Identity Center roles, in the central account).
+    Group(String),
+}
+
+fn live(p: &Product, v: u32) -> bool {
+    p.versions.get(&v).is_some_and(|v| v.status != VersionStatus::Retired)
+}
+
+/// The first live grant of `p` to `to` that covers `v` and admits `role` (any role when `None`).
+fn find_grant(p: &Product, to: &Grantee, v: u32, role: Option<&str>, today: super::date::Date) -> Option<usize> {
+    p.grants.iter().position(|g: &Grant| {
+        &g.to == to && g.is_live(today) && g.covers(v) && role.is_none_or(|r| g.admits_role(r))
+    })
+}
+
+/// Works out who reads which restricted version, and which requests are pending.
+pub fn resolve(t: &Topology) -> Resolution {
+    let mut r = Resolution::default();
+    let restricted = |id: &ProductId| {
+        t.products
+            .get(id)
+            .filter(|p| p.classification == Classification::Restricted)
+    };
+    // Versions each account consumes, by product.
+    let mut consumed: BTreeMap<(&AccountId, &ProductId), BTreeSet<u32>> = BTreeMap::new();
+    for c in &t.consumes {
+        consumed.entry((&c.account, &c.product)).or_default().insert(c.version);
+    }
+    // Consume entries: a request of the account, pending without a grant to it.
+    for c in &t.consumes {
+        let Some(p) = restricted(&c.product) else { continue };
+        if !live(p, c.version) {
+            continue;
+        }
+        let to = Grantee::Account(c.account.clone());
+        if find_grant(p, &to, c.version, None, t.today).is_none() {
+            r.pending.push(Pending {
+                loc: c.loc.clone(),
+                requester: Requester::Account(c.account.clone()),
+                product: p.id.clone(),
+                version: Some(c.version),
+            });
+        }
+    }
+    for role in t.service_roles.iter().filter(|s| s.access == Access::Restricted) {
+        for id in &role.products {
+            let Some(p) = restricted(id) else { continue };
+            let to = Grantee::Account(role.account.clone());
+            let versions = consumed.get(&(&role.account, id)).cloned().unwrap_or_default();
+            for v in versions.into_iter().filter(|v| live(p, *v)) {
+                match find_grant(p, &to, v, Some(&role.name), t.today) {
+                    Some(i) => {
+                        let reader = Reader::Service {
+                            account: role.account.clone(),
+                            name: role.name.clone(),
+                        };
+                        r.service
+                            .entry((role.account.clone(), role.name.clone()))
+                            .or_default()
+                            .insert((id.clone(), v));
+                        r.through.insert((reader, (id.clone(), v)), i);
+                        r.used.insert((id.clone(), i));
+                    }
+                    // The account's own request is pending already when nothing covers it at all.
+                    None if find_grant(p, &to, v, None, t.today).is_some() => r.pending.push(Pending {
+                        loc: role.loc.clone(),
+                        requester: Requester::Role {
+                            account: role.account.clone(),
+                            name: role.name.clone(),
+                        },
+                        product: id.clone(),
+                        version: Some(v),
+                    }),
+                    None => {}
+                }
+            }
+        }
+    }
+    for g in t.access_groups.values().filter(|g| g.access == Access::Restricted) {
+        for id in &g.products {
+            let Some(p) = restricted(id) else { continue };
+            let to = Grantee::Group(g.name.clone());
+            let mut any = false;
+            for v in p.versions.keys().copied().filter(|v| live(p, *v)) {
+                if let Some(i) = find_grant(p, &to, v, None, t.today) {
+                    any = true;
+                    r.groups.entry(g.name.clone()).or_default().insert((id.clone(), v));
+                    r.through.insert((Reader::Group(g.name.clone()), (id.clone(), v)), i);
+                    r.used.insert((id.clone(), i));
+                }
+            }
+            if !any {
+                r.pending.push(Pending {
+                    loc: g.loc.clone(),
+                    requester: Requester::Group(g.name.clone()),
+                    product: id.clone(),
+                    version: None,
+                });
+            }
+        }
+    }
+    r.pending.sort();
+    r.pending.dedup();
+    r
+}
+
+impl Resolution {
+    /// Every reader of a restricted version, with the grant it reads through.
+    pub fn readers_of(&self, pv: &Pv) -> Vec<(&Reader, usize)> {
+        self.through
+            .iter()
+            .filter(|((_, p), _)| p == pv)
+            .map(|((reader, _), i)| (reader, *i))
+            .collect()
+    }
+}
