@@ -451,7 +451,6 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                         "remove it, and ask {steward} to add a grant for account `{account}` to `{pid}` in {producer_file}"
                     ),
                 );
-                ok = false;
             }
             if ok {
                 consumes.push(Consume {
@@ -857,7 +856,7 @@ fn validate_service_roles(
                     file,
                     p,
                     format!("`{}` is not an IAM path", p.value),
-                    "write `/` or `/name/…/` (letters, digits and `+=,.@_-`, starting and ending with `/`, at most 512 characters)",
+                    "write `/` or `/name/…/`: letters, digits and `+=,.@_-` between slashes, at most 512 characters",
                 );
                 continue;
             }
@@ -1025,7 +1024,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
                     of,
                     d,
                     format!("`query_results_days: {}` is out of range", d.value),
-                    "give a number of days from 1 to 3650 (default 30)",
+                    "give a number of days from 1 to 3650; the default is 30",
                 );
                 ok = false;
                 30

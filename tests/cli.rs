@@ -9,16 +9,18 @@ use common::{example_workspace, meshsynth, repo};
 const MINIMAL: &str = "tests/fixtures/valid/minimal.yaml";
 
 #[test]
-fn validate_example_org_passes_with_its_deprecation_warnings() {
+fn validate_example_org_passes_with_its_deprecation_and_access_warnings() {
     let out = meshsynth(&repo()).args(["validate"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "\
 warning: accounts/teams/ads-delivery.yaml:132:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
-warning: accounts/teams/billing.yaml:94:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
+warning: accounts/teams/billing.yaml:64:9: the grant to access group sales-ops on `finance.invoices` expires on 2026-12-20, in 18 days (the steward billing-steward@example.com renews it by moving `expires`, or lets it lapse)
+warning: accounts/teams/billing.yaml:118:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
 warning: accounts/teams/insights.yaml:87:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
-accounts is valid: 14 teams, 36 accounts, 8 domains, 33 products, 104 consume entries
+warning: accounts/teams/insights.yaml:98:14: pending: account `689856076538` asks for restricted `finance.payouts@1`, and no grant covers it (it reads nothing until one does) (ask the data steward payouts-steward@example.com to add a grant for account \"689856076538\" to `finance.payouts` in accounts/teams/payouts.yaml)
+accounts is valid: 14 teams, 36 accounts, 8 domains, 33 products, 101 consume entries
 "
     );
     assert!(out.stdout.is_empty());
@@ -40,7 +42,7 @@ fn exit_0_valid_topology() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "tests/fixtures/valid/minimal.yaml is valid: 3 teams, 5 accounts, 2 domains, 2 products, 3 consume entries\n"
+        "tests/fixtures/valid/minimal.yaml is valid: 3 teams, 5 accounts, 2 domains, 2 products, 2 consume entries\n"
     );
 }
 
@@ -246,7 +248,7 @@ fn graph_json_has_one_consumes_edge_per_consume_entry() {
             .filter(|l| l.trim_start().starts_with("- product:"))
             .count();
     }
-    assert_eq!(entries, 104);
+    assert_eq!(entries, 101);
     assert_eq!(consumes, entries);
     assert_eq!(graph["format"], 1);
     for e in edges.iter().filter(|e| e["kind"] == "consumes") {
@@ -312,9 +314,11 @@ fn impact_lists_consumers_and_whom_to_notify() {
 podcasts.episodes (open), produced by team shows in account 333333333333 — contact #team-shows
 
 v1 deprecated — 0 consumers; can be retired now
+  read by the whole organisation (o-a1b2c3d4e5)
 
 v2 active — 1 consumer; cannot be retired while consumed
   team payouts              account 444444444444 (payouts-prod)  notify #team-payouts  — Revenue per episode
+  read by the whole organisation (o-a1b2c3d4e5)
 "
     );
 }
@@ -453,4 +457,147 @@ fn hostile_nul_bytes() {
     let (code, err) = validate_file("nul.yaml", b"\0\0\0");
     assert_eq!(code, Some(1));
     assert!(err.starts_with("error: nul.yaml:1:1: "), "{err}");
+}
+
+#[test]
+fn impact_of_a_restricted_product_lists_readers_grants_and_pending_requests() {
+    let out = meshsynth(&repo())
+        .args(["-q", "impact", "finance.payouts"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "\
+finance.payouts (restricted), produced by team payouts in account 951456798605 — contact #team-payouts
+
+v1 active — 2 consumers; cannot be retired while consumed
+  team platform             account 307870227078 (data-central)  notify #team-data-platform  — dbt-runner revenue models
+  team insights             account 689856076538 (insights-prod)  notify #team-insights  — Creator earnings index (DATA-412)
+  read by service role dbt-runner in account 307870227078 (granted by payouts-steward@example.com)
+  read by access group finance-analysts in account 307870227078 (granted by payouts-steward@example.com)
+  grant to account 307870227078 (roles dbt-runner): approved by payouts-steward@example.com — Creator revenue models (DATA-131)
+  grant to access group finance-analysts: approved by payouts-steward@example.com
+  pending: account 689856076538 asks, no grant covers it (requested at accounts/teams/insights.yaml:98:14)
+"
+    );
+}
+
+#[test]
+fn an_expired_grant_gives_no_access_and_says_so() {
+    // One day after the sales-ops grant on finance.invoices ran out.
+    let out = meshsynth(&repo())
+        .env("MESHSYNTH_TODAY", "2026-12-21")
+        .args(["impact", "finance.invoices", "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: accounts/teams/billing.yaml:64:9: the grant to access group sales-ops on `finance.invoices` expired on 2026-12-20: it gives no access (renew it with a new `expires`, or remove it)\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: accounts/org.yaml:98:11: pending: access group `sales-ops` lists restricted `finance.invoices`, and no grant covers it"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let readers: Vec<String> = v["versions"][0]["readers"]
+        .as_array()
+        .expect("readers")
+        .iter()
+        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(readers, ["service_role dbt-runner", "access_group finance-analysts"]);
+    let expired: Vec<&serde_json::Value> = v["versions"][0]["grants"]
+        .as_array()
+        .expect("grants")
+        .iter()
+        .filter(|g| g["live"] == false)
+        .collect();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["to"]["access_group"], "sales-ops");
+}
+
+#[test]
+fn migrate_moves_every_approval_of_a_version_1_org_into_the_producers_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::copy_dir(&repo().join("tests/fixtures/v1/org"), &dir.path().join("accounts"));
+    // A version-1 org is refused, with the grant each approval becomes.
+    let refused = meshsynth(dir.path()).arg("validate").output().expect("run");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.starts_with("error: accounts/org.yaml:29:10: format version 1 is no longer read"), "{stderr}");
+    assert!(
+        stderr.contains("error: accounts/teams/insights.yaml:90:18: `approved_by` moves to the producer of `finance.ad-revenue` (remove it here and add under `grants:` of product `ad-revenue` in accounts/teams/billing.yaml: - { account: \"689856076538\", versions: [1], approved_by: billing-steward@example.com })\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("moves to the producer").count(), 14);
+    let out = meshsynth(dir.path()).arg("migrate").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("migrated `accounts` to format version 2: 14 approvals moved into 21 grants, 10 files rewritten\n"),
+        "{stdout}"
+    );
+    let valid = meshsynth(dir.path()).arg("validate").output().expect("run");
+    assert_eq!(valid.status.code(), Some(0), "{}", String::from_utf8_lossy(&valid.stderr));
+    let billing = fs::read_to_string(dir.path().join("accounts/teams/billing.yaml")).expect("read");
+    assert!(billing.contains(
+        "      - account: \"689856076538\"\n        versions: [1]\n        approved_by: billing-steward@example.com\n"
+    ));
+    assert_eq!(billing.matches("\n    grants:\n").count(), 2);
+    let insights = fs::read_to_string(dir.path().join("accounts/teams/insights.yaml")).expect("read");
+    assert!(!insights.contains("approved_by"));
+    // Comments survive, and a second run has nothing to do.
+    assert!(insights.contains("# Still on ad-revenue v1 (deprecated)"));
+    let again = meshsynth(dir.path()).arg("migrate").output().expect("run");
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "`accounts` is format version 2: nothing to migrate\n"
+    );
+}
+
+#[test]
+fn migrate_rewrites_a_single_file_org_and_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = dir.path().join("org.yaml");
+    fs::copy(repo().join("tests/fixtures/invalid/version-1.yaml"), &yaml).expect("copy");
+    let out = meshsynth(dir.path()).args(["-t", "org.yaml", "migrate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let valid = meshsynth(dir.path()).args(["-t", "org.yaml", "validate"]).output().expect("run");
+    assert_eq!(valid.status.code(), Some(0), "{}", String::from_utf8_lossy(&valid.stderr));
+    // The same org as JSON.
+    let text = fs::read_to_string(repo().join("tests/fixtures/invalid/version-1.yaml")).expect("read");
+    let value: serde_json::Value = serde_saphyr_free_yaml(&text);
+    let json = dir.path().join("org.json");
+    fs::write(&json, serde_json::to_string_pretty(&value).expect("json")).expect("write");
+    let out = meshsynth(dir.path()).args(["-t", "org.json", "migrate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let migrated: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).expect("read")).expect("json");
+    assert_eq!(migrated["version"], 2);
+    assert_eq!(
+        migrated["teams"][2]["products"][0]["grants"][2],
+        serde_json::json!({"account": "333333333333", "versions": [1], "approved_by": "finance-steward@example.com"})
+    );
+    let valid = meshsynth(dir.path()).args(["-t", "org.json", "validate"]).output().expect("run");
+    assert_eq!(valid.status.code(), Some(0), "{}", String::from_utf8_lossy(&valid.stderr));
+}
+
+/// The YAML fixture as JSON, through python3's yaml module (already needed by cfn-lint).
+fn serde_saphyr_free_yaml(text: &str) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().expect("stdin").write_all(text.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("python3 with PyYAML (installed with cfn-lint)");
+    serde_json::from_slice(&out.stdout).expect("json")
 }

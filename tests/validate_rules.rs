@@ -24,27 +24,27 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "bad-account-id",
-        r#"error: tests/fixtures/invalid/bad-account-id.yaml:44:15: `33333333333x` is not an AWS account id (write the 12 digits as a quoted string, e.g. "012345678901")
+        r#"error: tests/fixtures/invalid/bad-account-id.yaml:43:15: `33333333333x` is not an AWS account id (write the 12 digits as a quoted string, e.g. "012345678901")
 "#,
     ),
     (
         "bad-available-by",
-        r#"error: tests/fixtures/invalid/bad-available-by.yaml:50:48: `6am` is not a time of day (write HH:MMZ in UTC, e.g. "06:00Z")
+        r#"error: tests/fixtures/invalid/bad-available-by.yaml:49:48: `6am` is not a time of day (write HH:MMZ in UTC, e.g. "06:00Z")
 "#,
     ),
     (
         "bad-column-type",
-        r#"error: tests/fixtures/invalid/bad-column-type.yaml:65:47: `integer` is not a Glue column type: unknown type `integer` (use string, boolean, tinyint, smallint, int, bigint, float, double, decimal(p,s), date, timestamp, binary, array<T>, map<K,V> or struct<a:T,...>)
+        r#"error: tests/fixtures/invalid/bad-column-type.yaml:64:47: `integer` is not a Glue column type: unknown type `integer` (use string, boolean, tinyint, smallint, int, bigint, float, double, decimal(p,s), date, timestamp, binary, array<T>, map<K,V> or struct<a:T,...>)
 "#,
     ),
     (
         "bad-freshness",
-        r#"error: tests/fixtures/invalid/bad-freshness.yaml:50:27: unknown freshness `nightly` (use hourly, daily or weekly)
+        r#"error: tests/fixtures/invalid/bad-freshness.yaml:49:27: unknown freshness `nightly` (use hourly, daily or weekly)
 "#,
     ),
     (
         "bad-nested-column-type",
-        r#"error: tests/fixtures/invalid/bad-nested-column-type.yaml:66:41: `array<struct<key:string,value:text>>` is not a Glue column type: unknown type `text` (use string, boolean, tinyint, smallint, int, bigint, float, double, decimal(p,s), date, timestamp, binary, array<T>, map<K,V> or struct<a:T,...>)
+        r#"error: tests/fixtures/invalid/bad-nested-column-type.yaml:65:41: `array<struct<key:string,value:text>>` is not a Glue column type: unknown type `text` (use string, boolean, tinyint, smallint, int, bigint, float, double, decimal(p,s), date, timestamp, binary, array<T>, map<K,V> or struct<a:T,...>)
 "#,
     ),
     (
@@ -64,63 +64,62 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "bad-table-name",
-        r#"error: tests/fixtures/invalid/bad-table-name.yaml:96:23: table `Payouts` is not a valid name (use lowercase letters, digits and `_`)
+        r#"error: tests/fixtures/invalid/bad-table-name.yaml:94:23: table `Payouts` is not a valid name (use lowercase letters, digits and `_`)
 "#,
     ),
     (
         "bad-team-name",
-        r#"error: tests/fixtures/invalid/bad-team-name.yaml:82:11: team `Payouts Team` is not a valid name (use lowercase letters, digits and `-`, at most 63 characters, not starting or ending with `-`)
+        r#"error: tests/fixtures/invalid/bad-team-name.yaml:80:11: team `Payouts Team` is not a valid name (use lowercase letters, digits and `-`, at most 63 characters, not starting or ending with `-`)
+"#,
+    ),
+    (
+        "consume-approved-by",
+        r#"error: tests/fixtures/invalid/consume-approved-by.yaml:72:22: `approved_by` on a consume entry is not format v2: a consumer cannot approve its own access (remove it, and ask finance-steward@example.com to add a grant for account `333333333333` to `finance.payouts` in tests/fixtures/invalid/consume-approved-by.yaml)
 "#,
     ),
     (
         "consume-bad-reference",
-        r#"error: tests/fixtures/invalid/consume-bad-reference.yaml:102:18: `podcasts.episodes` is not a product version reference (write `<domain>.<product>@<version>`, e.g. podcasts.episodes@2)
+        r#"error: tests/fixtures/invalid/consume-bad-reference.yaml:110:18: `podcasts.episodes` is not a product version reference (write `<domain>.<product>@<version>`, e.g. podcasts.episodes@2)
 "#,
     ),
     (
         "consume-own-product",
-        r#"error: tests/fixtures/invalid/consume-own-product.yaml:75:18: account `333333333333` consumes `podcasts.episodes`, which it produces itself (reading your own product is not a cross-account grant; remove this entry)
-"#,
-    ),
-    (
-        "consume-restricted-without-approval",
-        r#"error: tests/fixtures/invalid/consume-restricted-without-approval.yaml:70:18: `finance.payouts` is restricted: consuming it needs `approved_by` (ask the data steward finance-steward@example.com, then add `approved_by: finance-steward@example.com`)
-error: tests/fixtures/invalid/consume-restricted-without-approval.yaml:80:20: service role `revenue-job` reads `finance.payouts`, but account `333333333333` has no approved consume of it (add a consume of `finance.payouts` by account `333333333333` with `approved_by`)
+        r#"error: tests/fixtures/invalid/consume-own-product.yaml:73:18: account `333333333333` consumes `podcasts.episodes`, which it produces itself (reading your own product is not a cross-account grant; remove this entry)
 "#,
     ),
     (
         "consume-retired-version",
-        r#"error: tests/fixtures/invalid/consume-retired-version.yaml:102:18: `podcasts.episodes@1` is retired and can no longer be consumed, but team `payouts` (account `444444444444`) still consumes it (move to podcasts.episodes@2)
+        r#"error: tests/fixtures/invalid/consume-retired-version.yaml:110:18: `podcasts.episodes@1` is retired and can no longer be consumed, but team `payouts` (account `444444444444`) still consumes it (move to podcasts.episodes@2)
 "#,
     ),
     (
         "consume-through-unowned-account",
-        r#"error: tests/fixtures/invalid/consume-through-unowned-account.yaml:103:18: team `payouts` consumes through account `333333333333`, which it does not own (the team's accounts are 444444444444)
+        r#"error: tests/fixtures/invalid/consume-through-unowned-account.yaml:111:18: team `payouts` consumes through account `333333333333`, which it does not own (the team's accounts are 444444444444)
 "#,
     ),
     (
         "consume-unknown-product",
-        r#"error: tests/fixtures/invalid/consume-unknown-product.yaml:102:18: consumed product `podcasts.episode` does not exist (products of domain `podcasts` include podcasts.episodes)
+        r#"error: tests/fixtures/invalid/consume-unknown-product.yaml:110:18: consumed product `podcasts.episode` does not exist (products of domain `podcasts` include podcasts.episodes)
 "#,
     ),
     (
         "consume-unknown-version",
-        r#"error: tests/fixtures/invalid/consume-unknown-version.yaml:102:18: product `podcasts.episodes` has no version 7 (its versions are @1, @2)
+        r#"error: tests/fixtures/invalid/consume-unknown-version.yaml:110:18: product `podcasts.episodes` has no version 7 (its versions are @1, @2)
 "#,
     ),
     (
         "duplicate-account",
-        r#"error: tests/fixtures/invalid/duplicate-account.yaml:44:15: account `111111111111` is already declared by team `platform` at tests/fixtures/invalid/duplicate-account.yaml:31:15 (one account belongs to one team)
+        r#"error: tests/fixtures/invalid/duplicate-account.yaml:43:15: account `111111111111` is already declared by team `platform` at tests/fixtures/invalid/duplicate-account.yaml:31:15 (one account belongs to one team)
 "#,
     ),
     (
         "duplicate-column",
-        r#"error: tests/fixtures/invalid/duplicate-column.yaml:65:29: column `episode_id` appears twice in table `episodes` (column and partition key names are unique within a table)
+        r#"error: tests/fixtures/invalid/duplicate-column.yaml:64:29: column `episode_id` appears twice in table `episodes` (column and partition key names are unique within a table)
 "#,
     ),
     (
         "duplicate-consume",
-        r#"error: tests/fixtures/invalid/duplicate-consume.yaml:105:18: account `444444444444` already consumes `podcasts.episodes@2` at tests/fixtures/invalid/duplicate-consume.yaml:102:18 (remove the duplicate entry)
+        r#"error: tests/fixtures/invalid/duplicate-consume.yaml:113:18: account `444444444444` already consumes `podcasts.episodes@2` at tests/fixtures/invalid/duplicate-consume.yaml:110:18 (remove the duplicate entry)
 "#,
     ),
     (
@@ -130,37 +129,98 @@ error: tests/fixtures/invalid/consume-restricted-without-approval.yaml:80:20: se
     ),
     (
         "duplicate-product",
-        r#"error: tests/fixtures/invalid/duplicate-product.yaml:93:15: product `finance.payouts` is declared twice, also at tests/fixtures/invalid/duplicate-product.yaml:89:15 (product ids `<domain>.<name>` are unique across the org)
+        r#"error: tests/fixtures/invalid/duplicate-product.yaml:91:15: product `finance.payouts` is declared twice, also at tests/fixtures/invalid/duplicate-product.yaml:87:15 (product ids `<domain>.<name>` are unique across the org)
+error: tests/fixtures/invalid/duplicate-product.yaml:104:11: `grants` on open product `finance.payouts` (open products are readable by the whole organisation; remove `grants`, or make the product `classification: restricted`)
 "#,
     ),
     (
         "duplicate-table",
-        r#"error: tests/fixtures/invalid/duplicate-table.yaml:99:23: table `payouts` appears twice in `finance.payouts@1` (table names are unique within a version)
+        r#"error: tests/fixtures/invalid/duplicate-table.yaml:97:23: table `payouts` appears twice in `finance.payouts@1` (table names are unique within a version)
 "#,
     ),
     (
         "duplicate-team",
-        r#"error: tests/fixtures/invalid/duplicate-team.yaml:82:11: team `shows` is declared twice, also at tests/fixtures/invalid/duplicate-team.yaml:38:11 (team names are unique across the org)
+        r#"error: tests/fixtures/invalid/duplicate-team.yaml:80:11: team `shows` is declared twice, also at tests/fixtures/invalid/duplicate-team.yaml:37:11 (team names are unique across the org)
 "#,
     ),
     (
         "duplicate-version",
-        r#"error: tests/fixtures/invalid/duplicate-version.yaml:58:22: version 1 of `podcasts.episodes` is declared twice (each version number appears once; add a new number for a new version)
+        r#"error: tests/fixtures/invalid/duplicate-version.yaml:57:22: version 1 of `podcasts.episodes` is declared twice (each version number appears once; add a new number for a new version)
+"#,
+    ),
+    (
+        "grant-account-and-group",
+        r#"error: tests/fixtures/invalid/grant-account-and-group.yaml:106:13: a grant on `finance.payouts` names both of `account` and `access_group` (write one grant per consuming account or access group)
+"#,
+    ),
+    (
+        "grant-bad-expires",
+        r#"error: tests/fixtures/invalid/grant-bad-expires.yaml:109:22: `expires: 2027-02-30` is not a date (write the day as a quoted "YYYY-MM-DD", e.g. "2027-06-30")
+"#,
+    ),
+    (
+        "grant-on-open-product",
+        r#"error: tests/fixtures/invalid/grant-on-open-product.yaml:69:11: `grants` on open product `podcasts.episodes` (open products are readable by the whole organisation; remove `grants`, or make the product `classification: restricted`)
+"#,
+    ),
+    (
+        "grant-open-access-group",
+        r#"error: tests/fixtures/invalid/grant-open-access-group.yaml:103:27: a grant on `finance.payouts` names access group `business-open`, which is open (open access groups read open products only; grant to a restricted access group)
+"#,
+    ),
+    (
+        "grant-open-role",
+        r#"error: tests/fixtures/invalid/grant-open-role.yaml:107:21: a grant on `finance.payouts` names service role `mwaa-exec`, which is open (open service roles read open products only; name a restricted service role)
+"#,
+    ),
+    (
+        "grant-own-account",
+        r#"error: tests/fixtures/invalid/grant-own-account.yaml:106:22: a grant on `finance.payouts` names account `444444444444`, which produces it (principals of the producing account need no grant; remove it)
+"#,
+    ),
+    (
+        "grant-roles-on-access-group",
+        r#"error: tests/fixtures/invalid/grant-roles-on-access-group.yaml:104:20: a grant on `finance.payouts` to an access group names `roles` (`roles` narrows a grant to an account; remove it)
+"#,
+    ),
+    (
+        "grant-unknown-access-group",
+        r#"error: tests/fixtures/invalid/grant-unknown-access-group.yaml:103:27: a grant on `finance.payouts` names access group `finance-analyst`, which is not declared (restricted access groups: finance-analysts)
+"#,
+    ),
+    (
+        "grant-unknown-account",
+        r#"error: tests/fixtures/invalid/grant-unknown-account.yaml:106:22: a grant on `finance.payouts` names account `999999999999`, which no team owns (grant to a consuming account of the topology, or fix the id)
+"#,
+    ),
+    (
+        "grant-unknown-role",
+        r#"error: tests/fixtures/invalid/grant-unknown-role.yaml:107:21: a grant on `finance.payouts` names service role `revenue-jobs`, which account `333333333333` does not declare (restricted service roles of account `333333333333`: revenue-job)
+"#,
+    ),
+    (
+        "grant-unknown-version",
+        r#"error: tests/fixtures/invalid/grant-unknown-version.yaml:107:27: a grant on `finance.payouts` names version 7, which it does not have (its versions are 1)
+"#,
+    ),
+    (
+        "grant-wrong-approver",
+        r#"error: tests/fixtures/invalid/grant-wrong-approver.yaml:108:26: grant on `finance.payouts` is approved by `shows-steward@example.com`, but the data steward of team `payouts` is `finance-steward@example.com` (only the producing team's steward approves access to its restricted products)
 "#,
     ),
     (
         "logical-id-collision",
-        r#"error: tests/fixtures/invalid/logical-id-collision.yaml:93:15: product `finance.payouts1` would share CloudFormation logical ids with `finance.payouts-1` (rename one of them: names that differ only in `-` or `_` collide)
+        r#"error: tests/fixtures/invalid/logical-id-collision.yaml:91:15: product `finance.payouts1` would share CloudFormation logical ids with `finance.payouts-1` (rename one of them: names that differ only in `-` or `_` collide)
 "#,
     ),
     (
         "no-active-version",
-        r#"error: tests/fixtures/invalid/no-active-version.yaml:93:11: product `finance.payouts` has no active version (mark the current version `status: active`)
+        r#"error: tests/fixtures/invalid/no-active-version.yaml:91:11: product `finance.payouts` has no active version (mark the current version `status: active`)
 "#,
     ),
     (
         "no-versions",
-        r#"error: tests/fixtures/invalid/no-versions.yaml:92:19: product `finance.payouts` has no versions (declare at least one `active` version)
+        r#"error: tests/fixtures/invalid/no-versions.yaml:90:19: product `finance.payouts` has no versions (declare at least one `active` version)
 "#,
     ),
     (
@@ -170,12 +230,12 @@ error: tests/fixtures/invalid/consume-restricted-without-approval.yaml:80:20: se
     ),
     (
         "partition-key-clashes-with-column",
-        r#"error: tests/fixtures/invalid/partition-key-clashes-with-column.yaml:68:29: column `duration_s` appears twice in table `episodes` (column and partition key names are unique within a table)
+        r#"error: tests/fixtures/invalid/partition-key-clashes-with-column.yaml:67:29: column `duration_s` appears twice in table `episodes` (column and partition key names are unique within a table)
 "#,
     ),
     (
         "product-account-not-owned",
-        r#"error: tests/fixtures/invalid/product-account-not-owned.yaml:47:18: product `podcasts.episodes` is published from account `444444444444`, which team `shows` does not own (the team's accounts are 333333333333, 333333333334)
+        r#"error: tests/fixtures/invalid/product-account-not-owned.yaml:46:18: product `podcasts.episodes` is published from account `444444444444`, which team `shows` does not own (the team's accounts are 333333333333, 333333333334)
 "#,
     ),
     (
@@ -190,78 +250,95 @@ error: tests/fixtures/invalid/consume-restricted-without-approval.yaml:80:20: se
     ),
     (
         "product-team-without-contact",
-        r#"error: tests/fixtures/invalid/product-team-without-contact.yaml:88:15: product `finance.payouts` belongs to team `payouts`, which has no contact (add `contact:` to the team: consumers are notified there when versions change)
+        r#"error: tests/fixtures/invalid/product-team-without-contact.yaml:86:15: product `finance.payouts` belongs to team `payouts`, which has no contact (add `contact:` to the team: consumers are notified there when versions change)
+"#,
+    ),
+    (
+        "query-results-days-out-of-range",
+        r#"error: tests/fixtures/invalid/query-results-days-out-of-range.yaml:13:23: `query_results_days: 0` is out of range (give a number of days from 1 to 3650; the default is 30)
 "#,
     ),
     (
         "restricted-product-without-steward",
-        r#"error: tests/fixtures/invalid/restricted-product-without-steward.yaml:88:15: restricted product `finance.payouts` belongs to team `payouts`, which has no steward (add `steward:` to the team: the steward approves access to restricted data)
+        r#"error: tests/fixtures/invalid/restricted-product-without-steward.yaml:86:15: restricted product `finance.payouts` belongs to team `payouts`, which has no steward (add `steward:` to the team: the steward approves access to restricted data)
 "#,
     ),
     (
         "service-role-bad-name",
-        r#"error: tests/fixtures/invalid/service-role-bad-name.yaml:75:15: service role `mwaa exec!` is not a valid IAM role name (use letters, digits and `+=,.@_-`, at most 64 characters)
+        r#"error: tests/fixtures/invalid/service-role-bad-name.yaml:73:15: service role `mwaa exec!` is not a valid IAM role name (use letters, digits and `+=,.@_-`, at most 64 characters)
+"#,
+    ),
+    (
+        "service-role-bad-path",
+        r#"error: tests/fixtures/invalid/service-role-bad-path.yaml:74:15: `service-role` is not an IAM path (write `/` or `/name/…/`: letters, digits and `+=,.@_-` between slashes, at most 512 characters)
 "#,
     ),
     (
         "service-role-open-lists-products",
-        r#"error: tests/fixtures/invalid/service-role-open-lists-products.yaml:78:19: an open service role lists no products (it reads every open product) (remove `products`, or make it `access: restricted`)
+        r#"error: tests/fixtures/invalid/service-role-open-lists-products.yaml:76:19: an open service role lists no products (it reads every open product) (remove `products`, or make it `access: restricted`)
 "#,
     ),
     (
         "service-role-restricted-lists-nothing",
-        r#"error: tests/fixtures/invalid/service-role-restricted-lists-nothing.yaml:80:17: restricted service role `revenue-job` lists no products (list the restricted products it reads, or make it `access: open`)
+        r#"error: tests/fixtures/invalid/service-role-restricted-lists-nothing.yaml:78:17: restricted service role `revenue-job` lists no products (list the restricted products it reads, or make it `access: open`)
 "#,
     ),
     (
         "service-role-unapproved-product",
-        r#"error: tests/fixtures/invalid/service-role-unapproved-product.yaml:81:37: service role `revenue-job` reads `podcasts.episodes`, but account `333333333333` has no approved consume of it (add a consume of `podcasts.episodes` by account `333333333333` with `approved_by`)
+        r#"error: tests/fixtures/invalid/service-role-unapproved-product.yaml:79:37: service role `revenue-job` reads `podcasts.episodes`, but account `333333333333` does not consume it (add a consume of `podcasts.episodes@<version>` by account `333333333333`)
 "#,
     ),
     (
         "service-role-unowned-account",
-        r#"error: tests/fixtures/invalid/service-role-unowned-account.yaml:76:18: service role `mwaa-exec` is in account `444444444444`, which team `shows` does not own (the team's accounts are 333333333333, 333333333334)
+        r#"error: tests/fixtures/invalid/service-role-unowned-account.yaml:74:18: service role `mwaa-exec` is in account `444444444444`, which team `shows` does not own (the team's accounts are 333333333333, 333333333334)
 "#,
     ),
     (
         "undeclared-domain",
-        r#"error: tests/fixtures/invalid/undeclared-domain.yaml:39:13: team `shows` names domain `podcast`, which is not declared (declare it under `domains` in org.yaml, or fix the spelling)
-error: tests/fixtures/invalid/undeclared-domain.yaml:102:18: consumed product `podcasts.episodes` does not exist (did you mean podcast.episodes?)
+        r#"error: tests/fixtures/invalid/undeclared-domain.yaml:38:13: team `shows` names domain `podcast`, which is not declared (declare it under `domains` in org.yaml, or fix the spelling)
+error: tests/fixtures/invalid/undeclared-domain.yaml:110:18: consumed product `podcasts.episodes` does not exist (did you mean podcast.episodes?)
 "#,
     ),
     (
         "unknown-classification",
-        r#"error: tests/fixtures/invalid/unknown-classification.yaml:48:25: unknown classification `public` (use open or restricted)
+        r#"error: tests/fixtures/invalid/unknown-classification.yaml:47:25: unknown classification `public` (use open or restricted)
 "#,
     ),
     (
         "unknown-environment",
-        r#"error: tests/fixtures/invalid/unknown-environment.yaml:44:61: unknown environment `development` (use prod, staging, dev or sandbox)
+        r#"error: tests/fixtures/invalid/unknown-environment.yaml:43:61: unknown environment `development` (use prod, staging, dev or sandbox)
 "#,
     ),
     (
         "unknown-key",
-        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, tags (see `meshsynth schema` for the format)
+        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, tags, query_results_days (see `meshsynth schema` for the format)
 "#,
     ),
     (
         "unknown-status",
-        r#"error: tests/fixtures/invalid/unknown-status.yaml:53:21: unknown version status `sunset` (use active, deprecated or retired)
+        r#"error: tests/fixtures/invalid/unknown-status.yaml:52:21: unknown version status `sunset` (use active, deprecated or retired)
 "#,
     ),
     (
         "unquoted-short-account-id",
-        r#"error: tests/fixtures/invalid/unquoted-short-account-id.yaml:44:15: `1234` is not an AWS account id (write the 12 digits as a quoted string, e.g. "012345678901")
+        r#"error: tests/fixtures/invalid/unquoted-short-account-id.yaml:43:15: `1234` is not an AWS account id (write the 12 digits as a quoted string, e.g. "012345678901")
+"#,
+    ),
+    (
+        "version-1",
+        r#"error: tests/fixtures/invalid/version-1.yaml:2:10: format version 1 is no longer read: in version 2 the producer's data steward grants access to restricted products, in the producer's file (run `meshsynth migrate` to rewrite the topology, or set `version: 2`, remove every `approved_by` from consume entries and add the grants listed below)
+error: tests/fixtures/invalid/version-1.yaml:37:22: `approved_by` moves to the producer of `finance.payouts` (remove it here and add under `grants:` of product `payouts` in tests/fixtures/invalid/version-1.yaml: - { account: "222222222222", versions: [1], approved_by: finance-steward@example.com } - { access_group: finance-analysts, versions: [1], approved_by: finance-steward@example.com })
+error: tests/fixtures/invalid/version-1.yaml:73:22: `approved_by` moves to the producer of `finance.payouts` (remove it here and add under `grants:` of product `payouts` in tests/fixtures/invalid/version-1.yaml: - { account: "333333333333", versions: [1], approved_by: finance-steward@example.com })
 "#,
     ),
     (
         "version-not-positive",
-        r#"error: tests/fixtures/invalid/version-not-positive.yaml:52:22: version `0` of `podcasts.episodes` is not a positive integer (versions are numbered 1, 2, 3, … up to 9999)
+        r#"error: tests/fixtures/invalid/version-not-positive.yaml:51:22: version `0` of `podcasts.episodes` is not a positive integer (versions are numbered 1, 2, 3, … up to 9999)
 "#,
     ),
     (
         "version-unsupported",
-        r#"error: tests/fixtures/invalid/version-unsupported.yaml:2:10: unsupported topology version `2` (this meshsynth reads `version: 1`)
+        r#"error: tests/fixtures/invalid/version-unsupported.yaml:2:10: unsupported topology version `3` (this meshsynth reads `version: 2`)
 "#,
     ),
     (

@@ -203,7 +203,7 @@ fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
                     s(&reader["grant"]["approved_by"]),
                     reader["grant"]["expires"]
                         .as_str()
-                        .map(|e| format!(", until {e}"))
+                        .map(|e| format!(", expires {e}"))
                         .unwrap_or_default(),
                 )?,
             }

@@ -118,7 +118,7 @@ fn grant(cx: &mut Cx, file: &std::path::Path, owner: &Team, product: &Product, g
                     file,
                     a,
                     format!("a grant on `{id}` names account `{account}`, which no team owns"),
-                    "grant to an account of the topology (a consumer's account), or fix the id",
+                    "grant to a consuming account of the topology, or fix the id",
                 );
                 return None;
             }

@@ -20,9 +20,14 @@ pub fn meshsynth(dir: &Path) -> assert_cmd::Command {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // Grants expire: the example org's outputs are pinned to the day they were made on.
+        .env("MESHSYNTH_TODAY", TODAY);
     cmd
 }
+
+/// The day every test judges grant expiry on (`MESHSYNTH_TODAY`).
+pub const TODAY: &str = "2026-12-02";
 
 /// Copies a directory tree (fixtures into a temp workspace).
 pub fn copy_dir(from: &Path, to: &Path) {
