@@ -442,7 +442,10 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                     .get(&product.team)
                     .and_then(|t| t.steward.clone())
                     .unwrap_or_else(|| "the producing team's steward".to_owned());
-                let producer_file = teams.get(&product.team).map(|t| t.loc.file.display().to_string()).unwrap_or_default();
+                let producer_file = teams
+                    .get(&product.team)
+                    .map(|t| t.loc.file.display().to_string())
+                    .unwrap_or_default();
                 cx.error(
                     file,
                     a,
@@ -879,7 +882,10 @@ fn is_role_path(s: &str) -> bool {
     s.len() <= 512
         && s.starts_with('/')
         && s.ends_with('/')
-        && s.split('/').all(|seg| seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)))
+        && s.split('/').all(|seg| {
+            seg.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        })
         && (s == "/" || !s.contains("//"))
 }
 

@@ -506,7 +506,13 @@ fn an_expired_grant_gives_no_access_and_says_so() {
         .as_array()
         .expect("readers")
         .iter()
-        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["kind"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     assert_eq!(readers, ["service_role dbt-runner", "access_group finance-analysts"]);
     let expired: Vec<&serde_json::Value> = v["versions"][0]["grants"]
@@ -527,7 +533,10 @@ fn migrate_moves_every_approval_of_a_version_1_org_into_the_producers_files() {
     let refused = meshsynth(dir.path()).arg("validate").output().expect("run");
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.starts_with("error: accounts/org.yaml:29:10: format version 1 is no longer read"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: accounts/org.yaml:29:10: format version 1 is no longer read"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("error: accounts/teams/insights.yaml:90:18: `approved_by` moves to the producer of `finance.ad-revenue` (remove it here and add under `grants:` of product `ad-revenue` in accounts/teams/billing.yaml: - { account: \"689856076538\", versions: [1], approved_by: billing-steward@example.com })\n"),
         "{stderr}"
@@ -537,11 +546,18 @@ fn migrate_moves_every_approval_of_a_version_1_org_into_the_producers_files() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.starts_with("migrated `accounts` to format version 2: 14 approvals moved into 21 grants, 10 files rewritten\n"),
+        stdout.starts_with(
+            "migrated `accounts` to format version 2: 14 approvals moved into 21 grants, 10 files rewritten\n"
+        ),
         "{stdout}"
     );
     let valid = meshsynth(dir.path()).arg("validate").output().expect("run");
-    assert_eq!(valid.status.code(), Some(0), "{}", String::from_utf8_lossy(&valid.stderr));
+    assert_eq!(
+        valid.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
     let billing = fs::read_to_string(dir.path().join("accounts/teams/billing.yaml")).expect("read");
     assert!(billing.contains(
         "      - account: \"689856076538\"\n        versions: [1]\n        approved_by: billing-steward@example.com\n"
@@ -564,32 +580,56 @@ fn migrate_rewrites_a_single_file_org_and_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml = dir.path().join("org.yaml");
     fs::copy(repo().join("tests/fixtures/invalid/version-1.yaml"), &yaml).expect("copy");
-    let out = meshsynth(dir.path()).args(["-t", "org.yaml", "migrate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", "org.yaml", "migrate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let valid = meshsynth(dir.path()).args(["-t", "org.yaml", "validate"]).output().expect("run");
-    assert_eq!(valid.status.code(), Some(0), "{}", String::from_utf8_lossy(&valid.stderr));
+    let valid = meshsynth(dir.path())
+        .args(["-t", "org.yaml", "validate"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        valid.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
     // The same org as JSON.
     let text = fs::read_to_string(repo().join("tests/fixtures/invalid/version-1.yaml")).expect("read");
     let value: serde_json::Value = serde_saphyr_free_yaml(&text);
     let json = dir.path().join("org.json");
     fs::write(&json, serde_json::to_string_pretty(&value).expect("json")).expect("write");
-    let out = meshsynth(dir.path()).args(["-t", "org.json", "migrate"]).output().expect("run");
+    let out = meshsynth(dir.path())
+        .args(["-t", "org.json", "migrate"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let migrated: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&json).expect("read")).expect("json");
+    let migrated: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).expect("read")).expect("json");
     assert_eq!(migrated["version"], 2);
     assert_eq!(
         migrated["teams"][2]["products"][0]["grants"][2],
         serde_json::json!({"account": "333333333333", "versions": [1], "approved_by": "finance-steward@example.com"})
     );
-    let valid = meshsynth(dir.path()).args(["-t", "org.json", "validate"]).output().expect("run");
-    assert_eq!(valid.status.code(), Some(0), "{}", String::from_utf8_lossy(&valid.stderr));
+    let valid = meshsynth(dir.path())
+        .args(["-t", "org.json", "validate"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        valid.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
 }
 
 /// The YAML fixture as JSON, through python3's yaml module (already needed by cfn-lint).
 fn serde_saphyr_free_yaml(text: &str) -> serde_json::Value {
     let out = std::process::Command::new("python3")
-        .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"])
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

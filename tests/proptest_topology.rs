@@ -130,7 +130,11 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
             }
             let c = json!({"product": format!("{pid}@{v}"), "account": account, "purpose": "analysis"});
             if *class == "restricted" {
-                grants.push((*pt, *pi, json!({"account": account, "approved_by": format!("steward-{pt}@example.com")})));
+                grants.push((
+                    *pt,
+                    *pi,
+                    json!({"account": account, "approved_by": format!("steward-{pt}@example.com")}),
+                ));
                 approved.push((account.clone(), pid.clone()));
             }
             consumes.push(c);
@@ -152,7 +156,11 @@ fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, 
     let restricted: Vec<&String> = products.iter().filter(|p| p.3 == "restricted").map(|p| &p.1).collect();
     for p in products.iter().filter(|p| p.3 == "restricted") {
         let (pt, pi) = p.4;
-        grants.push((pt, pi, json!({"access_group": "analysts", "approved_by": format!("steward-{pt}@example.com")})));
+        grants.push((
+            pt,
+            pi,
+            json!({"access_group": "analysts", "approved_by": format!("steward-{pt}@example.com")}),
+        ));
     }
     for (pt, pi, g) in grants {
         let product = &mut teams[pt]["products"][pi];

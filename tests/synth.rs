@@ -337,12 +337,24 @@ struct ProductFacts {
 
 struct Facts {
     org_id: String,
-    central: String,
     products: BTreeMap<String, ProductFacts>,
     /// (account, product, version)
     consumes: Vec<(String, String, u64)>,
-    /// products a restricted access group lists
-    group_listed: BTreeSet<String>,
+    /// (product, version) → the principal ARNs that may read it (format v2: a request met by a
+    /// grant), worked out here from the topology independently of meshsynth's model.
+    readers: BTreeMap<(String, u64), BTreeSet<String>>,
+}
+
+/// Whether a grant (a topology JSON object) covers version `v` and admits `role` (any when `None`).
+fn grant_covers(g: &Value, v: u64, role: Option<&str>) -> bool {
+    let versions_ok = g["versions"]
+        .as_array()
+        .is_none_or(|vs| vs.iter().any(|x| x.as_u64() == Some(v)));
+    let role_ok = match (role, g["roles"].as_array()) {
+        (Some(r), Some(rs)) => rs.iter().any(|x| x.as_str() == Some(r)),
+        _ => true,
+    };
+    versions_ok && role_ok && g["expires"].is_null()
 }
 
 fn facts(topology: &Value) -> Facts {
@@ -380,20 +392,71 @@ fn facts(topology: &Value) -> Facts {
             ));
         }
     }
-    let group_listed = topology["access_groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|g| g["access"] == "restricted")
-        .flat_map(|g| g["products"].as_array().into_iter().flatten())
-        .map(|p| p.as_str().expect("id").to_owned())
-        .collect();
+    let central = topology["org"]["central_account"].as_str().expect("central").to_owned();
+    let mut grants: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut roles: Vec<(String, String, Vec<String>)> = Vec::new();
+    for team in topology["teams"].as_array().expect("teams") {
+        let domain = team["domain"].as_str().expect("domain");
+        for p in team["products"].as_array().into_iter().flatten() {
+            let id = format!("{domain}.{}", p["name"].as_str().expect("name"));
+            grants.insert(id, p["grants"].as_array().cloned().unwrap_or_default());
+        }
+        for r in team["service_roles"].as_array().into_iter().flatten() {
+            if r["access"] == "restricted" {
+                roles.push((
+                    r["account"].as_str().expect("account").to_owned(),
+                    r["name"].as_str().expect("name").to_owned(),
+                    list(&r["products"]),
+                ));
+            }
+        }
+    }
+    let mut readers: BTreeMap<(String, u64), BTreeSet<String>> = BTreeMap::new();
+    for (account, role, listed) in &roles {
+        for (c_account, id, v) in &consumes {
+            let restricted = products.get(id).is_some_and(|p: &ProductFacts| p.restricted);
+            if c_account != account || !listed.contains(id) || !restricted {
+                continue;
+            }
+            let granted = grants[id]
+                .iter()
+                .any(|g| g["account"].as_str() == Some(account.as_str()) && grant_covers(g, *v, Some(role.as_str())));
+            if granted {
+                readers
+                    .entry((id.clone(), *v))
+                    .or_default()
+                    .insert(format!("arn:aws:iam::{account}:role/mesh-service-{role}"));
+            }
+        }
+    }
+    for g in topology["access_groups"].as_array().into_iter().flatten() {
+        if g["access"] != "restricted" {
+            continue;
+        }
+        let name = g["name"].as_str().expect("name");
+        for id in list(&g["products"]) {
+            let Some(p) = products.get(&id).filter(|p| p.restricted) else {
+                continue;
+            };
+            for (v, status) in &p.versions {
+                let granted = grants[&id]
+                    .iter()
+                    .any(|gr| gr["access_group"].as_str() == Some(name) && grant_covers(gr, *v, None));
+                if status != "retired" && granted {
+                    let set = readers.entry((id.clone(), *v)).or_default();
+                    set.insert(format!("arn:aws:iam::{central}:role/mesh-group-{name}"));
+                    set.insert(format!(
+                        "arn:aws:iam::{central}:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_{name}_*"
+                    ));
+                }
+            }
+        }
+    }
     Facts {
         org_id: topology["org"]["organization_id"].as_str().expect("org id").to_owned(),
-        central: topology["org"]["central_account"].as_str().expect("central").to_owned(),
         products,
         consumes,
-        group_listed,
+        readers,
     }
 }
 
@@ -448,17 +511,29 @@ fn principals(st: &Value) -> Vec<String> {
     list(&st["Principal"]["AWS"])
 }
 
+/// The principals a role-scoped statement admits: its `aws:PrincipalArn` values, after checking
+/// that its `Principal` names exactly the roots of their accounts.
+fn scoped_principals(st: &Value) -> Vec<String> {
+    let arns = list(&st["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+    assert!(
+        !arns.is_empty(),
+        "a grant of restricted data without an aws:PrincipalArn condition: {st}"
+    );
+    let roots: BTreeSet<String> = arns
+        .iter()
+        .map(|a| format!("arn:aws:iam::{}:root", a.split(':').nth(4).expect("account")))
+        .collect();
+    assert_eq!(principals(st).into_iter().collect::<BTreeSet<_>>(), roots, "{st}");
+    arns
+}
+
+/// The account id of an IAM ARN.
+fn arn_account(arn: &str) -> String {
+    arn.split(':').nth(4).expect("account").to_owned()
+}
+
 /// Checks the grants of an iam-mode output against the topology it came from.
 fn check_iam_grants(f: &Facts, out: &Path) {
-    let mut approved: BTreeMap<(String, u64), BTreeSet<String>> = BTreeMap::new();
-    for (account, id, v) in &f.consumes {
-        if f.products[id].restricted {
-            approved
-                .entry((id.clone(), *v))
-                .or_default()
-                .insert(format!("arn:aws:iam::{account}:root"));
-        }
-    }
     let mut policies: BTreeMap<String, (Value, Option<Value>)> = BTreeMap::new();
     for p in f.products.values() {
         if policies.contains_key(&p.account) {
@@ -492,6 +567,8 @@ fn check_iam_grants(f: &Facts, out: &Path) {
                                 !ps.contains(&"*".to_owned()) && !st.to_string().contains("aws:PrincipalOrgID"),
                                 "restricted {id}@{v} meets the org condition: {st}"
                             );
+                            allowed.extend(scoped_principals(st));
+                            continue;
                         }
                         allowed.extend(ps);
                     }
@@ -502,13 +579,10 @@ fn check_iam_grants(f: &Facts, out: &Path) {
                 continue;
             }
             if p.restricted {
-                let mut expected = approved.get(&(id.clone(), *v)).cloned().unwrap_or_default();
-                if f.group_listed.contains(id) {
-                    expected.insert(format!("arn:aws:iam::{}:root", f.central));
-                }
+                let expected = f.readers.get(&(id.clone(), *v)).cloned().unwrap_or_default();
                 assert_eq!(
                     allowed, expected,
-                    "restricted {id}@{v}: granted accounts differ from approved ones"
+                    "restricted {id}@{v}: the principals granted differ from the granted readers"
                 );
             } else {
                 assert_eq!(
@@ -519,16 +593,12 @@ fn check_iam_grants(f: &Facts, out: &Path) {
             }
         }
     }
-    // Every consume entry is granted: by the org condition (open) or to its account (restricted).
-    for (account, id, v) in &f.consumes {
-        let p = &f.products[id];
-        if p.restricted {
-            assert!(
-                approved[&(id.clone(), *v)].contains(&format!("arn:aws:iam::{account}:root")),
-                "consume of {id}@{v} by {account} is not granted"
-            );
-        }
-    }
+    // The generated orgs do grant restricted data: the check above is not vacuous.
+    assert!(
+        f.readers.values().any(|r| !r.is_empty()),
+        "no restricted version has a reader"
+    );
+    assert!(f.consumes.iter().any(|(_, id, _)| f.products[id].restricted));
 }
 
 /// Checks the Lake Formation grants of a lakeformation-mode output.
@@ -565,15 +635,13 @@ fn check_lakeformation_grants(f: &Facts, out: &Path, management: &str) {
                 assert!(got.is_empty(), "retired {db} granted");
             } else if p.restricted {
                 assert!(!got.contains(&org_principal), "restricted {db} granted to the org");
-                let mut expected: BTreeSet<String> = f
-                    .consumes
-                    .iter()
-                    .filter(|(_, c, cv)| c == id && cv == v)
-                    .map(|(a, _, _)| a.clone())
+                let expected: BTreeSet<String> = f
+                    .readers
+                    .get(&(id.clone(), *v))
+                    .into_iter()
+                    .flatten()
+                    .map(|arn| arn_account(arn))
                     .collect();
-                if f.group_listed.contains(id) {
-                    expected.insert(f.central.clone());
-                }
                 assert_eq!(got, expected, "{db}");
             } else {
                 assert_eq!(got, BTreeSet::from([org_principal.clone()]), "{db}");

@@ -92,8 +92,14 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
             .map(|p| {
                 let (kind, account, name) = match &p.requester {
                     Requester::Account(a) => ("account", a.as_str().to_owned(), None),
-                    Requester::Role { account, name } => ("service_role", account.as_str().to_owned(), Some(name.clone())),
-                    Requester::Group(g) => ("access_group", t.org.central_account.as_str().to_owned(), Some(g.clone())),
+                    Requester::Role { account, name } => {
+                        ("service_role", account.as_str().to_owned(), Some(name.clone()))
+                    }
+                    Requester::Group(g) => (
+                        "access_group",
+                        t.org.central_account.as_str().to_owned(),
+                        Some(g.clone()),
+                    ),
                 };
                 json!({"kind": kind, "account": account, "name": name, "requested_at": p.loc.to_string()})
             })
@@ -223,8 +229,15 @@ fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
                     .map(|r| format!(" (roles {})", r.iter().map(s).collect::<Vec<_>>().join(", ")))
                     .unwrap_or_default(),
                 s(&g["approved_by"]),
-                g["expires"].as_str().map(|e| format!(", expires {e}")).unwrap_or_default(),
-                if g["live"].as_bool() == Some(false) { " (expired: gives no access)" } else { "" },
+                g["expires"]
+                    .as_str()
+                    .map(|e| format!(", expires {e}"))
+                    .unwrap_or_default(),
+                if g["live"].as_bool() == Some(false) {
+                    " (expired: gives no access)"
+                } else {
+                    ""
+                },
                 g["reason"].as_str().map(|r| format!(" — {r}")).unwrap_or_default(),
             )?;
         }
@@ -233,7 +246,10 @@ fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
                 io.out,
                 "  pending: {} {}{} asks, no grant covers it (requested at {})",
                 s(&p["kind"]).replace('_', " "),
-                p["name"].as_str().map(|n| format!("{n} in account ")).unwrap_or_default(),
+                p["name"]
+                    .as_str()
+                    .map(|n| format!("{n} in account "))
+                    .unwrap_or_default(),
                 s(&p["account"]),
                 s(&p["requested_at"]),
             )?;

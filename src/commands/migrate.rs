@@ -40,7 +40,10 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
     // Stage every file, then rename: a failure before the renames changes nothing.
     let mut staged = Vec::new();
     for (file, text) in &m.files {
-        let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let dir = file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .with_context(|| format!("cannot write beside `{}`", file.display()))?;
         tmp.write_all(text.as_bytes())
@@ -72,7 +75,10 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
                     writeln!(io.err, "warning: {w}")?;
                 }
             }
-            writeln!(io.out, "next: review the grants with each producer's steward, then `meshsynth synth`")?;
+            writeln!(
+                io.out,
+                "next: review the grants with each producer's steward, then `meshsynth synth`"
+            )?;
             Ok(ExitCode::Success)
         }
         Err(e) => {

@@ -101,7 +101,14 @@ pub fn migrate(input: &RawInput, sources: &BTreeMap<PathBuf, String>) -> Result<
         let new = if is_json(file, text) {
             json_rewrite(file, text, is_org, &mine)?
         } else {
-            yaml_rewrite(file, text, is_org.then_some(input.top.version.line), &removals, &mine, &at)?
+            yaml_rewrite(
+                file,
+                text,
+                is_org.then_some(input.top.version.line),
+                &removals,
+                &mine,
+                &at,
+            )?
         };
         if new != *text {
             out.push((file.clone(), new));
@@ -160,7 +167,11 @@ fn yaml_rewrite(
             if before.ends_with(',') {
                 cut_from = before.len() - 1;
             }
-            let rest = if l[end..].starts_with(',') && cut_from == start { end + 1 } else { end };
+            let rest = if l[end..].starts_with(',') && cut_from == start {
+                end + 1
+            } else {
+                end
+            };
             l.replace_range(cut_from..rest, "");
         } else {
             return Err(MigrateError::Lost {
@@ -176,13 +187,15 @@ fn yaml_rewrite(
     }
     let mut by_product: BTreeMap<&ProductId, Vec<String>> = BTreeMap::new();
     for ((product, to, approved_by), (_, versions)) in mine {
-        by_product
-            .entry(product)
-            .or_default()
-            .push(format!("{to}\u{0}{}\u{0}{approved_by}", versions.iter().map(u32::to_string).collect::<Vec<_>>().join(",")));
+        by_product.entry(product).or_default().push(format!(
+            "{to}\u{0}{}\u{0}{approved_by}",
+            versions.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+        ));
     }
     for (product, entries) in by_product {
-        let Some((_, line, col)) = at.get(product) else { continue };
+        let Some((_, line, col)) = at.get(product) else {
+            continue;
+        };
         let start = (*line as usize).saturating_sub(1);
         let key_indent = (*col as usize).saturating_sub(1);
         let first = lines.get(start).map(String::as_str).unwrap_or("");
@@ -191,7 +204,11 @@ fn yaml_rewrite(
                 file: file.display().to_string(),
                 line: *line,
                 product: product.to_string(),
-                grants: entries.iter().map(|e| e.replace('\u{0}', " ")).collect::<Vec<_>>().join("; "),
+                grants: entries
+                    .iter()
+                    .map(|e| e.replace('\u{0}', " "))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             });
         }
         // The product's block: every following line more indented than its keys' dash.
@@ -243,7 +260,9 @@ fn json_rewrite(file: &Path, text: &str, is_org: bool, mine: &Mine<'_>) -> Resul
         reason,
     };
     let mut v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    let root = v.as_object_mut().ok_or_else(|| bad("the top level is not an object".to_owned()))?;
+    let root = v
+        .as_object_mut()
+        .ok_or_else(|| bad("the top level is not an object".to_owned()))?;
     if is_org && root.contains_key("version") {
         root.insert("version".into(), Value::from(2));
     }
@@ -257,7 +276,11 @@ fn json_rewrite(file: &Path, text: &str, is_org: bool, mine: &Mine<'_>) -> Resul
         }
     };
     for team in teams {
-        let domain = team.get("domain").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let domain = team
+            .get("domain")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         if let Some(Value::Array(consumes)) = team.get_mut("consumes") {
             for c in consumes.iter_mut().filter_map(Value::as_object_mut) {
                 c.remove("approved_by");

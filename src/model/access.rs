@@ -68,9 +68,9 @@ fn live(p: &Product, v: u32) -> bool {
 
 /// The first live grant of `p` to `to` that covers `v` and admits `role` (any role when `None`).
 fn find_grant(p: &Product, to: &Grantee, v: u32, role: Option<&str>, today: super::date::Date) -> Option<usize> {
-    p.grants.iter().position(|g: &Grant| {
-        &g.to == to && g.is_live(today) && g.covers(v) && role.is_none_or(|r| g.admits_role(r))
-    })
+    p.grants
+        .iter()
+        .position(|g: &Grant| &g.to == to && g.is_live(today) && g.covers(v) && role.is_none_or(|r| g.admits_role(r)))
 }
 
 /// Works out who reads which restricted version, and which requests are pending.

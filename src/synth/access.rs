@@ -123,11 +123,7 @@ impl<'t> Decisions<'t> {
 
     /// The restricted versions a service role reads: its request met by a grant.
     pub(crate) fn service_role_reads(&self, role: &ServiceRole) -> BTreeSet<Pv<'t>> {
-        self.borrow(
-            self.resolution
-                .service
-                .get(&(role.account.clone(), role.name.clone())),
-        )
+        self.borrow(self.resolution.service.get(&(role.account.clone(), role.name.clone())))
     }
 
     /// The restricted versions a restricted access group reads in the central account.

@@ -109,7 +109,13 @@ pub(crate) fn group_workgroup(group: &str) -> String {
 pub(crate) fn service_workgroup(service_role: &str) -> String {
     let clean: String = service_role
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let clean = if clean == service_role {
         clean
@@ -192,7 +198,10 @@ mod tests {
         assert!(a.starts_with("mesh-service.a-b-"), "{a}");
         assert!(service_workgroup(&"x".repeat(200)).len() <= 128);
         let p = AccountId::parse("333333333333").expect("id");
-        assert_eq!(role_arn_at(&p, "/service-role/", "mwaa"), "arn:aws:iam::333333333333:role/service-role/mwaa");
+        assert_eq!(
+            role_arn_at(&p, "/service-role/", "mwaa"),
+            "arn:aws:iam::333333333333:role/service-role/mwaa"
+        );
         assert_eq!(role_arn_at(&p, "/", "mwaa"), role_arn(&p, "mwaa"));
     }
 }

@@ -70,7 +70,14 @@ pub(super) fn validate(
     }
 }
 
-fn grant(cx: &mut Cx, file: &std::path::Path, owner: &Team, product: &Product, g: &S<RawGrant>, known: Known<'_>) -> Option<Grant> {
+fn grant(
+    cx: &mut Cx,
+    file: &std::path::Path,
+    owner: &Team,
+    product: &Product,
+    g: &S<RawGrant>,
+    known: Known<'_>,
+) -> Option<Grant> {
     let (accounts, roles, groups) = known;
     let raw = &g.value;
     let id = &product.id;
@@ -97,13 +104,18 @@ fn grant(cx: &mut Cx, file: &std::path::Path, owner: &Team, product: &Product, g
             cx.error(
                 file,
                 g,
-                format!("a grant on `{id}` names {} of `account` and `access_group`", if raw.account.is_some() { "both" } else { "neither" }),
+                format!(
+                    "a grant on `{id}` names {} of `account` and `access_group`",
+                    if raw.account.is_some() { "both" } else { "neither" }
+                ),
                 "write one grant per consuming account or access group",
             );
             return None;
         }
         (Some(a), None) => {
-            let Some(account) = cx.account_id(file, a) else { return None };
+            let Some(account) = cx.account_id(file, a) else {
+                return None;
+            };
             if account == product.account {
                 cx.error(
                     file,
@@ -144,7 +156,10 @@ fn grant(cx: &mut Cx, file: &std::path::Path, owner: &Team, product: &Product, g
                 cx.error(
                     file,
                     name,
-                    format!("a grant on `{id}` names access group `{}`, which is not declared", name.value),
+                    format!(
+                        "a grant on `{id}` names access group `{}`, which is not declared",
+                        name.value
+                    ),
                     if known.is_empty() {
                         "declare it under `access_groups` in org.yaml with `access: restricted`".to_owned()
                     } else {

@@ -52,7 +52,10 @@ pub(crate) fn needed_grants(input: &RawInput) -> Vec<(crate::model::Loc, NeededG
     for g in &input.top.access_groups {
         if g.value.access.value == "restricted" {
             for item in g.value.products.iter().flat_map(|l| &l.value) {
-                groups.entry(item.value.clone()).or_default().push(g.value.name.value.clone());
+                groups
+                    .entry(item.value.clone())
+                    .or_default()
+                    .push(g.value.name.value.clone());
             }
         }
     }
