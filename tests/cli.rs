@@ -146,7 +146,7 @@ fn directory_form_reports_every_file_sorted() {
     assert_eq!(
         stderr,
         "\
-error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
+error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, owners, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
 error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `meshsynth schema` for the format)
 "
     );

@@ -2,6 +2,7 @@
 //! dispatches; every command writes to injected writers so tests can run it
 //! in-process.
 
+mod codeowners;
 mod deploy;
 mod diff;
 mod graph;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => deploy::run(&settings, &args, io),
         Command::Org(cmd) => org::run(&settings, &cmd, io),
         Command::NewTeam(args) => new_team::run(&settings, &args, io),
+        Command::Codeowners(args) => codeowners::run(&settings, &args, io),
     }
 }
 
