@@ -15,9 +15,9 @@ fn validate_example_org_passes_with_its_deprecation_warnings() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "\
-warning: accounts/teams/ads-delivery.yaml:132:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
-warning: accounts/teams/billing.yaml:94:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
-warning: accounts/teams/insights.yaml:87:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
+warning: accounts/teams/ads-delivery.yaml:133:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
+warning: accounts/teams/billing.yaml:95:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
+warning: accounts/teams/insights.yaml:88:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
 accounts is valid: 14 teams, 36 accounts, 8 domains, 33 products, 104 consume entries
 "
     );

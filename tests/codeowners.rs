@@ -331,3 +331,21 @@ fn a_file_name_codeowners_cannot_express_is_refused() {
         "error: `accounts/teams/shows[1].yaml` cannot be named in a CODEOWNERS file: `[` is a pattern character there and has no escape (rename the file or folder)\n"
     );
 }
+
+/// The example org's `.github/CODEOWNERS` is committed and current.
+#[test]
+fn the_example_orgs_codeowners_file_is_current() {
+    let (code, stdout, stderr) = run(&repo(), &["-q", "codeowners", "--check", "--out", ".github/CODEOWNERS"]);
+    assert_eq!(
+        (code, stdout.as_str(), stderr.as_str()),
+        (Some(0), "", ""),
+        "run `cargo run -- codeowners --out .github/CODEOWNERS` and commit the file"
+    );
+    let (_, _, stderr) = run(&repo(), &["codeowners", "--check", "--out", ".github/CODEOWNERS"]);
+    assert!(
+        stderr.ends_with("`.github/CODEOWNERS` is up to date (17 rules)\n"),
+        "{stderr}"
+    );
+    // Every team of the example names its owners: none falls back to the org.
+    assert!(!stderr.contains("has no `owners`"), "{stderr}");
+}
