@@ -80,6 +80,8 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Rewrite a version-1 topology as version 2 (approvals become the producers' grants)
     Migrate,
+    /// CODEOWNERS lines from `owners`: each team file to its team, the org file to the org's owners
+    Codeowners(CodeownersArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,4 +261,14 @@ pub struct SchemaArgs {
     /// The schema of one team file (`teams/<team>.yaml`) instead of a whole topology
     #[arg(long)]
     pub team: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CodeownersArgs {
+    /// Write to FILE (e.g. .github/CODEOWNERS) instead of stdout; unchanged files are not rewritten
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; exit 1, showing what differs, when FILE is not what would be written
+    #[arg(long, requires = "out")]
+    pub check: bool,
 }

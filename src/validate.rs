@@ -19,6 +19,8 @@ use crate::model::{
     Topology, Version, VersionStatus,
 };
 
+mod owners;
+
 /// The outcome of validation: the model and its warnings, or every error.
 pub type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;
 
@@ -256,6 +258,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 domain: t.domain.value.clone(),
                 steward: t.steward.as_ref().map(|s| s.value.clone()),
                 contact: t.contact.as_ref().map(|s| s.value.clone()),
+                owners: owners::validate_owners(&mut cx, file, t.owners.as_ref()),
                 accounts: owned,
                 loc: loc(file, &t.name),
             },
@@ -1006,6 +1009,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
             identity_store_id: ic.identity_store_id.value.clone(),
         }
     });
+    let owners = owners::validate_owners(cx, of, o.owners.as_ref());
     let mut tags = BTreeMap::new();
     if let Some(t) = &o.tags {
         for (k, v) in &t.value {
@@ -1049,6 +1053,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
         deploy_role,
         access_mode,
         identity_center,
+        owners,
         tags,
         query_results_days,
     })

@@ -15,11 +15,11 @@ fn validate_example_org_passes_with_its_deprecation_and_access_warnings() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "\
-warning: accounts/teams/ads-delivery.yaml:132:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
-warning: accounts/teams/billing.yaml:64:9: the grant to access group sales-ops on `finance.invoices` expires on 2026-12-20, in 18 days (the steward billing-steward@example.com renews it by moving `expires`, or lets it lapse)
-warning: accounts/teams/billing.yaml:118:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
-warning: accounts/teams/insights.yaml:87:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
-warning: accounts/teams/insights.yaml:98:14: pending: account `689856076538` asks for restricted `finance.payouts@1`, and no grant covers it (it reads nothing until one does) (ask the data steward payouts-steward@example.com to add a grant for account \"689856076538\" to `finance.payouts` in accounts/teams/payouts.yaml)
+warning: accounts/teams/ads-delivery.yaml:133:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
+warning: accounts/teams/billing.yaml:65:9: the grant to access group sales-ops on `finance.invoices` expires on 2026-12-20, in 18 days (the steward billing-steward@example.com renews it by moving `expires`, or lets it lapse)
+warning: accounts/teams/billing.yaml:119:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
+warning: accounts/teams/insights.yaml:88:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
+warning: accounts/teams/insights.yaml:99:14: pending: account `689856076538` asks for restricted `finance.payouts@1`, and no grant covers it (it reads nothing until one does) (ask the data steward payouts-steward@example.com to add a grant for account \"689856076538\" to `finance.payouts` in accounts/teams/payouts.yaml)
 accounts is valid: 14 teams, 36 accounts, 8 domains, 33 products, 101 consume entries
 "
     );
@@ -148,7 +148,7 @@ fn directory_form_reports_every_file_sorted() {
     assert_eq!(
         stderr,
         "\
-error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
+error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, owners, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
 error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `meshsynth schema` for the format)
 "
     );
@@ -478,7 +478,7 @@ v1 active — 2 consumers; cannot be retired while consumed
   read by access group finance-analysts in account 307870227078 (granted by payouts-steward@example.com)
   grant to account 307870227078 (roles dbt-runner): approved by payouts-steward@example.com — Creator revenue models (DATA-131)
   grant to access group finance-analysts: approved by payouts-steward@example.com
-  pending: account 689856076538 asks, no grant covers it (requested at accounts/teams/insights.yaml:98:14)
+  pending: account 689856076538 asks, no grant covers it (requested at accounts/teams/insights.yaml:99:14)
 "
     );
 }
@@ -494,11 +494,11 @@ fn an_expired_grant_gives_no_access_and_says_so() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("warning: accounts/teams/billing.yaml:64:9: the grant to access group sales-ops on `finance.invoices` expired on 2026-12-20: it gives no access (renew it with a new `expires`, or remove it)\n"),
+        stderr.contains("warning: accounts/teams/billing.yaml:65:9: the grant to access group sales-ops on `finance.invoices` expired on 2026-12-20: it gives no access (renew it with a new `expires`, or remove it)\n"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("warning: accounts/org.yaml:98:11: pending: access group `sales-ops` lists restricted `finance.invoices`, and no grant covers it"),
+        stderr.contains("warning: accounts/org.yaml:99:11: pending: access group `sales-ops` lists restricted `finance.invoices`, and no grant covers it"),
         "{stderr}"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

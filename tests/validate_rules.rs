@@ -229,6 +229,16 @@ error: tests/fixtures/invalid/duplicate-product.yaml:104:11: `grants` on open pr
 "#,
     ),
     (
+        "owner-listed-twice",
+        r#"error: tests/fixtures/invalid/owner-listed-twice.yaml:11:7: code owner `@Tiny/Platform` is listed twice (remove the duplicate)
+"#,
+    ),
+    (
+        "owner-not-a-handle",
+        r#"error: tests/fixtures/invalid/owner-not-a-handle.yaml:15:14: `tiny/shows` is not a code owner (write `@org/team`, `@user` or an e-mail address; did you mean `@tiny/shows`?)
+"#,
+    ),
+    (
         "partition-key-clashes-with-column",
         r#"error: tests/fixtures/invalid/partition-key-clashes-with-column.yaml:67:29: column `duration_s` appears twice in table `episodes` (column and partition key names are unique within a table)
 "#,
@@ -311,7 +321,7 @@ error: tests/fixtures/invalid/undeclared-domain.yaml:110:18: consumed product `p
     ),
     (
         "unknown-key",
-        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, tags, query_results_days (see `meshsynth schema` for the format)
+        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, query_results_days (see `meshsynth schema` for the format)
 "#,
     ),
     (

@@ -2,6 +2,7 @@
 //! dispatches; every command writes to injected writers so tests can run it
 //! in-process.
 
+mod codeowners;
 mod deploy;
 mod diff;
 mod graph;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Org(cmd) => org::run(&settings, &cmd, io),
         Command::NewTeam(args) => new_team::run(&settings, &args, io),
         Command::Migrate => migrate::run(&settings, io),
+        Command::Codeowners(args) => codeowners::run(&settings, &args, io),
     }
 }
 

@@ -10,6 +10,7 @@
 //! `organizations` is the only place that talks to AWS Organizations.
 
 pub mod check;
+pub mod codeowners;
 pub mod import;
 pub mod migrate;
 pub mod organizations;

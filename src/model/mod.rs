@@ -201,6 +201,8 @@ pub struct Org {
     pub deploy_role: String,
     pub access_mode: AccessMode,
     pub identity_center: Option<IdentityCenter>,
+    /// Code owners of the org file (`owners`), as written; see `meshsynth codeowners`.
+    pub owners: Vec<String>,
     pub tags: BTreeMap<String, String>,
     /// Days after which Athena query results expire.
     pub query_results_days: u32,
@@ -235,6 +237,8 @@ pub struct Team {
     pub domain: String,
     pub steward: Option<String>,
     pub contact: Option<String>,
+    /// Code owners of the team's file (`owners`), as written; see `meshsynth codeowners`.
+    pub owners: Vec<String>,
     pub accounts: BTreeSet<AccountId>,
     /// Where the team was declared (its file), for messages.
     pub loc: Loc,

@@ -187,6 +187,10 @@ pub(crate) struct RawOrg {
     pub(crate) access_mode: Option<S<String>>,
     #[serde(default)]
     pub(crate) identity_center: Option<S<RawIdentityCenter>>,
+    /// Code owners of `org.yaml` (and of team files whose team names none) for `meshsynth codeowners`:
+    /// `@org/team`, `@user` or an e-mail address.
+    #[serde(default)]
+    pub(crate) owners: Option<S<Vec<S<String>>>>,
     #[serde(default)]
     pub(crate) tags: Option<S<BTreeMap<String, String>>>,
     /// Days after which Athena query results expire (default 30).
@@ -232,6 +236,11 @@ pub(crate) struct RawTeam {
     pub(crate) steward: Option<S<String>>,
     #[serde(default)]
     pub(crate) contact: Option<S<String>>,
+    /// Code owners of this team's file for `meshsynth codeowners`: `@org/team`, `@user` or an
+    /// e-mail address. With required code-owner review, changes to the file (its grants
+    /// included) merge only with their approval.
+    #[serde(default)]
+    pub(crate) owners: Option<S<Vec<S<String>>>>,
     #[serde(default)]
     pub(crate) accounts: Vec<S<RawAccount>>,
     #[serde(default)]
