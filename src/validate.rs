@@ -319,6 +319,35 @@ pub fn validate_ref(input: &RawInput) -> Validated {
         .map(|(i, p)| (&p.id, (u32::try_from(i).unwrap_or(u32::MAX), p)))
         .collect();
 
+    // IAM cannot hide a column: in access mode iam, sensitive columns need a restricted product.
+    if org.as_ref().is_some_and(|o| o.access_mode == AccessMode::Iam) {
+        for p in products.values().filter(|p| p.classification == Classification::Open) {
+            let sensitive = p
+                .versions
+                .values()
+                .flat_map(|v| &v.tables)
+                .flat_map(|t| {
+                    t.columns
+                        .iter()
+                        .filter(|c| c.sensitive)
+                        .map(move |c| format!("{}.{}", t.name, c.name))
+                })
+                .next();
+            if let (Some(col), Some(l)) = (sensitive, product_loc.get(&p.id)) {
+                cx.errors.push(Diagnostic {
+                    loc: l.clone(),
+                    message: format!(
+                        "open product `{}` has a sensitive column (`{col}`), which access mode iam cannot hide",
+                        p.id
+                    ),
+                    hint: Some(
+                        "make the product `classification: restricted`, or set `org.access_mode: lakeformation` so org-wide grants leave sensitive columns out".into(),
+                    ),
+                });
+            }
+        }
+    }
+
     // Restricted products need a steward to approve access.
     for p in products.values() {
         if p.classification == Classification::Restricted {
@@ -1041,6 +1070,20 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
             }
         },
     };
+    let mut data_lake_admins = Vec::new();
+    for r in o.data_lake_admins.iter().flat_map(|l| &l.value) {
+        if is_role_name(&r.value) {
+            data_lake_admins.push(r.value.clone());
+        } else {
+            cx.error(
+                of,
+                r,
+                format!("`{}` is not an IAM role name", r.value),
+                "name a role that exists in every account, e.g. DataLakeAdmin",
+            );
+            ok = false;
+        }
+    }
     let (Some(management_account), Some(central_account)) = (management, central) else {
         return None;
     };
@@ -1056,6 +1099,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
         owners,
         tags,
         query_results_days,
+        data_lake_admins,
     })
 }
 
@@ -1312,6 +1356,7 @@ fn validate_tables(
                     name: c.name.value.clone(),
                     ty,
                     comment: c.comment.as_ref().map(|x| x.value.clone()),
+                    sensitive: c.sensitive.as_ref().is_some_and(|s| s.value),
                 }),
                 Err(why) => {
                     cx.error(
@@ -1326,6 +1371,16 @@ fn validate_tables(
         };
         let columns: Vec<Column> = t.columns.iter().filter_map(|c| check(&c.value, cx)).collect();
         let partition_keys: Vec<Column> = t.partition_keys.iter().filter_map(|c| check(&c.value, cx)).collect();
+        for k in &t.partition_keys {
+            if let Some(s) = k.value.sensitive.as_ref().filter(|s| s.value) {
+                cx.error(
+                    file,
+                    s,
+                    format!("partition key `{}` is marked sensitive", k.value.name.value),
+                    "partition keys name where data lives and every reader needs them; mark columns instead",
+                );
+            }
+        }
         out.push(Table {
             name: t.name.value.clone(),
             description: t.description.as_ref().map(|d| d.value.clone()),

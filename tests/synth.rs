@@ -771,3 +771,115 @@ fn output_is_identical_whatever_the_form_and_order_of_the_topology() {
         assert!(outs[0] == *other, "outputs differ between topology forms or orders");
     }
 }
+
+/// Access mode lakeformation end to end in one small org: the consumer half of the grants
+/// (resource links, grants to exactly the reader roles) and sensitive columns.
+#[test]
+fn lakeformation_links_grant_readers_and_hide_sensitive_columns() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    synth(&repo().join("tests/fixtures/synth/lakeformation.yaml"), &out);
+    let manifest = read_json(&out.join("manifest.json"));
+    let stack = |id: &str| {
+        manifest["stacks"]
+            .as_array()
+            .expect("stacks")
+            .iter()
+            .find(|s| {
+                format!(
+                    "{}/{}",
+                    s["account"].as_str().unwrap_or(""),
+                    s["name"].as_str().unwrap_or("")
+                ) == id
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no stack {id}"))
+    };
+    // The access stack follows the account's roles and the producers' cross-account grants.
+    let access = stack("222222222222/mesh-access");
+    assert_eq!(access["depends_on"], serde_json::json!(["222222222222/mesh-central"]));
+    let products_wave = stack("444444444444/mesh-products")["wave"].as_u64().expect("wave");
+    assert!(access["wave"].as_u64().expect("wave") > products_wave);
+    let t = read_json(&out.join("222222222222/mesh-access.template.json"));
+    let resources = t["Resources"].as_object().expect("resources");
+    let link = &resources["LinkFinancePayoutsV1"]["Properties"]["DatabaseInput"];
+    assert_eq!(
+        link["TargetDatabase"],
+        serde_json::json!({"CatalogId": "444444444444", "DatabaseName": "finance_payouts_v1"})
+    );
+    // Restricted payouts: the two granted readers, nobody else (not the open reader role).
+    let principals = |prefix: &str| -> BTreeSet<String> {
+        resources
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, r)| {
+                r["Properties"]["Principal"]["DataLakePrincipalIdentifier"]
+                    .as_str()
+                    .expect("p")
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        principals("LfLinkFinancePayoutsV1"),
+        BTreeSet::from([
+            "arn:aws:iam::222222222222:role/mesh-group-finance-analysts".to_owned(),
+            "arn:aws:iam::222222222222:role/mesh-service-dbt-runner".to_owned(),
+        ])
+    );
+    // dbt-runner's grant says `columns: all`; the group's does not.
+    let select = |id: &str| resources[id]["Properties"]["Resource"].clone();
+    assert_eq!(
+        select("LfSelectFinancePayoutsV1MeshServiceDbtRunner"),
+        serde_json::json!({"Table": {"CatalogId": "444444444444", "DatabaseName": "finance_payouts_v1", "TableWildcard": {}}})
+    );
+    assert_eq!(
+        select("LfSelectFinancePayoutsV1MeshGroupFinanceAnalystsPayouts")["TableWithColumns"]["ColumnWildcard"],
+        serde_json::json!({"ExcludedColumnNames": ["creator_tax_id"]})
+    );
+    // Open episodes v2 reaches every reader role of the central account, without `host_email`.
+    assert_eq!(principals("LfSelectPodcastsEpisodesV2").len(), 3);
+    for (k, r) in resources
+        .iter()
+        .filter(|(k, _)| k.starts_with("LfSelectPodcastsEpisodesV2"))
+    {
+        assert_eq!(
+            r["Properties"]["Resource"]["TableWithColumns"]["ColumnWildcard"],
+            serde_json::json!({"ExcludedColumnNames": ["host_email"]}),
+            "{k}"
+        );
+    }
+    // The producer's org-wide grant leaves the sensitive column out too; no org grant is a wildcard.
+    let products = read_json(&out.join("333333333333/mesh-products.template.json"));
+    let org_grants: Vec<&Value> = products["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|r| {
+            r["Properties"]["Principal"]["DataLakePrincipalIdentifier"]
+                .as_str()
+                .is_some_and(|p| p.contains(":organization/"))
+        })
+        .filter(|r| r["Properties"]["Resource"].get("Database").is_none())
+        .collect();
+    assert!(!org_grants.is_empty());
+    for g in &org_grants {
+        let res = &g["Properties"]["Resource"];
+        let v2 = res.to_string().contains("GlueDbPodcastsEpisodesV2");
+        if v2 {
+            assert_eq!(
+                res["TableWithColumns"]["ColumnWildcard"]["ExcludedColumnNames"],
+                serde_json::json!(["host_email"])
+            );
+        }
+    }
+    // Every account's data lake settings name the deploy role as administrator, appending.
+    let baseline = read_json(&out.join("444444444444/mesh-baseline.template.json"));
+    let settings = &baseline["Resources"]["DataLakeSettings"]["Properties"];
+    assert_eq!(settings["MutationType"], "APPEND");
+    assert_eq!(
+        settings["Admins"],
+        serde_json::json!([{"DataLakePrincipalIdentifier": "arn:aws:iam::444444444444:role/OrganizationAccountAccessRole"}])
+    );
+    assert_eq!(settings["CreateTableDefaultPermissions"], serde_json::json!([]));
+}

@@ -108,6 +108,11 @@ const CASES: &[(&str, &str)] = &[
 "#,
     ),
     (
+        "data-lake-admin-bad-name",
+        r#"error: tests/fixtures/invalid/data-lake-admin-bad-name.yaml:13:22: `Data Lake Admin` is not an IAM role name (name a role that exists in every account, e.g. DataLakeAdmin)
+"#,
+    ),
+    (
         "duplicate-account",
         r#"error: tests/fixtures/invalid/duplicate-account.yaml:43:15: account `111111111111` is already declared by team `platform` at tests/fixtures/invalid/duplicate-account.yaml:31:15 (one account belongs to one team)
 "#,
@@ -156,6 +161,11 @@ error: tests/fixtures/invalid/duplicate-product.yaml:104:11: `grants` on open pr
     (
         "grant-bad-expires",
         r#"error: tests/fixtures/invalid/grant-bad-expires.yaml:109:22: `expires: 2027-02-30` is not a date (write the day as a quoted "YYYY-MM-DD", e.g. "2027-06-30")
+"#,
+    ),
+    (
+        "grant-columns-not-all",
+        r#"error: tests/fixtures/invalid/grant-columns-not-all.yaml:104:22: `columns: some` on a grant of `finance.payouts` (write `columns: all` to let the grantee read the sensitive columns too, or leave it out)
 "#,
     ),
     (
@@ -274,6 +284,16 @@ error: tests/fixtures/invalid/duplicate-product.yaml:104:11: `grants` on open pr
 "#,
     ),
     (
+        "sensitive-column-in-open-product-iam",
+        r#"error: tests/fixtures/invalid/sensitive-column-in-open-product-iam.yaml:45:15: open product `podcasts.episodes` has a sensitive column (`episodes.host_email`), which access mode iam cannot hide (make the product `classification: restricted`, or set `org.access_mode: lakeformation` so org-wide grants leave sensitive columns out)
+"#,
+    ),
+    (
+        "sensitive-partition-key",
+        r#"error: tests/fixtures/invalid/sensitive-partition-key.yaml:98:56: partition key `dt` is marked sensitive (partition keys name where data lives and every reader needs them; mark columns instead)
+"#,
+    ),
+    (
         "service-role-bad-name",
         r#"error: tests/fixtures/invalid/service-role-bad-name.yaml:73:15: service role `mwaa exec!` is not a valid IAM role name (use letters, digits and `+=,.@_-`, at most 64 characters)
 "#,
@@ -321,7 +341,7 @@ error: tests/fixtures/invalid/undeclared-domain.yaml:110:18: consumed product `p
     ),
     (
         "unknown-key",
-        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, query_results_days (see `meshsynth schema` for the format)
+        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, data_lake_admins, query_results_days (see `meshsynth schema` for the format)
 "#,
     ),
     (

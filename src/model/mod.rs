@@ -206,6 +206,8 @@ pub struct Org {
     pub tags: BTreeMap<String, String>,
     /// Days after which Athena query results expire.
     pub query_results_days: u32,
+    /// Role names made data lake administrators besides the deploy role (lakeformation mode).
+    pub data_lake_admins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +294,8 @@ pub struct Grant {
     /// Only these versions (`None`: every live version).
     pub versions: Option<BTreeSet<u32>>,
     pub approved_by: String,
+    /// Whether the grantee also reads sensitive columns (`columns: all`).
+    pub all_columns: bool,
     pub reason: Option<String>,
     /// From this day on the grant gives no access.
     pub expires: Option<date::Date>,
@@ -345,6 +349,8 @@ pub struct Column {
     /// A Glue/Hive type, normalised (lowercase, no spaces).
     pub ty: String,
     pub comment: Option<String>,
+    /// Left out of org-wide Lake Formation grants, and of grants without `columns: all`.
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -193,6 +193,10 @@ pub(crate) struct RawOrg {
     pub(crate) owners: Option<S<Vec<S<String>>>>,
     #[serde(default)]
     pub(crate) tags: Option<S<BTreeMap<String, String>>>,
+    /// Access mode lakeformation: IAM role names (in every account) made data lake
+    /// administrators besides the deploy role.
+    #[serde(default)]
+    pub(crate) data_lake_admins: Option<S<Vec<S<String>>>>,
     /// Days after which Athena query results expire (default 30).
     #[serde(default)]
     #[schemars(range(min = 1, max = 3650))]
@@ -303,6 +307,10 @@ pub(crate) struct RawGrant {
     /// Why, shown in reviews (e.g. a ticket).
     #[serde(default)]
     pub(crate) reason: Option<S<String>>,
+    /// `all`: the grantee also reads the product's sensitive columns (access mode lakeformation).
+    #[serde(default)]
+    #[schemars(extend("enum" = ["all"]))]
+    pub(crate) columns: Option<S<String>>,
     /// `YYYY-MM-DD`: from that day (UTC) the grant gives no access.
     #[serde(default)]
     #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
@@ -353,6 +361,9 @@ pub(crate) struct RawColumn {
     pub(crate) ty: S<String>,
     #[serde(default)]
     pub(crate) comment: Option<S<String>>,
+    /// A field that org-wide Lake Formation grants leave out (columns only, not partition keys).
+    #[serde(default)]
+    pub(crate) sensitive: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -33,6 +33,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("consumer", include_str!("../../blueprints/consumer.json.hbs")),
     ("central", include_str!("../../blueprints/central.json.hbs")),
     ("identity", include_str!("../../blueprints/identity.json.hbs")),
+    ("access", include_str!("../../blueprints/access.json.hbs")),
     (
         "glue-resource-policy",
         include_str!("../../blueprints/glue-resource-policy.json.hbs"),

@@ -16,6 +16,7 @@
 //! - `identity`: the management account, when the org has Identity Center and access groups.
 
 pub(crate) mod access;
+pub(crate) mod lakeformation;
 pub(crate) mod names;
 pub(crate) mod par;
 pub(crate) mod policy;
@@ -39,6 +40,8 @@ pub enum Part {
     Consumer,
     Central,
     Identity,
+    /// Access mode lakeformation: resource links and the account's own grants to its readers.
+    Access,
 }
 
 impl Part {
@@ -50,6 +53,7 @@ impl Part {
             Part::Consumer => "consumer",
             Part::Central => "central",
             Part::Identity => "identity",
+            Part::Access => "access",
         }
     }
 }
@@ -158,6 +162,12 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
         Consumer(&'a AccountId),
         Central,
         Identity,
+        Access(&'a AccountId),
+    }
+    let mut access_accounts: BTreeSet<&AccountId> = BTreeSet::new();
+    if !iam {
+        access_accounts.extend(consumers.iter().copied());
+        access_accounts.insert(&org.central_account);
     }
     let mut jobs: Vec<Job<'_>> = baseline_accounts.iter().map(|a| Job::Baseline(a)).collect();
     jobs.extend(by_account.keys().map(|a| Job::Products(a)));
@@ -166,6 +176,7 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     if org.identity_center.is_some() && !t.access_groups.is_empty() {
         jobs.push(Job::Identity);
     }
+    jobs.extend(access_accounts.iter().map(|a| Job::Access(a)));
     let no_products: Vec<&Product> = Vec::new();
     let no_roles: Vec<&ServiceRole> = Vec::new();
     let no_reads = BTreeSet::new();
@@ -212,6 +223,10 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
                 (central_stacks(&d, &producers, roles, iam)?, None)
             }
             Job::Identity => (identity_stacks(&d, iam)?, None),
+            Job::Access(a) => {
+                let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                (access_stacks(&d, a, roles), None)
+            }
         })
     });
     let mut stacks: Vec<StackPlan> = Vec::new();
@@ -224,7 +239,14 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     }
 
     stacks.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
-    assign_waves(&mut stacks, &reads, &org.central_account)?;
+    let links: BTreeMap<&AccountId, BTreeSet<&AccountId>> = access_accounts
+        .iter()
+        .map(|a| {
+            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+            (*a, lakeformation::linked_producers(&d, a, roles))
+        })
+        .collect();
+    assign_waves(&mut stacks, &reads, &links, &org.central_account)?;
     Ok(Synthesis {
         org: org.name.clone(),
         region: org.region.clone(),
@@ -389,6 +411,14 @@ fn baseline(
     m.insert("first".into(), json!(true));
     m.insert("workgroup".into(), json!(names::BASELINE_WORKGROUP));
     m.insert("query_results_days".into(), json!(org.query_results_days));
+    // Lake Formation: the deploy role (it grants) and the org's named administrators.
+    let admins: Vec<String> = std::iter::once(&org.deploy_role)
+        .chain(&org.data_lake_admins)
+        .map(|r| names::role_arn(account, r))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    m.insert("data_lake_admins".into(), json!(admins));
     let key_policy = policy::key_policy(d, account, products, iam);
     policy::check_size(&key_policy, policy::KEY_POLICY_MAX).map_err(|e| {
         SynthError::too_large(
@@ -514,21 +544,31 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
                 })
                 .collect();
             let mut lf = Vec::new();
+            let mut lf_resources = 0;
             if !iam {
-                let mut principals: Vec<(String, String)> = Vec::new();
+                // (id suffix, principal, whether it reads the sensitive columns too)
+                let mut principals: Vec<(String, String, bool)> = Vec::new();
                 if d.is_open(pv) {
-                    principals.push(("Org".into(), org_principal.clone()));
+                    principals.push(("Org".into(), org_principal.clone(), false));
                 } else if let Some(readers) = d.readers(pv) {
                     let accounts: BTreeSet<&AccountId> = readers.iter().map(|(a, _)| a).collect();
-                    principals.extend(accounts.iter().map(|a| (format!("Acct{a}"), a.to_string())));
+                    principals.extend(accounts.iter().map(|a| {
+                        let all = lakeformation::account_reads_all_columns(d, a, pv);
+                        (format!("Acct{a}"), a.to_string(), all)
+                    }));
                 }
-                for (suffix, principal) in principals {
+                for (suffix, principal, all) in principals {
                     let stem = format!("{}V{}{suffix}", p.id.camel(), v.number);
-                    lf.push(json!({"db_id": format!("LfDb{stem}"), "tables_id": format!("LfTables{stem}"), "principal": principal}));
+                    let tables = lakeformation::table_grants(
+                        &format!("LfTable{stem}"),
+                        lakeformation::exclusions(p, v.number, all),
+                    );
+                    lf_resources += 1 + tables.as_array().map_or(1, Vec::len);
+                    lf.push(json!({"db_id": format!("LfDb{stem}"), "tables_id": format!("LfTables{stem}"), "principal": principal, "tables": tables}));
                 }
             }
             let description = p.description.clone().unwrap_or_default();
-            let resources = 1 + tables.len() + 2 * lf.len();
+            let resources = 1 + tables.len() + lf_resources;
             let value = json!({
                 "db_id": db_id,
                 "db_name": names::glue_database(&p.id, v.number),
@@ -796,6 +836,18 @@ fn central_stacks(
     ))
 }
 
+/// Access mode lakeformation: an account's resource links and the grants to its reader roles.
+fn access_stacks(d: &Decisions<'_>, account: &AccountId, roles: &[&ServiceRole]) -> Vec<StackPlan> {
+    let units: Vec<Unit> = lakeformation::links(d, account, roles)
+        .into_iter()
+        .map(|(key, resources, value)| unit("links", key, resources, value))
+        .collect();
+    if units.is_empty() {
+        return Vec::new();
+    }
+    assemble(d, account, Part::Access, false, &["links"], Vec::new(), units)
+}
+
 fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, SynthError> {
     let t = d.t;
     let org = &t.org;
@@ -882,6 +934,7 @@ fn identity_stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, Synth
 fn assign_waves(
     stacks: &mut [StackPlan],
     reads: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
+    links: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
     central: &AccountId,
 ) -> Result<(), SynthError> {
     let mut graph: DiGraph<usize, ()> = DiGraph::new();
@@ -908,6 +961,19 @@ fn assign_waves(
                 follows[i] = products_of.values().flatten().copied().collect();
             }
             Part::Identity => depends[i] = by_part.get(&(central, Part::Central)).cloned().unwrap_or_default(),
+            // Links and grants to the account's reader roles: after the roles, and after the
+            // producers' cross-account grants they build on.
+            Part::Access => {
+                let mut d: Vec<usize> = [Part::Consumer, Part::Central]
+                    .iter()
+                    .flat_map(|p| by_part.get(&(&s.account, *p)).cloned().unwrap_or_default())
+                    .collect();
+                d.sort_unstable();
+                depends[i] = d;
+                for producer in links.get(&s.account).into_iter().flatten() {
+                    follows[i].extend(products_of.get(producer).into_iter().flatten());
+                }
+            }
         }
         if s.part == Part::Consumer {
             for producer in reads.get(&s.account).into_iter().flatten() {

@@ -262,11 +262,26 @@ fn grant(
             }
         },
     };
+    let all_columns = match &raw.columns {
+        None => false,
+        Some(c) if c.value == "all" => true,
+        Some(c) => {
+            cx.error(
+                file,
+                c,
+                format!("`columns: {}` on a grant of `{id}`", c.value),
+                "write `columns: all` to let the grantee read the sensitive columns too, or leave it out",
+            );
+            ok = false;
+            false
+        }
+    };
     ok.then(|| Grant {
         to,
         roles: role_names,
         versions,
         approved_by: raw.approved_by.value.clone(),
+        all_columns,
         reason: raw.reason.as_ref().map(|r| r.value.clone()),
         expires,
         loc: loc(file, g),
