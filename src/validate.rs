@@ -16,6 +16,9 @@ use crate::model::{
     Topology, Version, VersionStatus,
 };
 
+#[path = "validate_catalog.rs"]
+mod catalog;
+
 /// The outcome of validation: the model and its warnings, or every error.
 pub type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;
 
@@ -253,6 +256,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 contact: t.contact.as_ref().map(|s| s.value.clone()),
                 accounts: owned,
                 loc: loc(file, &t.name),
+                alerts: catalog::alerts(&mut cx, file, t.alerts.as_ref()),
             },
         );
     }
@@ -1234,7 +1238,7 @@ fn validate_tables(
             );
         }
         let mut cols = BTreeSet::new();
-        let mut check = |c: &RawColumn, cx: &mut Cx| -> Option<Column> {
+        let mut check = |c: &RawColumn, key: bool, cx: &mut Cx| -> Option<Column> {
             if !is_ident(&c.name.value) {
                 cx.error(
                     file,
@@ -1255,6 +1259,7 @@ fn validate_tables(
             }
             match crate::model::types::normalise(&c.ty.value) {
                 Ok(ty) => Some(Column {
+                    projection: catalog::projection(cx, file, c, &ty, key),
                     name: c.name.value.clone(),
                     ty,
                     comment: c.comment.as_ref().map(|x| x.value.clone()),
@@ -1270,8 +1275,12 @@ fn validate_tables(
                 }
             }
         };
-        let columns: Vec<Column> = t.columns.iter().filter_map(|c| check(&c.value, cx)).collect();
-        let partition_keys: Vec<Column> = t.partition_keys.iter().filter_map(|c| check(&c.value, cx)).collect();
+        let columns: Vec<Column> = t.columns.iter().filter_map(|c| check(&c.value, false, cx)).collect();
+        let partition_keys: Vec<Column> = t
+            .partition_keys
+            .iter()
+            .filter_map(|c| check(&c.value, true, cx))
+            .collect();
         out.push(Table {
             name: t.name.value.clone(),
             description: t.description.as_ref().map(|d| d.value.clone()),

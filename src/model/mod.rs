@@ -10,6 +10,9 @@ pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod types;
 
+mod catalog;
+pub use catalog::{AlertTarget, DateUnit, Projection};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
@@ -230,6 +233,8 @@ pub struct Team {
     pub accounts: BTreeSet<AccountId>,
     /// Where the team was declared (its file), for messages.
     pub loc: Loc,
+    /// Where its products' freshness alarms notify, besides the account's alert topic.
+    pub alerts: Vec<AlertTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +285,9 @@ pub struct Column {
     /// A Glue/Hive type, normalised (lowercase, no spaces).
     pub ty: String,
     pub comment: Option<String>,
+    /// Partition keys: how Athena projects this key's partitions (always set,
+    /// inferred when not written). Columns: `None`.
+    pub projection: Option<Projection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
