@@ -44,6 +44,10 @@ pub struct VersionContract {
     pub team: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+    /// The highest version number the product declares, retired ones included
+    /// (a new version must be numbered above it). 0 when unknown.
+    #[serde(default)]
+    pub highest_version: u32,
     pub tables: BTreeMap<String, TableContract>,
     /// Sorted by (team, account).
     #[serde(default)]
@@ -181,6 +185,7 @@ pub fn from_topology(t: &Topology) -> Contracts {
                     account: p.account.to_string(),
                     team: p.team.clone(),
                     contact: team.and_then(|t| t.contact.clone()),
+                    highest_version: p.versions.keys().copied().max().unwrap_or(v.number),
                     tables,
                 },
             );
@@ -220,6 +225,7 @@ pub fn from_template(account: &str, template: &Value) -> BTreeMap<String, Versio
                 account: account.to_owned(),
                 team: param("meshsynth:team").unwrap_or_default().to_owned(),
                 contact: param("meshsynth:contact").map(str::to_owned),
+                highest_version: 0,
                 tables: BTreeMap::new(),
                 consumers: Vec::new(),
             },
@@ -280,7 +286,7 @@ pub fn breaking(
     let mut highest: BTreeMap<&str, u32> = BTreeMap::new();
     for v in old.values().chain(new.values()).chain(consumers.values()) {
         let h = highest.entry(v.product.as_str()).or_default();
-        *h = (*h).max(v.version);
+        *h = (*h).max(v.version).max(v.highest_version);
     }
     let mut out = Vec::new();
     for (key, o) in old {

@@ -36,6 +36,7 @@ fn base() -> BTreeMap<String, VersionContract> {
         account: "111111111111".into(),
         team: "shows".into(),
         contact: Some("#team-shows".into()),
+        highest_version: 2,
         tables,
         consumers: vec![Consumer {
             team: "ads".into(),

@@ -15,7 +15,7 @@ fn validate_example_org_passes_with_its_deprecation_warnings() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "\
-warning: accounts/teams/ads-delivery.yaml:132:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
+warning: accounts/teams/ads-delivery.yaml:138:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
 warning: accounts/teams/billing.yaml:94:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
 warning: accounts/teams/insights.yaml:87:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
 accounts is valid: 14 teams, 36 accounts, 8 domains, 33 products, 104 consume entries
@@ -146,7 +146,7 @@ fn directory_form_reports_every_file_sorted() {
     assert_eq!(
         stderr,
         "\
-error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
+error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, accounts, products, consumes, service_roles, alerts (see `meshsynth schema` for the format)
 error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `meshsynth schema` for the format)
 "
     );
@@ -312,8 +312,10 @@ fn impact_lists_consumers_and_whom_to_notify() {
 podcasts.episodes (open), produced by team shows in account 333333333333 — contact #team-shows
 
 v1 deprecated — 0 consumers; can be retired now
+  SLO daily, available by 06:00Z; no alarm (only active versions have one)
 
 v2 active — 1 consumer; cannot be retired while consumed
+  SLO daily, available by 06:00Z; alarm `mesh-late-podcasts-episodes-v2` after 24 hours without a new object under s3://tiny-333333333333-eu-west-1-mesh/podcasts/episodes/v2/ → arn:aws:sns:eu-west-1:333333333333:mesh-alerts
   team payouts              account 444444444444 (payouts-prod)  notify #team-payouts  — Revenue per episode
 "
     );
