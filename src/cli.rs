@@ -58,7 +58,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the topology; warnings on stderr
-    Validate,
+    Validate(ValidateArgs),
     /// The producer -> consumer graph (whole org, or around one product)
     Graph(GraphArgs),
     /// Write every stack template and the manifest
@@ -82,6 +82,15 @@ pub enum Command {
     Migrate,
     /// CODEOWNERS lines from `owners`: each team file to its team, the org file to the org's owners
     Codeowners(CodeownersArgs),
+}
+
+/// `validate`'s options.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// An older topology (file or directory) to compare with: exit 1 when a live
+    /// product version changes in a way that breaks its consumers
+    #[arg(long, value_name = "OLD_TOPOLOGY")]
+    pub against: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,7 +6,8 @@
 //! files. Unchanged files are never rewritten, so their mtimes stay. If anything
 //! fails before the moves, nothing in the target has changed.
 //!
-//! Only files meshsynth owns are compared or removed: `manifest.json` and, in
+//! Only files meshsynth owns are compared or removed: `manifest.json`,
+//! `contracts.json` and, in
 //! folders named by a 12-digit account id, `*.template.json` and
 //! `glue-resource-policy.json`. Anything else in the folder is left alone.
 //! This module does IO only; what to write comes from `render`.
@@ -97,7 +98,7 @@ fn owned_files(out: &Path) -> Result<Vec<String>, EmitError> {
         let entry = entry.map_err(|e| read_err(out, &e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let kind = entry.file_type().map_err(|e| read_err(&entry.path(), &e))?;
-        if kind.is_file() && name == "manifest.json" {
+        if kind.is_file() && (name == "manifest.json" || name == crate::contract::CONTRACTS_FILE) {
             found.push(name);
         } else if kind.is_dir() && is_account_dir(&name) {
             let dir = entry.path();

@@ -9,6 +9,7 @@
 pub mod change;
 pub mod cli;
 pub mod commands;
+pub mod contract;
 pub mod deploy;
 pub mod diff;
 pub mod emit;

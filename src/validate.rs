@@ -20,6 +20,8 @@ use crate::model::{
 };
 
 mod owners;
+#[path = "validate_catalog.rs"]
+mod catalog;
 
 /// The outcome of validation: the model and its warnings, or every error.
 pub type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;
@@ -261,6 +263,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
                 owners: owners::validate_owners(&mut cx, file, t.owners.as_ref()),
                 accounts: owned,
                 loc: loc(file, &t.name),
+                alerts: catalog::alerts(&mut cx, file, t.alerts.as_ref()),
             },
         );
     }
@@ -1332,7 +1335,7 @@ fn validate_tables(
             );
         }
         let mut cols = BTreeSet::new();
-        let mut check = |c: &RawColumn, cx: &mut Cx| -> Option<Column> {
+        let mut check = |c: &RawColumn, key: bool, cx: &mut Cx| -> Option<Column> {
             if !is_ident(&c.name.value) {
                 cx.error(
                     file,
@@ -1353,6 +1356,7 @@ fn validate_tables(
             }
             match crate::model::types::normalise(&c.ty.value) {
                 Ok(ty) => Some(Column {
+                    projection: catalog::projection(cx, file, c, &ty, key),
                     name: c.name.value.clone(),
                     ty,
                     comment: c.comment.as_ref().map(|x| x.value.clone()),
@@ -1369,8 +1373,12 @@ fn validate_tables(
                 }
             }
         };
-        let columns: Vec<Column> = t.columns.iter().filter_map(|c| check(&c.value, cx)).collect();
-        let partition_keys: Vec<Column> = t.partition_keys.iter().filter_map(|c| check(&c.value, cx)).collect();
+        let columns: Vec<Column> = t.columns.iter().filter_map(|c| check(&c.value, false, cx)).collect();
+        let partition_keys: Vec<Column> = t
+            .partition_keys
+            .iter()
+            .filter_map(|c| check(&c.value, true, cx))
+            .collect();
         for k in &t.partition_keys {
             if let Some(s) = k.value.sensitive.as_ref().filter(|s| s.value) {
                 cx.error(

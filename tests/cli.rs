@@ -15,7 +15,7 @@ fn validate_example_org_passes_with_its_deprecation_and_access_warnings() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "\
-warning: accounts/teams/ads-delivery.yaml:133:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
+warning: accounts/teams/ads-delivery.yaml:139:14: team `ads-delivery` (account `493764701522`) consumes deprecated `podcasts.episodes@1` (move to podcasts.episodes@2; producer team `shows`, contact #team-shows)
 warning: accounts/teams/billing.yaml:65:9: the grant to access group sales-ops on `finance.invoices` expires on 2026-12-20, in 18 days (the steward billing-steward@example.com renews it by moving `expires`, or lets it lapse)
 warning: accounts/teams/billing.yaml:119:14: team `billing` (account `119378347708`) consumes deprecated `advertising.impressions@2` (move to advertising.impressions@3; producer team `ads-delivery`, contact #team-ads-delivery)
 warning: accounts/teams/insights.yaml:88:14: team `insights` (account `689856076538`) consumes deprecated `finance.ad-revenue@1` (move to finance.ad-revenue@2; producer team `billing`, contact #team-billing)
@@ -148,7 +148,7 @@ fn directory_form_reports_every_file_sorted() {
     assert_eq!(
         stderr,
         "\
-error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, owners, accounts, products, consumes, service_roles (see `meshsynth schema` for the format)
+error: t/teams/a.yaml:3:1: unknown field `acounts`, expected one of name, domain, steward, contact, owners, accounts, products, consumes, service_roles, alerts (see `meshsynth schema` for the format)
 error: t/teams/c.yml:2:9: mapping values are not allowed in this context (see `meshsynth schema` for the format)
 "
     );
@@ -314,9 +314,11 @@ fn impact_lists_consumers_and_whom_to_notify() {
 podcasts.episodes (open), produced by team shows in account 333333333333 — contact #team-shows
 
 v1 deprecated — 0 consumers; can be retired now
+  SLO daily, available by 06:00Z; no alarm (only active versions have one)
   read by the whole organisation (o-a1b2c3d4e5)
 
 v2 active — 1 consumer; cannot be retired while consumed
+  SLO daily, available by 06:00Z; alarm `mesh-late-podcasts-episodes-v2` after 24 hours without a new object under s3://tiny-333333333333-eu-west-1-mesh/podcasts/episodes/v2/ → arn:aws:sns:eu-west-1:333333333333:mesh-alerts
   team payouts              account 444444444444 (payouts-prod)  notify #team-payouts  — Revenue per episode
   read by the whole organisation (o-a1b2c3d4e5)
 "

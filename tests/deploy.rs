@@ -971,3 +971,48 @@ fn deploy_asks_on_a_terminal_and_declining_executes_nothing() {
         .collect();
     assert!(producer.iter().all(|s| s["status"] == "no_changes"), "{plan}");
 }
+
+/// Versions as contracts in `plan`: a live version's column retyped after it
+/// was deployed is flagged from the deployed Glue table, with the consumers
+/// `contracts.json` lists (issue 11).
+#[test]
+fn plan_flags_a_breaking_change_to_a_deployed_live_version() {
+    let moto = Moto::start();
+    let ws = Workspace::fixture();
+    let synth = run(&moto, &ws, &["synth"]);
+    assert_eq!(synth.code, Some(0), "{}", synth.stderr);
+    let r = run(&moto, &ws, &["deploy", "--yes"]);
+    assert_eq!(r.code, Some(0), "deploy failed:\n{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("Breaking"), "{}", r.stdout);
+
+    let topology = ws.dir.path().join("topology.yaml");
+    let text = std::fs::read_to_string(&topology).expect("read the topology");
+    let column = "- { name: episode_id, type: string }";
+    assert_eq!(text.matches(column).count(), 1);
+    std::fs::write(&topology, text.replace(column, "- { name: episode_id, type: bigint }")).expect("write");
+    let synth = run(&moto, &ws, &["synth"]);
+    assert_eq!(synth.code, Some(0), "{}", synth.stderr);
+
+    let plan = plan_json(&moto, &ws);
+    assert_eq!(
+        plan["breaking"],
+        json!([{
+            "product": "podcasts.episodes",
+            "version": 1,
+            "status": "active",
+            "changes": [{"kind": "column_retyped", "table": "episodes",
+                         "detail": "column `episode_id` of table `episodes` changes type from string to bigint"}],
+            "consumers": [{"team": "ads", "account": CONSUMER}],
+            "suggested_version": 2
+        }]),
+        "{plan:#}"
+    );
+    let text = run(&moto, &ws, &["plan"]);
+    assert!(
+        text.stdout.starts_with(
+            "Breaking changes to live versions (1):\n  podcasts.episodes@1 (active):\n    ! column `episode_id` of table `episodes` changes type from string to bigint\n    notify: team ads (account 444444444444)\n"
+        ),
+        "{}",
+        text.stdout
+    );
+}

@@ -23,6 +23,12 @@ const CASES: &[(&str, &str)] = &[
 "#,
     ),
     (
+        "alerts-not-a-destination",
+        r#"error: tests/fixtures/invalid/alerts-not-a-destination.yaml:42:9: `#team-shows` is neither an e-mail address nor an SNS topic ARN (alerts are e-mail addresses (name@example.com) or topic ARNs (arn:aws:sns:…))
+error: tests/fixtures/invalid/alerts-not-a-destination.yaml:43:9: `arn:aws:chatbot::333333333333:chat-configuration/slack-channel/shows` is a chat configuration, which an alarm cannot notify directly (give the ARN of an SNS topic the chat channel already receives (arn:aws:sns:<region>:<account>:<topic>))
+"#,
+    ),
+    (
         "bad-account-id",
         r#"error: tests/fixtures/invalid/bad-account-id.yaml:43:15: `33333333333x` is not an AWS account id (write the 12 digits as a quoted string, e.g. "012345678901")
 "#,
@@ -271,6 +277,27 @@ error: tests/fixtures/invalid/duplicate-product.yaml:104:11: `grants` on open pr
     (
         "product-team-without-contact",
         r#"error: tests/fixtures/invalid/product-team-without-contact.yaml:86:15: product `finance.payouts` belongs to team `payouts`, which has no contact (add `contact:` to the team: consumers are notified there when versions change)
+"#,
+    ),
+    (
+        "projection-enum-without-values",
+        r#"error: tests/fixtures/invalid/projection-enum-without-values.yaml:68:65: enum projection of partition key `platform` has no `values` (list every value the key takes, e.g. `values: [web, ios, android]`)
+"#,
+    ),
+    (
+        "projection-integer-out-of-range",
+        r#"error: tests/fixtures/invalid/projection-integer-out-of-range.yaml:67:67: partition key `dt` is of type date, whose values are written `yyyy-MM-dd` (remove `format`, or make the key a string to use `yyyy/MM/dd`)
+error: tests/fixtures/invalid/projection-integer-out-of-range.yaml:68:75: `300` does not fit partition key `hour` of type tinyint (tinyint holds -128 to 127)
+"#,
+    ),
+    (
+        "projection-on-column",
+        r#"error: tests/fixtures/invalid/projection-on-column.yaml:64:64: column `duration_s` has a `projection` (projection applies to partition keys only; move it to the key under `partition_keys`)
+"#,
+    ),
+    (
+        "projection-since-not-a-date",
+        r#"error: tests/fixtures/invalid/projection-since-not-a-date.yaml:67:66: `2024-02-30` is not a date (write the first day with data as YYYY-MM-DD, e.g. "2023-01-01")
 "#,
     ),
     (

@@ -29,6 +29,12 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
             .await
             .map_err(deploy_error)?;
         if !quiet {
+            // Shown, not refused: the producer decides, after telling the consumers it names.
+            let breaking = super::plan::breaking(&plan, &args.out)?;
+            io.out.write_all(crate::contract::render_text(&breaking).as_bytes())?;
+            if !breaking.is_empty() {
+                writeln!(io.out)?;
+            }
             io.out
                 .write_all(preview::render_text(&plan, settings.color, verbose).as_bytes())?;
         }

@@ -108,9 +108,20 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
             .filter(|i| product.grants[*i].covers(v.number))
             .map(grant_json)
             .collect();
+        let alarm = crate::synth::alarms::freshness(&t, product, v).map(|f| {
+            json!({
+                "name": f.alarm_name,
+                "window": crate::synth::alarms::window_words(f.window_seconds),
+                "prefix": f.prefix,
+                "notifies": f.actions,
+                "emails": f.emails,
+            })
+        });
         versions.push(json!({
             "version": v.number,
             "status": v.status.as_str(),
+            "slo": product.slo.as_ref().map(|s| json!({"freshness": s.freshness, "available_by": s.available_by})),
+            "alarm": alarm,
             "can_retire": retirable && (v.status != VersionStatus::Active || others_active),
             "consumers": consumers.iter().map(|c| {
                 let team = t.teams.get(&c.team);
@@ -181,6 +192,9 @@ fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
                 "cannot be retired while consumed"
             }
         )?;
+        if let Some(line) = slo_line(v) {
+            writeln!(io.out, "  {line}")?;
+        }
         for c in consumers {
             let name = c["account_name"]
                 .as_str()
@@ -256,4 +270,48 @@ fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `SLO daily, available by 06:00Z; alarm `mesh-late-…` after 24 hours without a new object → …`,
+/// or `None` when the product has no SLO.
+fn slo_line(v: &serde_json::Value) -> Option<String> {
+    let slo = v["slo"].as_object()?;
+    let mut line = format!(
+        "SLO {}",
+        slo.get("freshness")
+            .and_then(|f| f.as_str())
+            .unwrap_or("(no freshness)")
+    );
+    if let Some(by) = slo.get("available_by").and_then(|a| a.as_str()) {
+        line.push_str(&format!(", available by {by}"));
+    }
+    match v["alarm"].as_object() {
+        Some(a) => {
+            let mut to: Vec<String> = a["notifies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect();
+            let emails: Vec<&str> = a["emails"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+                .collect();
+            if let (Some(first), false) = (to.first_mut(), emails.is_empty()) {
+                *first = format!("{first} (e-mail {})", emails.join(", "));
+            }
+            line.push_str(&format!(
+                "; alarm `{}` after {} without a new object under {} → {}",
+                a["name"].as_str().unwrap_or_default(),
+                a["window"].as_str().unwrap_or_default(),
+                a["prefix"].as_str().unwrap_or_default(),
+                to.join(", ")
+            ));
+        }
+        None if v["status"] == "active" => line.push_str("; no alarm (no freshness)"),
+        None => line.push_str("; no alarm (only active versions have one)"),
+    }
+    Some(line)
 }

@@ -58,7 +58,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         },
     };
     match cli.command {
-        Command::Validate => validate::run(&settings, io),
+        Command::Validate(args) => validate::run(&settings, &args, io),
         Command::Graph(args) => graph::run(&settings, &args, io),
         Command::Impact(args) => impact::run(&settings, &args, io),
         Command::Schema(args) => schema::run(&args, io),

@@ -142,11 +142,49 @@ pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyh
             deploy::plan(&session, &setup.synth, &setup.plan, &progress).await
         })
         .map_err(deploy_error)?;
+    let breaking = breaking(&plan, &args.out)?;
     let text = match args.format {
-        ReviewFormat::Text => preview::render_text(&plan, settings.color, settings.verbosity == Verbosity::Verbose),
-        ReviewFormat::Markdown => preview::render_markdown(&plan),
-        ReviewFormat::Json => preview::render_json(&plan),
+        ReviewFormat::Text => {
+            let review = preview::render_text(&plan, settings.color, settings.verbosity == Verbosity::Verbose);
+            match crate::contract::render_text(&breaking) {
+                b if b.is_empty() => review,
+                b => format!("{b}\n{review}"),
+            }
+        }
+        ReviewFormat::Markdown => {
+            let review = preview::render_markdown(&plan);
+            let b = crate::contract::render_markdown(&breaking);
+            // The section goes right after the review's title line.
+            match review.split_once('\n') {
+                Some((title, rest)) if !b.is_empty() => format!("{title}\n\n{b}{}", rest.trim_start_matches('\n')),
+                _ => review,
+            }
+        }
+        ReviewFormat::Json => {
+            let mut v: serde_json::Value = serde_json::from_str(&preview::render_json(&plan))?;
+            v["breaking"] = serde_json::to_value(&breaking)?;
+            let mut s = serde_json::to_string_pretty(&v)?;
+            s.push('\n');
+            s
+        }
     };
     io.out.write_all(text.as_bytes())?;
     Ok(ExitCode::Success)
+}
+
+/// Breaking changes to live versions between the deployed Glue tables and
+/// the synthesised ones, with the consumers `contracts.json` lists (none
+/// when the synthesis predates it).
+pub(super) fn breaking(plan: &deploy::Plan, out: &Path) -> anyhow::Result<Vec<crate::contract::BreakingVersion>> {
+    let path = out.join(crate::contract::CONTRACTS_FILE);
+    let listing = match std::fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice::<crate::contract::Contracts>(&bytes)
+                .with_context(|| format!("`{}` is not a contracts file (run `meshsynth synth`)", path.display()))?
+                .versions
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    };
+    Ok(plan.breaking(&listing))
 }

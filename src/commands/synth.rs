@@ -22,10 +22,13 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> any
         crate::synth::SynthError::PolicyTooLarge { .. } => anyhow::Error::new(Finding(e.to_string())),
         e => anyhow::Error::new(e),
     })?;
+    let contracts = crate::contract::from_topology(&topology);
     // Freeing a large topology costs time just before the process exits anyway.
     std::mem::forget(topology);
     let planned = started.elapsed();
-    let files = crate::render::render(&blueprints, &mut synthesis)?;
+    let mut files = crate::render::render(&blueprints, &mut synthesis)?;
+    files.push(crate::render::contracts_file(&contracts));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     let rendered = started.elapsed();
     let out = args.out.as_path();
     let changes = if args.check {

@@ -1,10 +1,16 @@
-//! `meshsynth validate`: check the topology; warnings on stderr.
+//! `meshsynth validate [--against OLD_TOPOLOGY]`: check the topology; warnings
+//! on stderr. With `--against`, also compare the contracts of its live
+//! product versions with those of an older topology (`crate::contract`):
+//! breaking changes are listed on stdout and exit 1, for a pre-commit hook.
+
+use anyhow::Context as _;
 
 use super::{load_topology, Io};
-use crate::exit::ExitCode;
+use crate::cli::ValidateArgs;
+use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &ValidateArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     let t = load_topology(settings, io)?;
     if settings.verbosity != Verbosity::Quiet {
         writeln!(
@@ -18,6 +24,36 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
             t.consumes.len()
         )?;
     }
+    let Some(against) = &args.against else {
+        super::drop_later(t);
+        return Ok(ExitCode::Success);
+    };
+    let new = crate::contract::from_topology(&t);
     super::drop_later(t);
-    Ok(ExitCode::Success)
+    // The older topology must be valid too: its errors are reported (exit 1),
+    // since contracts of an invalid topology mean nothing.
+    let (old_topology, _) =
+        crate::model::read_topology(against).with_context(|| format!("cannot compare with `{}`", against.display()))?;
+    let old = crate::contract::from_topology(&old_topology);
+    let breaking = crate::contract::breaking(&old.versions, &new.versions, &new.versions);
+    if breaking.is_empty() {
+        if settings.verbosity != Verbosity::Quiet {
+            writeln!(
+                io.err,
+                "no breaking change to the {} live versions of `{}`",
+                old.versions.len(),
+                against.display()
+            )?;
+        }
+        return Ok(ExitCode::Success);
+    }
+    io.out.write_all(crate::contract::render_text(&breaking).as_bytes())?;
+    io.out.flush()?;
+    let n: usize = breaking.iter().map(|b| b.changes.len()).sum();
+    Err(Finding(format!(
+        "{n} breaking change{} to live versions since `{}`",
+        if n == 1 { "" } else { "s" },
+        against.display()
+    ))
+    .into())
 }

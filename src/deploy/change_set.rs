@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
 use super::manifest::{ManifestStack, Template};
-use super::plan::{ChangeAction, Exec, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+use super::plan::{
+    ChangeAction, ContractSides, Exec, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions,
+};
 use super::s3::template_url;
 use super::session::AccountApis;
 use super::DeployError;
@@ -352,6 +354,7 @@ pub(crate) async fn plan_stack(
         changes: Vec::new(),
         wave: Some(stack.wave),
         note: None,
+        contracts: ContractSides::default(),
         exec: Exec::Nothing,
     };
     let kind = match start {
@@ -387,6 +390,7 @@ pub(crate) async fn plan_stack(
                 StackStatus::Update
             };
             plan.changes = merge_changes(change::classify(old.as_ref(), Some(&template.json)), &info.changes);
+            plan.contracts = ContractSides::of(account, old.as_ref(), Some(&template.json));
             plan.exec = Exec::Execute {
                 change_set: change_set_name(&stack.sha256),
             };
@@ -402,6 +406,7 @@ pub(crate) async fn plan_stack(
             };
             plan.changes = merge_changes(change::classify(old.as_ref(), Some(&template.json)), &[]);
             if plan.status != StackStatus::NoChanges {
+                plan.contracts = ContractSides::of(account, old.as_ref(), Some(&template.json));
                 let bucket = stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default();
                 plan.note = Some(format!(
                     "change set made during deploy, once staging bucket `{bucket}` exists"
@@ -442,8 +447,8 @@ pub(crate) async fn plan_stale(
         ) {
             continue;
         }
-        let changes = if info.status == "ROLLBACK_COMPLETE" {
-            Vec::new() // rolled back: nothing left to remove
+        let (changes, contracts) = if info.status == "ROLLBACK_COMPLETE" {
+            (Vec::new(), ContractSides::default()) // rolled back: nothing left to remove
         } else {
             let text = apis
                 .cfn
@@ -455,7 +460,8 @@ pub(crate) async fn plan_stale(
                 stack: info.name.clone(),
                 reason: e.to_string(),
             })?;
-            merge_changes(change::classify(Some(&deployed), None), &[])
+            let sides = ContractSides::of(account, Some(&deployed), None);
+            (merge_changes(change::classify(Some(&deployed), None), &[]), sides)
         };
         plans.push(StackPlan {
             account: account.to_owned(),
@@ -465,6 +471,7 @@ pub(crate) async fn plan_stale(
             changes,
             wave: None,
             note: Some("no longer synthesised".to_owned()),
+            contracts,
             exec: Exec::Delete {
                 stack_id: info.stack_id.clone(),
             },

@@ -115,7 +115,31 @@ pub struct StackPlan {
     /// Something the reviewer should know (a stack to recreate, a change set
     /// that will be created during the deploy).
     pub note: Option<String>,
+    /// The product versions (contracts without consumers) the deployed and the
+    /// new template describe, when the stack changes; empty otherwise.
+    pub contracts: ContractSides,
     pub(crate) exec: Exec,
+}
+
+/// What a stack's deployed and new templates promise (`crate::contract::from_template`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContractSides {
+    pub deployed: BTreeMap<String, crate::contract::VersionContract>,
+    pub new: BTreeMap<String, crate::contract::VersionContract>,
+}
+
+impl ContractSides {
+    /// Both sides of a stack from its templates (`None`: not deployed yet).
+    pub(crate) fn of(account: &str, deployed: Option<&serde_json::Value>, new: Option<&serde_json::Value>) -> Self {
+        ContractSides {
+            deployed: deployed
+                .map(|t| crate::contract::from_template(account, t))
+                .unwrap_or_default(),
+            new: new
+                .map(|t| crate::contract::from_template(account, t))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl StackPlan {
@@ -175,6 +199,23 @@ impl Plan {
     /// The stacks to delete.
     pub fn deletions(&self) -> usize {
         self.stacks.iter().filter(|s| s.status == StackStatus::Delete).count()
+    }
+
+    /// Breaking changes to live versions between what is deployed and what
+    /// would be, over every planned stack (a version may move between the
+    /// stacks of a split part). Consumers come from `listing` (the
+    /// synthesis's `contracts.json`).
+    pub fn breaking(
+        &self,
+        listing: &BTreeMap<String, crate::contract::VersionContract>,
+    ) -> Vec<crate::contract::BreakingVersion> {
+        let mut deployed = BTreeMap::new();
+        let mut new = BTreeMap::new();
+        for s in &self.stacks {
+            deployed.extend(s.contracts.deployed.iter().map(|(k, v)| (k.clone(), v.clone())));
+            new.extend(s.contracts.new.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        crate::contract::breaking(&deployed, &new, listing)
     }
 
     /// Whether deploying would change nothing.

@@ -37,6 +37,7 @@ fn stack(account: &str, name: &str, status: StackStatus, changes: Vec<PlannedCha
         changes,
         wave: (status != StackStatus::Delete).then_some(1),
         note: (status == StackStatus::Delete).then(|| "no longer synthesised".to_owned()),
+        contracts: Default::default(),
         exec: Exec::Nothing,
     }
 }

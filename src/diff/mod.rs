@@ -47,6 +47,8 @@ pub struct Review {
     /// The version of this JSON shape.
     pub format: u32,
     pub summary: Summary,
+    /// Breaking changes to live product versions (from the two `contracts.json`).
+    pub breaking: Vec<crate::contract::BreakingVersion>,
     /// Every stateful resource removed, replaced (even conditionally) or moved to another stack.
     pub destructive: Vec<Destructive>,
     /// Access granted or taken away, in words.
@@ -69,6 +71,8 @@ pub struct Summary {
     pub destructive: usize,
     pub access_changes: usize,
     pub policies_changed: usize,
+    /// Breaking changes to live versions (each column, table or key list).
+    pub breaking: usize,
 }
 
 /// Whether a stack or policy is new, gone, or different.
@@ -132,7 +136,7 @@ pub struct Destructive {
 impl Review {
     /// Whether nothing at all changed.
     pub fn is_empty(&self) -> bool {
-        self.stacks.is_empty() && self.policies.is_empty()
+        self.stacks.is_empty() && self.policies.is_empty() && self.breaking.is_empty()
     }
 }
 
@@ -327,7 +331,13 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
     }
 
     let access = access::compare(&old_grants, &new_grants, &names);
+    // Contracts: both sides need a `contracts.json` (syntheses before it have none).
+    let breaking = match (old.contracts()?, new.contracts()?) {
+        (Some(o), Some(n)) => crate::contract::breaking(&o.versions, &n.versions, &n.versions),
+        _ => Vec::new(),
+    };
     let mut summary = Summary {
+        breaking: breaking.iter().map(|b| b.changes.len()).sum(),
         destructive: destructive.len(),
         access_changes: access.len(),
         policies_changed: policies.len(),
@@ -350,6 +360,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
     Ok(Review {
         format: 1,
         summary,
+        breaking,
         destructive,
         access,
         stacks,

@@ -214,6 +214,13 @@ fn summary_line(s: &Summary) -> String {
         ],
     );
     group("Glue resource policies", &[(s.policies_changed, "changed")]);
+    if s.breaking > 0 {
+        parts.push(format!(
+            "{} breaking change{} to live versions",
+            s.breaking,
+            if s.breaking == 1 { "" } else { "s" }
+        ));
+    }
     parts.push(format!("{} destructive", s.destructive));
     parts.push(format!(
         "{} access change{}",
@@ -226,6 +233,9 @@ fn summary_line(s: &Summary) -> String {
 fn text(r: &Review, w: &mut dyn Write) -> io::Result<()> {
     if r.is_empty() {
         return writeln!(w, "no changes");
+    }
+    if !r.breaking.is_empty() {
+        writeln!(w, "{}", crate::contract::render_text(&r.breaking))?;
     }
     if !r.destructive.is_empty() {
         writeln!(w, "Destructive changes ({}):", r.destructive.len())?;
@@ -293,6 +303,9 @@ fn markdown(r: &Review, w: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(w, "**Summary:** {}", summary_line(&r.summary))?;
     writeln!(w)?;
+    if !r.breaking.is_empty() {
+        write!(w, "{}", crate::contract::render_markdown(&r.breaking))?;
+    }
     if !r.destructive.is_empty() {
         writeln!(w, "### ⚠️ Destructive changes ({})", r.destructive.len())?;
         writeln!(w)?;

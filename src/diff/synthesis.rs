@@ -171,6 +171,24 @@ fn is_relative_inside(path: &str) -> bool {
             .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
 }
 
+impl Synthesis {
+    /// The synthesis's `contracts.json`, or `None` when it has none (written by
+    /// a meshsynth from before contracts).
+    pub(crate) fn contracts(&self) -> Result<Option<crate::contract::Contracts>, DiffError> {
+        let path = self.root.join(crate::contract::CONTRACTS_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = read(&path)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| DiffError::Malformed {
+                path,
+                reason: e.to_string(),
+            })
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, DiffError> {
     std::fs::read(path).map_err(|e| DiffError::Unreadable {
         path: path.to_owned(),

@@ -12,6 +12,9 @@ pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod types;
 
+mod catalog;
+pub use catalog::{AlertTarget, DateUnit, Projection};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
@@ -244,6 +247,8 @@ pub struct Team {
     pub accounts: BTreeSet<AccountId>,
     /// Where the team was declared (its file), for messages.
     pub loc: Loc,
+    /// Where its products' freshness alarms notify, besides the account's alert topic.
+    pub alerts: Vec<AlertTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,6 +356,9 @@ pub struct Column {
     pub comment: Option<String>,
     /// Left out of org-wide Lake Formation grants, and of grants without `columns: all`.
     pub sensitive: bool,
+    /// Partition keys: how Athena projects this key's partitions (always set,
+    /// inferred when not written). Columns: `None`.
+    pub projection: Option<Projection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

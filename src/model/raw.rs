@@ -253,6 +253,10 @@ pub(crate) struct RawTeam {
     pub(crate) consumes: Vec<S<RawConsume>>,
     #[serde(default)]
     pub(crate) service_roles: Vec<S<RawServiceRole>>,
+    /// Where the freshness alarms of this team's products notify: e-mail addresses,
+    /// or ARNs of an existing SNS topic or AWS Chatbot (Amazon Q Developer) channel.
+    #[serde(default)]
+    pub(crate) alerts: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -364,6 +368,41 @@ pub(crate) struct RawColumn {
     /// A field that org-wide Lake Formation grants leave out (columns only, not partition keys).
     #[serde(default)]
     pub(crate) sensitive: Option<S<bool>>,
+    /// Partition keys only: how Athena enumerates this key's values (partition
+    /// projection). Optional: a `date` key defaults to `type: date`, any other
+    /// key to `type: injected`.
+    #[serde(default)]
+    pub(crate) projection: Option<S<RawProjection>>,
+}
+
+/// Partition projection of one partition key (Athena computes partitions
+/// from these settings instead of reading them from the catalog).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProjection {
+    /// `date`: a range of dates from `since` to now; `integer`: the whole numbers of `range`;
+    /// `enum`: the `values` listed; `injected`: every query names the value in its WHERE clause.
+    #[serde(rename = "type", default)]
+    #[schemars(extend("enum" = ["date", "integer", "enum", "injected"]))]
+    pub(crate) ty: Option<S<String>>,
+    /// `date` only: the first day that has data, `YYYY-MM-DD` (default: three years before today).
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub(crate) since: Option<S<String>>,
+    /// `date` only: how the value is written in the S3 path, as a Java date pattern of
+    /// `yyyy`, `MM`, `dd`, `HH`, `mm`, `ss` and separators (default `yyyy-MM-dd`).
+    #[serde(default)]
+    pub(crate) format: Option<S<String>>,
+    /// `date` only: the step between two partitions (default: `HOURS` when the format has `HH`, else `DAYS`).
+    #[serde(default)]
+    #[schemars(extend("enum" = ["YEARS", "MONTHS", "WEEKS", "DAYS", "HOURS", "MINUTES"]))]
+    pub(crate) unit: Option<S<String>>,
+    /// `integer` only: the smallest and the largest value, e.g. `[0, 23]`.
+    #[serde(default)]
+    pub(crate) range: Option<S<Vec<S<i64>>>>,
+    /// `enum` only: every value the key takes.
+    #[serde(default)]
+    pub(crate) values: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

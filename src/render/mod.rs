@@ -10,6 +10,7 @@
 //! writes nothing (`emit` does).
 
 mod canonical;
+mod contracts;
 mod helpers;
 mod manifest;
 
@@ -19,6 +20,7 @@ use handlebars::Handlebars;
 use sha2::{Digest, Sha256};
 
 use crate::synth::{StackPlan, Synthesis};
+pub use contracts::contracts_file;
 pub use manifest::UPLOAD_THRESHOLD;
 
 /// CloudFormation's resource limit per stack.

@@ -17,9 +17,11 @@
 
 pub(crate) mod access;
 pub(crate) mod lakeformation;
+pub mod alarms;
 pub(crate) mod names;
 pub(crate) mod par;
 pub(crate) mod policy;
+pub(crate) mod projection;
 pub(crate) mod split;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -532,14 +534,18 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
                 .tables
                 .iter()
                 .map(|tb| {
+                    let location = format!("s3://{bucket}/{prefix}{}/", tb.name);
+                    let mut parameters = projection::table_parameters(tb, &location);
+                    parameters.insert("meshsynth:classification".into(), p.classification.as_str().into());
                     json!({
                         "id": names::glue_table_id(&p.id, v.number, &tb.name),
                         "name": tb.name,
                         "description": truncate(tb.description.as_deref().unwrap_or(""), 2048),
-                        "location": format!("s3://{bucket}/{prefix}{}/", tb.name),
+                        "location": location,
                         "columns": columns(&tb.columns),
                         "partition_keys": columns(&tb.partition_keys),
                         "classification": p.classification.as_str(),
+                        "parameters": parameters,
                     })
                 })
                 .collect();
@@ -568,7 +574,8 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
                 }
             }
             let description = p.description.clone().unwrap_or_default();
-            let resources = 1 + tables.len() + lf_resources;
+            let freshness = alarms::version_alarms(t, p, v);
+            let resources = 1 + tables.len() + lf_resources + 2 * freshness.len();
             let value = json!({
                 "db_id": db_id,
                 "db_name": names::glue_database(&p.id, v.number),
@@ -578,11 +585,16 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
                 "tables": tables,
                 "table_ids": v.tables.iter().map(|tb| names::glue_table_id(&p.id, v.number, &tb.name)).collect::<Vec<_>>(),
                 "lf_grants": lf,
+                "alarms": freshness,
             });
             units.push(unit("versions", format!("{}@{}", p.id, v.number), resources, value));
         }
     }
     let mut fixed = Vec::new();
+    if let Some(topic) = alarms::alert_topic(t, account, products) {
+        let resources = 2 + topic["emails"].as_array().map_or(0, Vec::len);
+        fixed.push(unit("alert_topic", "alert-topic".into(), resources, topic));
+    }
     if !iam {
         let key_arn = format!("arn:aws:kms:{}:{account}:key/*", org.region);
         let role = json!({
@@ -597,7 +609,7 @@ fn products_stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product]
         account,
         Part::Products,
         iam,
-        &["versions", "lakeformation_location"],
+        &["versions", "lakeformation_location", "alert_topic"],
         fixed,
         units,
     )

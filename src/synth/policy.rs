@@ -265,6 +265,7 @@ pub(crate) fn key_policy(d: &Decisions<'_>, account: &AccountId, products: &[&Pr
             }));
         }
     }
+    statements.extend(super::alarms::key_policy_statements(d.t, products));
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
