@@ -474,6 +474,7 @@ fn impact_of_a_restricted_product_lists_readers_grants_and_pending_requests() {
 finance.payouts (restricted), produced by team payouts in account 951456798605 — contact #team-payouts
 
 v1 active — 2 consumers; cannot be retired while consumed
+  SLO daily, available by 09:00Z; alarm `mesh-late-finance-payouts-v1` after 24 hours without a new object under s3://acast-951456798605-eu-west-1-mesh/finance/payouts/v1/ → arn:aws:sns:eu-west-1:951456798605:mesh-alerts
   team platform             account 307870227078 (data-central)  notify #team-data-platform  — dbt-runner revenue models
   team insights             account 689856076538 (insights-prod)  notify #team-insights  — Creator earnings index (DATA-412)
   read by service role dbt-runner in account 307870227078 (granted by payouts-steward@example.com)
