@@ -634,3 +634,43 @@ fn the_example_org_named_readers() {
     assert!(!m.can_list(&open_reader, &staging, results));
     assert!(!m.can_get_object(&m.admin(central), &staging, &format!("{results}q.csv")));
 }
+
+/// The generator reaches every kind of access the property test is about, so a pass means
+/// something: granted service roles and groups, pending requests, narrowed and expired grants.
+#[test]
+fn generated_orgs_cover_every_kind_of_access() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = org_strategy(6);
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for _ in 0..64 {
+        let spec = strategy.new_tree(&mut runner).expect("a value").current();
+        let (org, teams, _) = build(&spec);
+        let t = topology(&org, &teams);
+        let r = resolve(&t);
+        let mut count = |what, n: usize| *seen.entry(what).or_default() += n;
+        count("service role reads", r.service.values().map(BTreeSet::len).sum());
+        count("group reads", r.groups.values().map(BTreeSet::len).sum());
+        count("pending requests", r.pending.len());
+        let grants = || t.products.values().flat_map(|p| &p.grants);
+        count("expired grants", grants().filter(|g| !g.is_live(t.today)).count());
+        count("grants naming roles", grants().filter(|g| !g.roles.is_empty()).count());
+        count(
+            "grants naming versions",
+            grants().filter(|g| g.versions.is_some()).count(),
+        );
+        count(
+            "retired versions",
+            t.products
+                .values()
+                .flat_map(|p| p.versions.values())
+                .filter(|v| v.status == VersionStatus::Retired)
+                .count(),
+        );
+    }
+    for (what, n) in &seen {
+        assert!(*n > 0, "64 generated orgs have no {what}: {seen:?}");
+    }
+    assert_eq!(seen.len(), 7);
+}
