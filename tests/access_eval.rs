@@ -238,7 +238,8 @@ fn kms_needs_the_key_policy_and_its_root_statement_delegates_to_iam() {
         Request::new("kms:Decrypt", key, "1")
             .with("kms:ViaService", "s3.eu-west-1.amazonaws.com")
             .with("aws:PrincipalOrgID", ORG)
-            .with("aws:ResourceOrgID", if account == "1" { ORG } else { ORG })
+            .with("aws:ResourceOrgID", ORG)
+            .with("aws:PrincipalAccount", account)
     };
     let admin_only = policy(
         json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "kms:*", "Resource": "*"}]),
@@ -323,8 +324,13 @@ fn intrinsics_and_managed_policies_are_read_from_the_template() {
 
 /// Renders a topology and reads the rendered files.
 fn synthesise(t: &Topology) -> Mesh {
+    synthesise_with(t, None)
+}
+
+/// Renders a topology with blueprint overrides (`--blueprints DIR`) and reads the rendered files.
+fn synthesise_with(t: &Topology, blueprints: Option<&Path>) -> Mesh {
     let mut synthesis = meshsynth::synth::plan(t).expect("plans");
-    let blueprints = meshsynth::render::Blueprints::new(None).expect("built-in blueprints");
+    let blueprints = meshsynth::render::Blueprints::new(blueprints).expect("blueprints");
     let files = meshsynth::render::render(&blueprints, &mut synthesis).expect("renders");
     Mesh::read(
         files.iter().map(|f| (f.path.as_str(), f.bytes.as_slice())),
@@ -673,4 +679,30 @@ fn generated_orgs_cover_every_kind_of_access() {
         assert!(*n > 0, "64 generated orgs have no {what}: {seen:?}");
     }
     assert_eq!(seen.len(), 7);
+}
+
+/// The checks read what is rendered: a house blueprint that replaces the staging bucket's
+/// policy by a TLS-only one (dropping the private-results denies) is caught.
+#[test]
+fn a_blueprint_that_drops_the_private_results_denies_is_caught() {
+    let (t, _) = example();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let baseline = include_str!("../blueprints/baseline.json.hbs");
+    let tls_only = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:*", "Resource": [{{json (concat "arn:aws:s3:::" staging_bucket)}},
+        {{json (concat "arn:aws:s3:::" staging_bucket "/*")}}], "Condition": {"Bool": {"aws:SecureTransport": false}}}]}"#;
+    let edited = baseline.replace("{{json staging_bucket_policy}}", tls_only);
+    assert_ne!(
+        edited, baseline,
+        "the baseline blueprint places the staging bucket policy"
+    );
+    std::fs::write(dir.path().join("baseline.json.hbs"), edited).expect("write the override");
+    let m = synthesise_with(&t, Some(dir.path()));
+    let failures = check(&t, &m);
+    let admin = "arn:aws:iam::307870227078:role/admin reaches the results of mesh-finance-analysts in 307870227078";
+    assert!(failures.iter().any(|f| f.starts_with(admin)), "{failures:#?}");
+    assert!(
+        failures.iter().all(|f| f.contains("reaches the results of")),
+        "{failures:#?}"
+    );
 }
