@@ -10,9 +10,12 @@ use meshsynth::model::load::{from_sources, from_str};
 use meshsynth::model::{Loc, Topology};
 use meshsynth::validate::validate;
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// A small deterministic PRNG so one proptest seed gives one org.
+mod common;
+use common::org::{build, org_strategy, single_file};
+
+/// A small deterministic PRNG for the mutations of one proptest seed.
 struct Rng(u64);
 
 impl Rng {
@@ -26,172 +29,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         usize::try_from(self.next() % (n.max(1) as u64)).expect("fits")
     }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
-const ENVIRONMENTS: [&str; 4] = ["prod", "staging", "dev", "sandbox"];
-
-const STATUSES: [&str; 3] = ["active", "deprecated", "retired"];
-
-const TYPES: &[&str] = &[
-    "string",
-    "int",
-    "bigint",
-    "double",
-    "decimal(18,2)",
-    "array<string>",
-    "map<string,int>",
-    "struct<a:int,b:string>",
-    "timestamp",
-    "boolean",
-];
-
-/// Generates a valid org: (org section without teams, teams, number of consume entries).
-fn generate(seed: u64, n_domains: usize, n_teams: usize) -> (Value, Vec<Value>, usize) {
-    let mut rng = Rng(seed | 1);
-    let domains: Vec<String> = (0..n_domains).map(|i| format!("dom-{i}")).collect();
-    let mut next_account = 300_000_000_000_u64;
-    let mut teams = Vec::new();
-    // (account, product id, versions [(number, status)], classification, (team, index in team))
-    #[allow(clippy::type_complexity)]
-    let mut products: Vec<(String, String, Vec<(u32, &str)>, &str, (usize, usize))> = Vec::new();
-    let mut team_accounts: Vec<Vec<String>> = Vec::new();
-    for t in 0..n_teams {
-        let domain = domains[rng.below(domains.len())].clone();
-        let mut accounts = Vec::new();
-        if t == 0 {
-            accounts.push("111111111111".to_owned());
-            accounts.push("222222222222".to_owned());
-        }
-        for _ in 0..1 + rng.below(3) {
-            next_account += 1 + rng.below(1000) as u64;
-            accounts.push(next_account.to_string());
-        }
-        let mut team_products = Vec::new();
-        let producing: Vec<&String> = accounts
-            .iter()
-            .filter(|a| !a.starts_with("111") && !a.starts_with("222"))
-            .collect();
-        for p in 0..rng.below(4) {
-            let account = producing[rng.below(producing.len())].clone();
-            let classification = if rng.chance(25) { "restricted" } else { "open" };
-            let n_versions = 1 + rng.below(3);
-            let active = rng.below(n_versions);
-            let mut versions = Vec::new();
-            let mut vs = Vec::new();
-            for v in 0..n_versions {
-                let status = if v == active { "active" } else { STATUSES[rng.below(3)] };
-                let n_cols = 1 + rng.below(4);
-                let columns: Vec<Value> = (0..n_cols)
-                    .map(|c| json!({"name": format!("col_{c}"), "type": TYPES[rng.below(TYPES.len())]}))
-                    .collect();
-                versions.push(json!({
-                    "version": v + 1,
-                    "status": status,
-                    "tables": [{"name": format!("tab_{p}"), "columns": columns, "partition_keys": [{"name": "dt", "type": "date"}]}],
-                }));
-                vs.push((u32::try_from(v + 1).expect("small"), status));
-            }
-            let name = format!("prod-{t}-{p}");
-            team_products.push(
-                json!({"name": name, "account": account, "classification": classification, "versions": versions}),
-            );
-            products.push((account, format!("{domain}.{name}"), vs, classification, (t, p)));
-        }
-        team_accounts.push(accounts.clone());
-        teams.push(json!({
-            "name": format!("team-{t}"),
-            "domain": domain,
-            "steward": format!("steward-{t}@example.com"),
-            "contact": format!("#team-{t}"),
-            "accounts": accounts.iter().enumerate().map(|(i, a)| json!({"id": a, "name": format!("acct-{t}-{i}"), "environment": ENVIRONMENTS[i % 4]})).collect::<Vec<_>>(),
-            "products": team_products,
-        }));
-    }
-    // Consumes: never the product's own account, never a retired version, no duplicates.
-    let mut n_consumes = 0;
-    let mut approved: Vec<(String, String)> = Vec::new();
-    // (producing team, product index, grant): the producer's steward grants each restricted consume.
-    let mut grants: Vec<(usize, usize, Value)> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for (t, team) in teams.iter_mut().enumerate() {
-        let mut consumes = Vec::new();
-        for _ in 0..rng.below(6) {
-            if products.is_empty() {
-                break;
-            }
-            let (p_account, pid, versions, class, (pt, pi)) = &products[rng.below(products.len())];
-            let account = team_accounts[t][rng.below(team_accounts[t].len())].clone();
-            let (v, status) = versions[rng.below(versions.len())];
-            if &account == p_account || status == "retired" || !seen.insert((account.clone(), pid.clone(), v)) {
-                continue;
-            }
-            let c = json!({"product": format!("{pid}@{v}"), "account": account, "purpose": "analysis"});
-            if *class == "restricted" {
-                grants.push((
-                    *pt,
-                    *pi,
-                    json!({"account": account, "approved_by": format!("steward-{pt}@example.com")}),
-                ));
-                approved.push((account.clone(), pid.clone()));
-            }
-            consumes.push(c);
-            n_consumes += 1;
-        }
-        team["consumes"] = Value::Array(consumes);
-        // Service roles: an open one, and a restricted one over this team's approved consumes.
-        let mut roles = vec![json!({"name": "etl-open", "account": team_accounts[t][0], "access": "open"})];
-        let mine: Vec<&(String, String)> = approved.iter().filter(|(a, _)| team_accounts[t].contains(a)).collect();
-        if let Some((account, _)) = mine.first() {
-            let listed: std::collections::BTreeSet<&String> =
-                mine.iter().filter(|(a, _)| a == account).map(|(_, p)| p).collect();
-            roles.push(
-                json!({"name": "etl-restricted", "account": account, "access": "restricted", "products": listed}),
-            );
-        }
-        team["service_roles"] = Value::Array(roles);
-    }
-    let restricted: Vec<&String> = products.iter().filter(|p| p.3 == "restricted").map(|p| &p.1).collect();
-    for p in products.iter().filter(|p| p.3 == "restricted") {
-        let (pt, pi) = p.4;
-        grants.push((
-            pt,
-            pi,
-            json!({"access_group": "analysts", "approved_by": format!("steward-{pt}@example.com")}),
-        ));
-    }
-    for (pt, pi, g) in grants {
-        let product = &mut teams[pt]["products"][pi];
-        if product.get("grants").is_none() {
-            product["grants"] = json!([]);
-        }
-        let list = product["grants"].as_array_mut().expect("grants is a list");
-        if !list.contains(&g) {
-            list.push(g);
-        }
-    }
-    let mut groups = vec![json!({"name": "everyone", "group_id": "g-open", "access": "open"})];
-    if !restricted.is_empty() {
-        groups.push(
-            json!({"name": "analysts", "group_id": "g-restricted", "access": "restricted", "products": restricted}),
-        );
-    }
-    let org = json!({
-        "version": 2,
-        "org": {
-            "name": "prop",
-            "organization_id": "o-a1b2c3d4e5",
-            "management_account": "111111111111",
-            "central_account": "222222222222",
-            "region": "eu-west-1",
-            "identity_center": {"instance_arn": "arn:aws:sso:::instance/ssoins-0123456789abcdef", "identity_store_id": "d-0123456789"},
-        },
-        "domains": domains.iter().map(|d| json!({"name": d})).collect::<Vec<_>>(),
-        "access_groups": groups,
-    });
-    (org, teams, n_consumes)
 }
 
 /// The model without source positions, which legitimately differ between forms.
@@ -221,23 +58,12 @@ fn without_locs(mut t: Topology) -> Topology {
     t
 }
 
-fn single_file(org: &Value, teams: &[Value]) -> String {
-    let mut all = org.clone();
-    all["teams"] = Value::Array(teams.to_vec());
-    serde_json::to_string_pretty(&all).expect("json")
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1_500, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn generated_orgs_validate_and_mean_the_same_in_every_form(
-        seed in any::<u64>(),
-        n_domains in 1usize..4,
-        n_teams in 1usize..7,
-        rotate in 0usize..7,
-    ) {
-        let (org, teams, n_consumes) = generate(seed, n_domains, n_teams);
+    fn generated_orgs_validate_and_mean_the_same_in_every_form(spec in org_strategy(7), rotate in 0usize..7) {
+        let (org, teams, n_consumes) = build(&spec);
 
         // Single file, teams in one order.
         let text = single_file(&org, &teams);
@@ -355,13 +181,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn mutated_topologies_never_panic(seed in any::<u64>(), which in 0usize..3) {
+    fn mutated_topologies_never_panic(seed in any::<u64>(), which in 0usize..3, spec in org_strategy(3)) {
         let mut rng = Rng(seed | 1);
         let base = match which {
             0 => include_str!("fixtures/valid/minimal.yaml").to_owned(),
             1 => include_str!("../accounts/teams/shows.yaml").to_owned(),
             _ => {
-                let (org, teams, _) = generate(seed, 2, 3);
+                let (org, teams, _) = build(&spec);
                 single_file(&org, &teams)
             }
         };
@@ -391,8 +217,8 @@ proptest! {
     /// Every valid org synthesises: no panic, no error, and every file is JSON
     /// (templates with resources, the manifest listing each of them).
     #[test]
-    fn generated_orgs_synthesise(seed in any::<u64>(), n_domains in 1usize..4, n_teams in 1usize..7) {
-        let (org, teams, _) = generate(seed, n_domains, n_teams);
+    fn generated_orgs_synthesise(spec in org_strategy(7)) {
+        let (org, teams, _) = build(&spec);
         let raw = from_str(&PathBuf::from("org.json"), &single_file(&org, &teams)).expect("loads");
         let (topology, _) = validate(raw).expect("valid");
         let mut synthesis = meshsynth::synth::plan(&topology).expect("plans");

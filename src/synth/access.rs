@@ -27,8 +27,8 @@ pub(crate) struct Decisions<'t> {
     pub(crate) resolution: Resolution,
     /// Restricted, non-retired versions → the principals granted read.
     restricted_readers: BTreeMap<Pv<'t>, BTreeSet<Principal>>,
-    /// Per account: the restricted versions it produces, which its own principals
-    /// could reach through IAM alone (no resource policy needed in-account).
+    /// Per account: the restricted and the retired versions it produces, which its own
+    /// principals could reach through IAM alone (no resource policy needed in-account).
     reach: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>>,
 }
 
@@ -73,13 +73,13 @@ impl<'t> Decisions<'t> {
             }
         }
         let mut reach: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>> = BTreeMap::new();
-        for p in t
-            .products
-            .values()
-            .filter(|p| p.classification == Classification::Restricted)
-        {
-            for v in p.versions.keys() {
-                reach.entry(&p.account).or_default().insert((&p.id, *v));
+        for p in t.products.values() {
+            for (n, v) in &p.versions {
+                // Retired open versions too: their objects stay in the bucket, and the org-wide
+                // naming pattern of reader policies would reach them in their own account.
+                if p.classification == Classification::Restricted || v.status == VersionStatus::Retired {
+                    reach.entry(&p.account).or_default().insert((&p.id, *n));
+                }
             }
         }
         Decisions {
@@ -113,7 +113,7 @@ impl<'t> Decisions<'t> {
         self.restricted_readers.get(&pv)
     }
 
-    /// The restricted versions an account's own principals could reach, less those in `allowed`.
+    /// The restricted and retired versions an account's own principals could reach, less those in `allowed`.
     pub(crate) fn denied(&self, account: &AccountId, allowed: &BTreeSet<Pv<'t>>) -> BTreeSet<Pv<'t>> {
         self.reach
             .get(account)

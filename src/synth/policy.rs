@@ -315,7 +315,7 @@ pub(crate) struct Reader<'a, 't> {
     pub(crate) workgroup: &'a str,
     /// Restricted versions it may read.
     pub(crate) allowed: &'a BTreeSet<Pv<'t>>,
-    /// Restricted versions its account reaches but it may not read.
+    /// Restricted (and retired) versions its account reaches but it may not read.
     pub(crate) denied: &'a BTreeSet<Pv<'t>>,
     /// Roles it may assume (a permission set's reader role).
     pub(crate) assume: Option<String>,

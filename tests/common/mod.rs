@@ -151,3 +151,7 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+pub mod iam;
+pub mod mesh;
+pub mod org;
