@@ -1003,6 +1003,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
         access_mode,
         identity_center,
         tags,
+        access_logs: o.access_logs.as_ref().is_none_or(|a| a.value),
     })
 }
 

@@ -198,6 +198,9 @@ pub struct Org {
     pub access_mode: AccessMode,
     pub identity_center: Option<IdentityCenter>,
     pub tags: BTreeMap<String, String>,
+    /// Whether the data and staging buckets write S3 server access logs to the account's log
+    /// bucket (`org.access_logs`, default true).
+    pub access_logs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

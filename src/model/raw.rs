@@ -189,6 +189,11 @@ pub(crate) struct RawOrg {
     pub(crate) identity_center: Option<S<RawIdentityCenter>>,
     #[serde(default)]
     pub(crate) tags: Option<S<BTreeMap<String, String>>>,
+    #[serde(default)]
+    /// S3 server access logging of the data and staging buckets into a per-account log bucket
+    /// (`<org>-<account>-<region>-logs`, kept 365 days). Default true. Delivery is free; the
+    /// log objects cost S3 storage (about 1 GB per 2.5 million requests).
+    pub(crate) access_logs: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

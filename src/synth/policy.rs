@@ -58,7 +58,9 @@ fn deny_insecure_transport(arns: &[String]) -> Value {
         "Principal": "*",
         "Action": "s3:*",
         "Resource": arns,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        // A JSON boolean, not the string "false": IAM takes both, and scanners (the Guard
+        // Rules Registry's S3_BUCKET_SSL_REQUESTS_ONLY among them) look for the boolean.
+        "Condition": {"Bool": {"aws:SecureTransport": false}}
     })
 }
 
@@ -66,6 +68,27 @@ fn deny_insecure_transport(arns: &[String]) -> Value {
 pub(crate) fn tls_only_bucket_policy(bucket: &str) -> Value {
     let arns = vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")];
     json!({"Version": "2012-10-17", "Statement": [deny_insecure_transport(&arns)]})
+}
+
+/// The policy of an account's access-log bucket: TLS only, and S3 log delivery may write each
+/// source bucket's logs under that bucket's prefix, for this account's buckets only
+/// (`aws:SourceAccount`, `aws:SourceArn`), as AWS asks for buckets whose ACLs are disabled.
+pub(crate) fn log_bucket_policy(log_bucket: &str, account: &AccountId, sources: &[String]) -> Value {
+    let log_arn = format!("arn:aws:s3:::{log_bucket}");
+    let deny = deny_insecure_transport(&[log_arn.clone(), format!("{log_arn}/*")]);
+    let prefixes: Vec<String> = sources.iter().map(|b| format!("{log_arn}/{b}/*")).collect();
+    let source_arns: Vec<String> = sources.iter().map(|b| format!("arn:aws:s3:::{b}")).collect();
+    json!({"Version": "2012-10-17", "Statement": [deny, {
+        "Sid": "S3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": prefixes,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": source_arns},
+            "StringEquals": {"aws:SourceAccount": account}
+        }
+    }]})
 }
 
 /// Groups an account's live versions into open ones and restricted ones keyed by their readers.
