@@ -1103,6 +1103,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
         tags,
         query_results_days,
         data_lake_admins,
+        access_logs: o.access_logs.as_ref().is_none_or(|a| a.value),
     })
 }
 

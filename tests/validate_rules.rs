@@ -368,7 +368,7 @@ error: tests/fixtures/invalid/undeclared-domain.yaml:110:18: consumed product `p
     ),
     (
         "unknown-key",
-        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, data_lake_admins, query_results_days (see `meshsynth schema` for the format)
+        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, data_lake_admins, query_results_days, access_logs (see `meshsynth schema` for the format)
 "#,
     ),
     (

@@ -211,6 +211,9 @@ pub struct Org {
     pub query_results_days: u32,
     /// Role names made data lake administrators besides the deploy role (lakeformation mode).
     pub data_lake_admins: Vec<String>,
+    /// Whether the data and staging buckets write S3 server access logs to the account's log
+    /// bucket (`org.access_logs`, default true).
+    pub access_logs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -201,6 +201,11 @@ pub(crate) struct RawOrg {
     #[serde(default)]
     #[schemars(range(min = 1, max = 3650))]
     pub(crate) query_results_days: Option<S<i64>>,
+    #[serde(default)]
+    /// S3 server access logging of the data and staging buckets into a per-account log bucket
+    /// (`<org>-<account>-<region>-logs`, kept 365 days). Default true. Delivery is free; the
+    /// log objects cost S3 storage (about 1 GB per 2.5 million requests).
+    pub(crate) access_logs: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

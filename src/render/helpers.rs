@@ -4,6 +4,8 @@
 //!   blueprint never escapes by hand. A missing value is an error, as in strict mode.
 //! - `{{concat a b …}}` joins strings and numbers, for names and ARNs built in a blueprint.
 //! - `{{id "ad-revenue"}}` turns a name into a logical-id fragment (`AdRevenue`).
+//! - `{{compliance "bucket" logged=@root.access_logs}}` writes `"Metadata": {…},` with the
+//!   suppressions `synth::compliance` decided for that kind of resource, or nothing.
 //!
 //! Helpers only format: no IO, no decisions.
 
@@ -95,4 +97,38 @@ fn id<'rc>(h: &Helper<'rc>) -> Result<ScopedJson<'rc>, RenderError> {
     let p = h.param(0).ok_or_else(|| missing(h, 0))?;
     let s = text_of(p.value()).ok_or_else(|| missing(h, 0))?;
     Ok(ScopedJson::Derived(Value::String(crate::synth::names::id_fragment(&s))))
+}
+
+/// `{{compliance "<kind>" name=value …}}`: the resource's `Metadata` entry (with a trailing
+/// comma, which blueprints may leave before `}`), or nothing when no suppression applies.
+pub(crate) fn compliance(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let kind = h
+        .param(0)
+        .and_then(|p| p.value().as_str())
+        .ok_or_else(|| missing(h, 0))?;
+    let mut args = std::collections::BTreeMap::new();
+    for (name, value) in h.hash() {
+        if value.is_value_missing() {
+            return Err(RenderErrorReason::MissingVariable(
+                value.relative_path().cloned().or_else(|| Some((*name).to_owned())),
+            )
+            .into());
+        }
+        args.insert(*name, value.value());
+    }
+    let suppressions =
+        crate::synth::compliance::applicable(kind, &args).map_err(|e| RenderErrorReason::Other(e.to_string()))?;
+    if let Some(metadata) = crate::synth::compliance::metadata(&suppressions) {
+        let text = serde_json::to_string(&metadata).map_err(RenderErrorReason::from)?;
+        out.write("\"Metadata\": ")?;
+        out.write(&text)?;
+        out.write(",")?;
+    }
+    Ok(())
 }

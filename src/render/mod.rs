@@ -109,6 +109,7 @@ impl Blueprints {
         hb.register_helper("json", Box::new(helpers::json));
         hb.register_helper("concat", Box::new(helpers::Concat));
         hb.register_helper("id", Box::new(helpers::Id));
+        hb.register_helper("compliance", Box::new(helpers::compliance));
         let mut sources: Vec<(String, String)> = BUILTIN
             .iter()
             .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))

@@ -18,6 +18,7 @@
 pub(crate) mod access;
 pub(crate) mod lakeformation;
 pub mod alarms;
+pub(crate) mod compliance;
 pub(crate) mod names;
 pub(crate) mod par;
 pub(crate) mod policy;
@@ -287,6 +288,8 @@ fn base(d: &Decisions<'_>, account: &AccountId, part: Part, iam: bool) -> Map<St
     m.insert("lakeformation".into(), json!(!iam));
     m.insert("data_bucket".into(), json!(names::data_bucket(org, account)));
     m.insert("staging_bucket".into(), json!(names::staging_bucket(org, account)));
+    m.insert("log_bucket".into(), json!(names::log_bucket(org, account)));
+    m.insert("access_logs".into(), json!(org.access_logs));
     m.insert("key_alias".into(), json!(names::key_alias(org)));
     m.insert("tags".into(), tag_list(&account_tags(d.t, account)));
     m
@@ -453,6 +456,11 @@ fn baseline(
         )
     })?;
     m.insert("staging_bucket_policy".into(), staging_policy);
+    if org.access_logs {
+        let sources = [bucket.clone(), names::staging_bucket(org, account)];
+        let log_policy = policy::log_bucket_policy(&names::log_bucket(org, account), account, &sources);
+        m.insert("log_bucket_policy".into(), log_policy);
+    }
     Ok(StackPlan {
         account: account.clone(),
         part: Part::Baseline,

@@ -19,6 +19,11 @@ pub(crate) fn staging_bucket(org: &Org, account: &AccountId) -> String {
     format!("{}-{}-{}-staging", org.name, account, org.region)
 }
 
+/// `<org>-<account>-<region>-logs`: the S3 server access logs of the account's other buckets.
+pub(crate) fn log_bucket(org: &Org, account: &AccountId) -> String {
+    format!("{}-{}-{}-logs", org.name, account, org.region)
+}
+
 /// The bucket-name pattern of every data bucket of the org (identity policies for open data).
 pub(crate) fn data_bucket_pattern(org: &Org) -> String {
     format!("{}-*-{}-mesh", org.name, org.region)

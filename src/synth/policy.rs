@@ -59,6 +59,8 @@ fn deny_insecure_transport(arns: &[String]) -> Value {
         "Principal": "*",
         "Action": "s3:*",
         "Resource": arns,
+        // A JSON boolean, not the string "false": IAM takes both, and scanners (the Guard
+        // Rules Registry's S3_BUCKET_SSL_REQUESTS_ONLY among them) look for the boolean.
         "Condition": {"Bool": {"aws:SecureTransport": false}}
     })
 }
@@ -100,6 +102,27 @@ pub(crate) fn staging_bucket_policy(bucket: &str, private: &[PrivateResults]) ->
         }));
     }
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The policy of an account's access-log bucket: TLS only, and S3 log delivery may write each
+/// source bucket's logs under that bucket's prefix, for this account's buckets only
+/// (`aws:SourceAccount`, `aws:SourceArn`), as AWS asks for buckets whose ACLs are disabled.
+pub(crate) fn log_bucket_policy(log_bucket: &str, account: &AccountId, sources: &[String]) -> Value {
+    let log_arn = format!("arn:aws:s3:::{log_bucket}");
+    let deny = deny_insecure_transport(&[log_arn.clone(), format!("{log_arn}/*")]);
+    let prefixes: Vec<String> = sources.iter().map(|b| format!("{log_arn}/{b}/*")).collect();
+    let source_arns: Vec<String> = sources.iter().map(|b| format!("arn:aws:s3:::{b}")).collect();
+    json!({"Version": "2012-10-17", "Statement": [deny, {
+        "Sid": "S3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": prefixes,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": source_arns},
+            "StringEquals": {"aws:SourceAccount": account}
+        }
+    }]})
 }
 
 /// Groups an account's live versions into open ones and restricted ones keyed by their readers.
