@@ -62,6 +62,8 @@ const ORG_WIDE: &str = "open data is readable by the organisation: principal * o
 const NAMED_ROLE: &str = "stable physical names are a contract: trust policies and permission sets name this role";
 const INLINE_POLICY: &str =
     "the read policy belongs to this role alone; past IAM's inline limit it overflows into managed policies";
+const NAMED_ALARM: &str = "stable physical names are a contract: runbooks, and consumers who watch a version's \
+     freshness, find its alarm by name (mesh-late-<domain>-<product>-v<n>)";
 const UNSCOPABLE_ACTION: &str = "lakeformation:GetDataAccess takes no resource-level permissions: IAM needs resource *";
 
 /// Every suppression, by kind. Kinds: `bucket` (data and staging buckets, `logged=`),
@@ -87,6 +89,7 @@ pub(crate) const SUPPRESSIONS: &[Suppression] = &[
     s("reader-role", Tool::Guard, "CFN_NO_EXPLICIT_RESOURCE_NAMES", When::Always, NAMED_ROLE),
     s("reader-role", Tool::Guard, "IAM_NO_INLINE_POLICY_CHECK", When::Always, INLINE_POLICY),
     s("reader-role", Tool::Guard, "IAM_POLICYDOCUMENT_NO_WILDCARD_RESOURCE", When::UnscopableWildcard("policy"), UNSCOPABLE_ACTION),
+    s("alarm", Tool::Guard, "CFN_NO_EXPLICIT_RESOURCE_NAMES", When::Always, NAMED_ALARM),
 ];
 
 const fn s(kind: &'static str, tool: Tool, rule: &'static str, when: When, reason: &'static str) -> Suppression {
