@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import io
 import json
 import os
 import re
 import signal
 import sys
 import threading
+import urllib.parse
 from typing import Any, Callable
 
 TESTED_MOTO_VERSION = "5.2.1"
@@ -1282,12 +1284,48 @@ def apply_patches() -> None:
     patch_cloudformation(m, errors)
 
 
+# Calls served since the start or the last reset, by API action (the query
+# protocol's `Action`, or the JSON protocol's `X-Amz-Target`), so tests can
+# tell what a command did: `GET /moto-api/meshsynth/calls` returns them as a
+# JSON object. `POST /moto-api/reset` clears them with everything else.
+CALLS: dict[str, int] = {}
+CALLS_PATH = "/moto-api/meshsynth/calls"
+
+
+def _count_call(environ: dict[str, Any]) -> None:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        CALLS[target] = CALLS.get(target, 0) + 1
+        return
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+    if action:
+        CALLS[action[0]] = CALLS.get(action[0], 0) + 1
+
+
 def _serialised(app: Callable[..., Any]) -> Callable[..., Any]:
     """Serve one request at a time: moto's backends are not thread-safe."""
     lock = threading.Lock()
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with lock:
+            path = environ.get("PATH_INFO", "")
+            if path == CALLS_PATH:
+                body = json.dumps(CALLS, sort_keys=True).encode()
+                start_response("200 OK", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(body)))])
+                return [body]
+            if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                CALLS.clear()
+            elif not path.startswith("/moto-api"):
+                _count_call(environ)
             result = app(environ, start_response)
             try:
                 body = b"".join(result)

@@ -124,6 +124,23 @@ fn reset(moto: &Moto, aws: &Aws) {
     );
 }
 
+/// API calls the emulator served since it started or was last reset, by
+/// action (`CreateChangeSet`, `AWSGlue.GetResourcePolicy`, ...).
+fn calls(moto: &Moto) -> BTreeMap<String, u64> {
+    let mut s = TcpStream::connect(("127.0.0.1", moto.port)).expect("connect to the emulator");
+    s.write_all(b"GET /moto-api/meshsynth/calls HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("ask for the calls");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read the calls");
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    serde_json::from_str(body).expect("the calls as JSON")
+}
+
+/// How many more times `action` was called in `after` than in `before`.
+fn more(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, action: &str) -> u64 {
+    after.get(action).copied().unwrap_or(0) - before.get(action).copied().unwrap_or(0)
+}
+
 struct Run {
     code: Option<i32>,
     stdout: String,
@@ -326,12 +343,18 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(aws.glue_policy(PRODUCER), Some(policy));
     assert_eq!(aws.glue_policy(CONSUMER), None);
 
+    let before = calls(&moto);
     let plan = plan_json(&moto, &ws);
     assert!(statuses(&plan).values().all(|s| s == "no_changes"), "{plan:#}");
     assert_eq!(statuses(&plan).len(), 7);
+    // Unchanged stacks are recognised by their deployed template: no change set.
+    let after = calls(&moto);
+    assert_eq!(more(&before, &after, "CreateChangeSet"), 0, "{after:?}");
+    assert_eq!(more(&before, &after, "GetTemplate"), 7, "{after:?}");
+    assert_eq!(more(&before, &after, "DescribeStacks"), 0, "{after:?}");
     assert_eq!(
         plan["policies"],
-        json!([{"account": PRODUCER, "kind": "glue-resource-policy", "status": "no_changes"}])
+        json!([{"account": PRODUCER, "kind": "glue-resource-policy", "status": "no_changes", "changes": []}])
     );
     assert_eq!(plan["destructive"], 0);
     let again = run(&moto, &ws, &["deploy", "--yes"]);
@@ -376,7 +399,8 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(
         refused.stderr,
         "error: refusing to deploy 2 destructive changes and 0 stack deletions; nothing was executed \
-         (review them, then run again with --allow-destructive)\n"
+         (review them, then run again with --allow-destructive, or allow them one by one with the values \
+         the plan lists)\n"
     );
     assert!(refused
         .stdout
@@ -384,7 +408,73 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(aws.snapshot(), deployed);
     assert!(aws.template(PRODUCER, "mesh-products")["Resources"]["GlueDbPodcastsEpisodesV1"].is_object());
 
-    let allowed = run(&moto, &ws, &["deploy", "--yes", "--allow-destructive"]);
+    // Granular approval: the plan names the exact values; allowing the
+    // retired database alone still refuses the table (nothing runs), and a
+    // value that allows nothing is refused as a likely typo.
+    let db = "333333333333/mesh-products/GlueDbPodcastsEpisodesV1";
+    let table = "333333333333/mesh-products/GlueTablePodcastsEpisodesV1Episodes";
+    assert_eq!(plan["allow_destructive"], json!([db, table]));
+    assert!(
+        refused.stdout.contains(&format!(
+            "To allow exactly these, pass to deploy:\n  --allow-destructive {db}\n  --allow-destructive {table}\n"
+        )),
+        "{}",
+        refused.stdout
+    );
+    let one = run(&moto, &ws, &["deploy", "--yes", "--allow-destructive", db]);
+    assert_eq!(one.code, Some(1), "{}", one.stderr);
+    assert_eq!(
+        one.stderr,
+        format!(
+            "error: refusing to deploy: 1 destructive change is not allowed: `{table}`; nothing was executed \
+             (review, then add --allow-destructive VALUE for each)\n"
+        )
+    );
+    let typo = run(
+        &moto,
+        &ws,
+        &[
+            "deploy",
+            "--yes",
+            "--allow-destructive",
+            db,
+            "--allow-destructive",
+            &format!("{table}s"),
+        ],
+    );
+    assert_eq!(typo.code, Some(1), "{}", typo.stderr);
+    assert_eq!(
+        typo.stderr,
+        format!(
+            "error: --allow-destructive `{table}s` allows nothing in this plan; nothing was executed \
+             (the plan lists the values to pass)\n"
+        )
+    );
+    let malformed = run(
+        &moto,
+        &ws,
+        &["deploy", "--yes", "--allow-destructive", "GlueDbPodcastsEpisodesV1"],
+    );
+    assert_eq!(malformed.code, Some(2), "{}", malformed.stderr);
+    assert_eq!(
+        malformed.stderr,
+        "error: --allow-destructive `GlueDbPodcastsEpisodesV1` is not ACCOUNT/STACK/LOGICAL_ID or \
+         ACCOUNT/STACK (plan prints the values to pass)\n"
+    );
+    assert_eq!(aws.snapshot(), deployed, "a refused deploy changed what is deployed");
+
+    let allowed = run(
+        &moto,
+        &ws,
+        &[
+            "deploy",
+            "--yes",
+            "--allow-destructive",
+            db,
+            "--allow-destructive",
+            table,
+        ],
+    );
     assert_eq!(allowed.code, Some(0), "{}\n{}", allowed.stdout, allowed.stderr);
     assert!(
         allowed
@@ -435,19 +525,22 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(
         refused.stderr,
         "error: refusing to deploy 2 destructive changes and 1 stack deletion; nothing was executed \
-         (review them, then run again with --allow-destructive)\n"
+         (review them, then run again with --allow-destructive, or allow them one by one with the values \
+         the plan lists)\n"
     );
     assert_eq!(aws.snapshot(), deployed);
     let allowed = run(&moto, &ws, &["deploy", "--yes", "--allow-destructive"]);
     assert_eq!(allowed.code, Some(0), "{}\n{}", allowed.stdout, allowed.stderr);
     assert!(
-        allowed
-            .stdout
-            .ends_with("Deployed: 0 created, 1 updated, 1 deleted, 0 policies applied, 5 unchanged\n"),
+        allowed.stdout.ends_with(
+            "Deployed: 0 created, 1 updated, 1 deleted, 0 policies applied, 1 policy deleted, 5 unchanged\n"
+        ),
         "{}",
         allowed.stdout
     );
     assert_eq!(aws.stacks(PRODUCER), complete(&["mesh-baseline"]));
+    // The producer grants nothing any more: its catalog policy is gone too.
+    assert_eq!(aws.glue_policy(PRODUCER), None);
     let plan = plan_json(&moto, &ws);
     assert!(statuses(&plan).values().all(|s| s == "no_changes"), "{plan:#}");
 }
@@ -466,9 +559,28 @@ fn a_failed_stack_stops_later_waves_and_deploy_resumes() {
     });
     let r = run(&moto, &ws, &["deploy", "--yes"]);
     assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(
-        r.stderr,
-        "error: deploy failed: 1 failed, 1 skipped (fix the cause, then run deploy again to resume)\n"
+    assert!(
+        r.stderr
+            .ends_with("error: deploy failed: 1 failed, 1 skipped (fix the cause, then run deploy again to resume)\n"),
+        "{}",
+        r.stderr
+    );
+    // Without a terminal, a CI log follows every stack: started, done or failed.
+    assert!(r.stderr.starts_with("wave 0 (baseline): 3 to deploy\n"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.starts_with("  FAILED   444444444444 mesh-consumer (")
+                && l.contains(" s): failed: ROLLBACK_COMPLETE: Clash (AWS::S3::Bucket) CREATE_FAILED: ")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.starts_with("  done     333333333333 mesh-baseline (") && l.ends_with(" s): created")),
+        "{}",
+        r.stderr
     );
     let report = &r.stdout[r.stdout.find("Deploy failed:").expect("a report")..];
     assert!(report.starts_with(
@@ -524,11 +636,12 @@ Plan for tiny (eu-west-1), 1 account
   mesh-products  create  +2 ~0 -0
     note: change set made during deploy, once staging bucket `tiny-staging-333333333333` exists
   glue resource policy  create
+    + `MeshConsumers`: grants arn:aws:iam::222222222222:root, arn:aws:iam::444444444444:root on database podcasts_episodes_v1
 
 Summary
   stacks     2 to create, 0 to update, 0 to delete, 0 unchanged
   resources  +6 ~0 -0, 0 destructive
-  policies   1 to create, 0 to update, 0 unchanged
+  policies   1 to create, 0 to update, 0 to delete, 0 unchanged
 "
     );
     let md = run(&moto, &ws, &["plan", "--format", "markdown", "--account", CONSUMER]);

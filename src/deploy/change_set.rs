@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
 use super::manifest::{ManifestStack, Template};
-use super::plan::{ChangeAction, Exec, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+use super::plan::{ChangeAction, Exec, PlannedChange, StackPlan, StackStatus, WaitOptions};
 use super::s3::template_url;
 use super::session::AccountApis;
 use super::DeployError;
@@ -82,20 +82,6 @@ fn start_of(account: &str, name: &str, existing: Option<StackInfo>) -> Result<St
             reason: info.status_reason.unwrap_or_default(),
         }),
     }
-}
-
-/// The template the stack was last deployed with, parsed.
-async fn deployed_template(apis: &AccountApis, account: &str, name: &str) -> Result<Value, DeployError> {
-    let text = apis
-        .cfn
-        .get_template(name)
-        .await
-        .map_err(|e| api_error(account, name, e))?;
-    serde_json::from_str(&text).map_err(|e| DeployError::UnreadableTemplate {
-        account: account.to_owned(),
-        stack: name.to_owned(),
-        reason: e.to_string(),
-    })
 }
 
 /// Where CloudFormation should read the template: inline, or staged in S3.
@@ -329,21 +315,39 @@ pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]
     merged
 }
 
-/// Plans one stack of the synthesis (see the module docs).
+/// What is deployed under a stack's name, as one account listing and one
+/// GetTemplate found it (`deploy/account.rs` reads both for all of an
+/// account's stacks at once).
+pub(crate) struct Deployed {
+    /// The stack's entry in the account's listing; `None`: no such stack.
+    pub(crate) info: Option<StackInfo>,
+    /// The template it was last deployed with (read only for a stack that
+    /// can be updated); `None` when it was not read.
+    pub(crate) template: Option<Result<String, super::api::ApiError>>,
+}
+
+/// Whether a deployed template is the one synthesised: the same text, or the
+/// same JSON (formatting and key order do not count).
+fn same_template(deployed: &str, template: &Template) -> Result<bool, serde_json::Error> {
+    if deployed == template.text {
+        return Ok(true);
+    }
+    Ok(serde_json::from_str::<Value>(deployed)? == template.json)
+}
+
+/// Plans one stack of the synthesis (see the module docs). A deployed stack
+/// whose template is the synthesised one is `no_changes` at once: no change
+/// set is made for it (an unchanged plan costs one GetTemplate per stack).
 pub(crate) async fn plan_stack(
     apis: &AccountApis,
     stack: &ManifestStack,
     region: &str,
     template: &Template,
+    deployed: Deployed,
     wait: &WaitOptions,
 ) -> Result<StackPlan, DeployError> {
     let (account, name) = (stack.account.as_str(), stack.name.as_str());
-    let existing = apis
-        .cfn
-        .describe_stack(name)
-        .await
-        .map_err(|e| api_error(account, name, e))?;
-    let start = start_of(account, name, existing)?;
+    let start = start_of(account, name, deployed.info)?;
     let mut plan = StackPlan {
         account: account.to_owned(),
         name: name.to_owned(),
@@ -367,12 +371,27 @@ pub(crate) async fn plan_stack(
         Start::Create => ChangeSetType::Create,
         Start::Update => ChangeSetType::Update,
     };
-    // The deployed template is read only when something changes: most
-    // stacks of most plans are unchanged.
-    let deployed = |kind| async move {
-        match kind {
-            ChangeSetType::Create => Ok(None),
-            ChangeSetType::Update => deployed_template(apis, account, name).await.map(Some),
+    let old: Option<Value> = match kind {
+        ChangeSetType::Create => None,
+        ChangeSetType::Update => {
+            let text = match deployed.template {
+                Some(read) => read.map_err(|e| api_error(account, name, e))?,
+                None => apis
+                    .cfn
+                    .get_template(name)
+                    .await
+                    .map_err(|e| api_error(account, name, e))?,
+            };
+            let unreadable = |e: serde_json::Error| DeployError::UnreadableTemplate {
+                account: account.to_owned(),
+                stack: name.to_owned(),
+                reason: e.to_string(),
+            };
+            if same_template(&text, template).map_err(unreadable)? {
+                plan.status = StackStatus::NoChanges;
+                return Ok(plan);
+            }
+            Some(serde_json::from_str(&text).map_err(unreadable)?)
         }
     };
     match prepare(apis, stack, region, template, kind, wait).await? {
@@ -380,7 +399,6 @@ pub(crate) async fn plan_stack(
             plan.status = StackStatus::NoChanges;
         }
         Prepared::Ready(info) => {
-            let old = deployed(kind).await?;
             plan.status = if kind == ChangeSetType::Create {
                 StackStatus::Create
             } else {
@@ -394,41 +412,34 @@ pub(crate) async fn plan_stack(
         Prepared::NoBucket => {
             // Judge from the templates alone; the change set is made when the
             // staging bucket exists (after the baseline wave).
-            let old = deployed(kind).await?;
-            plan.status = match (&old, kind) {
-                (_, ChangeSetType::Create) => StackStatus::Create,
-                (Some(d), _) if d == &template.json => StackStatus::NoChanges,
-                _ => StackStatus::Update,
+            plan.status = if kind == ChangeSetType::Create {
+                StackStatus::Create
+            } else {
+                StackStatus::Update
             };
             plan.changes = merge_changes(change::classify(old.as_ref(), Some(&template.json)), &[]);
-            if plan.status != StackStatus::NoChanges {
-                let bucket = stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default();
-                plan.note = Some(format!(
-                    "change set made during deploy, once staging bucket `{bucket}` exists"
-                ));
-                plan.exec = Exec::Prepare {
-                    change_set_type: kind,
-                    delete_first: None,
-                };
-            }
+            let bucket = stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default();
+            plan.note = Some(format!(
+                "change set made during deploy, once staging bucket `{bucket}` exists"
+            ));
+            plan.exec = Exec::Prepare {
+                change_set_type: kind,
+                delete_first: None,
+            };
         }
     }
     Ok(plan)
 }
 
-/// Deployed `mesh-*` stacks of an account that the synthesis no longer has:
-/// stack deletions, each resource a `Remove`.
+/// Deployed `mesh-*` stacks of an account (its listing, `deployed`) that the
+/// synthesis no longer has: stack deletions, each resource a `Remove`.
 pub(crate) async fn plan_stale(
     apis: &AccountApis,
     account: &str,
     region: &str,
+    deployed: &[StackInfo],
     known: &[&str],
 ) -> Result<Vec<StackPlan>, DeployError> {
-    let deployed = apis.cfn.list_stacks().await.map_err(|error| DeployError::Api {
-        account: account.to_owned(),
-        stack: None,
-        error,
-    })?;
     let mut plans = Vec::new();
     for info in deployed {
         if !info.name.starts_with("mesh-") || known.contains(&info.name.as_str()) {
@@ -471,37 +482,6 @@ pub(crate) async fn plan_stale(
         });
     }
     Ok(plans)
-}
-
-/// Diffs an account's catalog resource policy with the synthesised one
-/// (as JSON values: formatting and key order do not count).
-pub(crate) async fn plan_policy(
-    apis: &AccountApis,
-    account: &str,
-    region: &str,
-    document: &str,
-) -> Result<PolicyPlan, DeployError> {
-    let current = apis
-        .glue
-        .get_resource_policy()
-        .await
-        .map_err(|error| DeployError::Api {
-            account: account.to_owned(),
-            stack: None,
-            error,
-        })?;
-    let wanted: Option<Value> = serde_json::from_str(document).ok();
-    let status = match current {
-        None => PolicyStatus::Create,
-        Some(text) if serde_json::from_str::<Value>(&text).ok() == wanted => PolicyStatus::NoChanges,
-        Some(_) => PolicyStatus::Update,
-    };
-    Ok(PolicyPlan {
-        account: account.to_owned(),
-        region: region.to_owned(),
-        status,
-        document: document.to_owned(),
-    })
 }
 
 /// How one stack's execution ended.

@@ -14,7 +14,7 @@ use super::api::{ApiError, ApiErrorKind, RetryPolicy, Retrying};
 use super::cfn::{
     CfnApi, ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo, TemplateSource,
 };
-use super::glue::GlueApi;
+use super::glue::{CatalogPolicy, GlueApi};
 use super::s3::S3Api;
 use super::session::{AccountApis, Connector};
 use super::DeployError;
@@ -58,6 +58,8 @@ pub(crate) struct FakeCfn {
     pub(crate) delay: Mutex<BTreeMap<String, Duration>>,
     /// `execute <stack>` / `delete <stack>`, in call order.
     pub(crate) log: Mutex<Vec<String>>,
+    /// Every call, by operation (and the latency each one takes).
+    pub(crate) calls: Calls,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,7 +87,8 @@ impl FakeCfn {
         }
     }
 
-    fn gate(&self, op: &'static str) -> Result<(), ApiError> {
+    async fn gate(&self, op: &'static str) -> Result<(), ApiError> {
+        self.calls.count(op).await;
         let left = self.throttle_next.load(Ordering::SeqCst);
         if left > 0 {
             self.throttle_next.store(left - 1, Ordering::SeqCst);
@@ -93,6 +96,19 @@ impl FakeCfn {
             return Err(ApiError::throttled(op));
         }
         Ok(())
+    }
+
+    /// A stack deployed with `template` (CREATE_COMPLETE), as if by an earlier deploy.
+    pub(crate) fn deployed(&self, name: &str, template: &str) {
+        let mut state = lock(&self.state);
+        let n = state.stacks.len();
+        state.stacks.push(FakeStack {
+            id: format!("arn:aws:cloudformation:eu-west-1:{}:stack/{name}/{n}", self.account),
+            name: name.to_owned(),
+            status: "CREATE_COMPLETE".into(),
+            template: Some(template.to_owned()),
+            events: Vec::new(),
+        });
     }
 
     pub(crate) fn status_of(&self, name: &str) -> Option<String> {
@@ -121,7 +137,7 @@ impl FakeCfn {
 #[async_trait]
 impl CfnApi for FakeCfn {
     async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError> {
-        self.gate("cloudformation:DescribeStacks")?;
+        self.gate("cloudformation:DescribeStacks").await?;
         let mut state = lock(&self.state);
         Ok(FakeCfn::live(&mut state, stack).map(|s| StackInfo {
             stack_id: s.id.clone(),
@@ -132,7 +148,7 @@ impl CfnApi for FakeCfn {
     }
 
     async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError> {
-        self.gate("cloudformation:ListStacks")?;
+        self.gate("cloudformation:ListStacks").await?;
         let state = lock(&self.state);
         Ok(state
             .stacks
@@ -148,7 +164,7 @@ impl CfnApi for FakeCfn {
     }
 
     async fn get_template(&self, stack: &str) -> Result<String, ApiError> {
-        self.gate("cloudformation:GetTemplate")?;
+        self.gate("cloudformation:GetTemplate").await?;
         let mut state = lock(&self.state);
         FakeCfn::live(&mut state, stack)
             .and_then(|s| s.template.clone())
@@ -162,7 +178,7 @@ impl CfnApi for FakeCfn {
 
     async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
         let op = "cloudformation:CreateChangeSet";
-        self.gate(op)?;
+        self.gate(op).await?;
         let TemplateSource::Body(template) = &request.template else {
             return Err(validation(op, "the fake reads inline templates only".into()));
         };
@@ -242,7 +258,7 @@ impl CfnApi for FakeCfn {
 
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError> {
         let op = "cloudformation:DescribeChangeSet";
-        self.gate(op)?;
+        self.gate(op).await?;
         let mut state = lock(&self.state);
         let id = FakeCfn::live(&mut state, stack)
             .map(|s| s.id.clone())
@@ -256,7 +272,7 @@ impl CfnApi for FakeCfn {
     }
 
     async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
-        self.gate("cloudformation:DeleteChangeSet")?;
+        self.gate("cloudformation:DeleteChangeSet").await?;
         let mut state = lock(&self.state);
         let id = FakeCfn::live(&mut state, stack)
             .map(|s| s.id.clone())
@@ -269,7 +285,7 @@ impl CfnApi for FakeCfn {
 
     async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
         let op = "cloudformation:ExecuteChangeSet";
-        self.gate(op)?;
+        self.gate(op).await?;
         lock(&self.log).push(format!("execute {}/{stack}", self.account));
         let delay = lock(&self.delay).get(stack).copied();
         if let Some(delay) = delay {
@@ -349,7 +365,7 @@ impl CfnApi for FakeCfn {
     }
 
     async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
-        self.gate("cloudformation:DeleteStack")?;
+        self.gate("cloudformation:DeleteStack").await?;
         lock(&self.log).push(format!("delete {}/{stack}", self.account));
         let mut state = lock(&self.state);
         if let Some(s) = FakeCfn::live(&mut state, stack) {
@@ -359,7 +375,7 @@ impl CfnApi for FakeCfn {
     }
 
     async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
-        self.gate("cloudformation:DescribeStackEvents")?;
+        self.gate("cloudformation:DescribeStackEvents").await?;
         let mut state = lock(&self.state);
         Ok(FakeCfn::live(&mut state, stack)
             .map(|s| s.events.iter().rev().cloned().collect())
@@ -398,20 +414,81 @@ impl CfnApi for Arc<FakeCfn> {
     }
 }
 
-/// A catalog whose policy is whatever was last put.
+/// A catalog whose policy is whatever was last put; its hash is the
+/// policy's length and a counter of writes, enough to tell versions apart.
 #[derive(Debug, Default)]
 pub(crate) struct FakeGlue {
     pub(crate) policy: Mutex<Option<String>>,
+    writes: AtomicU32,
+    pub(crate) calls: Calls,
+}
+
+impl FakeGlue {
+    fn hash(&self) -> String {
+        format!("h{}", self.writes.load(Ordering::SeqCst))
+    }
+
+    fn check(&self, op: &'static str, expected: Option<&str>) -> Result<(), ApiError> {
+        match expected {
+            Some(h) if lock(&self.policy).is_some() && h != self.hash() => Err(ApiError::new(
+                op,
+                ApiErrorKind::Service,
+                Some("ConcurrentModificationException"),
+                "Policy hash condition not met",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[async_trait]
 impl GlueApi for Arc<FakeGlue> {
-    async fn get_resource_policy(&self) -> Result<Option<String>, ApiError> {
-        Ok(lock(&self.policy).clone())
+    async fn get_resource_policy(&self) -> Result<Option<CatalogPolicy>, ApiError> {
+        self.calls.count("glue:GetResourcePolicy").await;
+        Ok(lock(&self.policy).clone().map(|text| CatalogPolicy {
+            text,
+            hash: Some(self.hash()),
+        }))
     }
-    async fn put_resource_policy(&self, policy: &str) -> Result<(), ApiError> {
+    async fn put_resource_policy(&self, policy: &str, expected_hash: Option<&str>) -> Result<(), ApiError> {
+        self.calls.count("glue:PutResourcePolicy").await;
+        self.check("glue:PutResourcePolicy", expected_hash)?;
         *lock(&self.policy) = Some(policy.to_owned());
+        self.writes.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+    async fn delete_resource_policy(&self, expected_hash: Option<&str>) -> Result<(), ApiError> {
+        self.calls.count("glue:DeleteResourcePolicy").await;
+        self.check("glue:DeleteResourcePolicy", expected_hash)?;
+        *lock(&self.policy) = None;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Calls made to a fake, by operation, each after `latency` (a stand-in for
+/// the network round trip, for the benchmark).
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    pub(crate) latency: Mutex<Duration>,
+    by_op: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Calls {
+    async fn count(&self, op: &'static str) {
+        *lock(&self.by_op).entry(op).or_insert(0) += 1;
+        let latency = *lock(&self.latency);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    pub(crate) fn by_op(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.by_op).clone()
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        *lock(&self.latency) = latency;
     }
 }
 
@@ -441,6 +518,10 @@ pub(crate) struct FakeAccount {
 pub(crate) struct FakeConnector {
     pub(crate) accounts: BTreeMap<String, FakeAccount>,
     pub(crate) retry: RetryPolicy,
+    /// One `sts:AssumeRole` per account, the first time it is asked for (as
+    /// `AwsSession` caches its sessions).
+    pub(crate) sts: Calls,
+    assumed: Mutex<BTreeSet<String>>,
 }
 
 impl FakeConnector {
@@ -463,6 +544,28 @@ impl FakeConnector {
                 base_delay: Duration::from_millis(1),
                 max_delay: Duration::from_millis(5),
             },
+            sts: Calls::default(),
+            assumed: Mutex::default(),
+        }
+    }
+
+    /// Every call of every fake, by operation.
+    pub(crate) fn calls(&self) -> BTreeMap<&'static str, u64> {
+        let mut all = self.sts.by_op();
+        for a in self.accounts.values() {
+            for (op, n) in a.cfn.calls.by_op().into_iter().chain(a.glue.calls.by_op()) {
+                *all.entry(op).or_insert(0) += n;
+            }
+        }
+        all
+    }
+
+    /// Every call takes `latency`.
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.sts.set_latency(latency);
+        for a in self.accounts.values() {
+            a.cfn.calls.set_latency(latency);
+            a.glue.calls.set_latency(latency);
         }
     }
 
@@ -489,6 +592,9 @@ impl Connector for FakeConnector {
                 "no such account",
             ),
         })?;
+        if lock(&self.assumed).insert(account.to_owned()) {
+            self.sts.count("sts:AssumeRole").await;
+        }
         Ok(Arc::new(AccountApis {
             cfn: Arc::new(Retrying::new(a.cfn.clone(), self.retry)),
             glue: Arc::new(Retrying::new(a.glue.clone(), self.retry)),
@@ -500,3 +606,7 @@ impl Connector for FakeConnector {
 #[cfg(test)]
 #[path = "fake_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "bench_tests.rs"]
+mod bench;
