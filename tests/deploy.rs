@@ -287,6 +287,34 @@ impl Aws {
         serde_json::from_str(out.template_body().unwrap_or_default()).expect("a JSON template")
     }
 
+    /// Termination protection and the stack policy of a stack.
+    fn guards(&self, account: &str, stack: &str) -> (bool, Option<Value>) {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.account(account));
+        let described = self
+            .rt
+            .block_on(cfn.describe_stacks().stack_name(stack).send())
+            .expect("describe the stack");
+        let protected = described.stacks()[0].enable_termination_protection().unwrap_or(false);
+        let policy = self
+            .rt
+            .block_on(cfn.get_stack_policy().stack_name(stack).send())
+            .expect("get the stack policy");
+        let policy = policy
+            .stack_policy_body()
+            .filter(|b| !b.is_empty())
+            .map(|b| serde_json::from_str(b).expect("a JSON stack policy"));
+        (protected, policy)
+    }
+
+    /// `aws cloudformation delete-stack`, as someone might run it by hand.
+    fn delete_by_hand(&self, account: &str, stack: &str) -> Result<(), String> {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.account(account));
+        self.rt
+            .block_on(cfn.delete_stack().stack_name(stack).send())
+            .map(|_| ())
+            .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+    }
+
     fn glue_policy(&self, account: &str) -> Option<Value> {
         let glue = aws_sdk_glue::Client::new(&self.account(account));
         match self.rt.block_on(glue.get_resource_policy().send()) {
@@ -351,12 +379,34 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     let after = calls(&moto);
     assert_eq!(more(&before, &after, "CreateChangeSet"), 0, "{after:?}");
     assert_eq!(more(&before, &after, "GetTemplate"), 7, "{after:?}");
-    assert_eq!(more(&before, &after, "DescribeStacks"), 0, "{after:?}");
+    // One listing per account (DescribeStacks without a name), no per-stack describe.
+    assert_eq!(more(&before, &after, "DescribeStacks"), 4, "{after:?}");
     assert_eq!(
         plan["policies"],
         json!([{"account": PRODUCER, "kind": "glue-resource-policy", "status": "no_changes", "changes": []}])
     );
     assert_eq!(plan["destructive"], 0);
+
+    // CloudFormation's own guards: stacks holding data are protected from
+    // deletion, and their policy denies replacing or deleting stateful
+    // resources; a stack of roles only has neither.
+    let (protected, policy) = aws.guards(PRODUCER, "mesh-products");
+    assert!(protected);
+    let policy = policy.expect("a stack policy");
+    assert_eq!(
+        policy["Statement"][1]["Action"],
+        json!(["Update:Replace", "Update:Delete"])
+    );
+    assert_eq!(policy["Statement"][1]["Resource"], "*");
+    assert!(aws.guards(PRODUCER, "mesh-baseline").0);
+    assert_eq!(aws.guards(CONSUMER, "mesh-consumer"), (false, None));
+    let by_hand = aws.delete_by_hand(PRODUCER, "mesh-baseline").expect_err("protected");
+    assert!(
+        by_hand.contains("cannot be deleted while TerminationProtection is enabled"),
+        "{by_hand}"
+    );
+    assert_eq!(aws.stacks(PRODUCER)["mesh-baseline"], "CREATE_COMPLETE");
+
     let again = run(&moto, &ws, &["deploy", "--yes"]);
     assert_eq!(again.code, Some(0));
     assert!(again.stdout.ends_with("Nothing to deploy.\n"), "{}", again.stdout);

@@ -7,11 +7,13 @@
 //! service's `Replacement` can only make a change more serious, never less,
 //! because some services (and emulators) leave it out.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use serde_json::Value;
 
 use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
+use super::guards;
 use super::manifest::{ManifestStack, Template};
 use super::plan::{ChangeAction, Exec, PlannedChange, StackPlan, StackStatus, WaitOptions};
 use super::s3::template_url;
@@ -335,6 +337,16 @@ fn same_template(deployed: &str, template: &Template) -> Result<bool, serde_json
     Ok(serde_json::from_str::<Value>(deployed)? == template.json)
 }
 
+/// A deployed stack that holds data but has no termination protection was
+/// deployed before meshsynth set guards (or someone turned them off): deploy
+/// sets them.
+fn guard_if_unprotected(plan: &mut StackPlan, template: &Value, protected: bool) {
+    if !protected && guards::holds_data(template) {
+        plan.exec = Exec::Guard;
+        plan.note = Some("no termination protection: deploy sets it and the stack policy".to_owned());
+    }
+}
+
 /// Plans one stack of the synthesis (see the module docs). A deployed stack
 /// whose template is the synthesised one is `no_changes` at once: no change
 /// set is made for it (an unchanged plan costs one GetTemplate per stack).
@@ -347,6 +359,7 @@ pub(crate) async fn plan_stack(
     wait: &WaitOptions,
 ) -> Result<StackPlan, DeployError> {
     let (account, name) = (stack.account.as_str(), stack.name.as_str());
+    let protected = deployed.info.as_ref().is_some_and(|i| i.termination_protection);
     let start = start_of(account, name, deployed.info)?;
     let mut plan = StackPlan {
         account: account.to_owned(),
@@ -389,6 +402,7 @@ pub(crate) async fn plan_stack(
             };
             if same_template(&text, template).map_err(unreadable)? {
                 plan.status = StackStatus::NoChanges;
+                guard_if_unprotected(&mut plan, &template.json, protected);
                 return Ok(plan);
             }
             Some(serde_json::from_str(&text).map_err(unreadable)?)
@@ -397,6 +411,7 @@ pub(crate) async fn plan_stack(
     match prepare(apis, stack, region, template, kind, wait).await? {
         Prepared::NoChanges => {
             plan.status = StackStatus::NoChanges;
+            guard_if_unprotected(&mut plan, &template.json, protected);
         }
         Prepared::Ready(info) => {
             plan.status = if kind == ChangeSetType::Create {
@@ -478,6 +493,7 @@ pub(crate) async fn plan_stale(
             note: Some("no longer synthesised".to_owned()),
             exec: Exec::Delete {
                 stack_id: info.stack_id.clone(),
+                protected: info.termination_protection,
             },
         });
     }
@@ -491,6 +507,8 @@ pub enum Outcome {
     Updated,
     Deleted,
     Unchanged,
+    /// Only the guards were set (stack policy, termination protection).
+    Guarded,
 }
 
 /// Why a stack failed: the stack's status and the first failed resource.
@@ -518,14 +536,14 @@ pub(crate) async fn execute_stack(
     wait: &WaitOptions,
 ) -> Result<Outcome, StackFailure> {
     let (account, name) = (plan.account.as_str(), plan.name.as_str());
-    match &plan.exec {
-        Exec::Nothing => Ok(Outcome::Unchanged),
+    let outcome = match &plan.exec {
+        Exec::Nothing => return Ok(Outcome::Unchanged),
+        Exec::Guard => {
+            guard(apis, account, name).await?;
+            return Ok(Outcome::Guarded);
+        }
         Exec::Execute { change_set } => {
-            apis.cfn
-                .execute_change_set(name, change_set)
-                .await
-                .map_err(|e| api_error(account, name, e))?;
-            settle(apis, account, name, name, plan.status == StackStatus::Create, wait).await
+            run_change_set(apis, plan, change_set, plan.status == StackStatus::Create, wait).await?
         }
         Exec::Prepare {
             change_set_type,
@@ -545,40 +563,99 @@ pub(crate) async fn execute_stack(
                 settle_deleted(apis, account, name, stack_id, wait).await?;
             }
             match prepare(apis, stack, &plan.region, template, *change_set_type, wait).await? {
-                Prepared::NoChanges => Ok(Outcome::Unchanged),
-                Prepared::NoBucket => Err(StackFailure {
-                    status: None,
-                    reason: format!(
-                        "staging bucket `{}` does not exist in account {account}",
-                        stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default()
-                    ),
-                }),
+                Prepared::NoChanges => Outcome::Unchanged,
+                Prepared::NoBucket => {
+                    return Err(StackFailure {
+                        status: None,
+                        reason: format!(
+                            "staging bucket `{}` does not exist in account {account}",
+                            stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default()
+                        ),
+                    })
+                }
                 Prepared::Ready(_) => {
-                    apis.cfn
-                        .execute_change_set(name, &change_set_name(&stack.sha256))
-                        .await
-                        .map_err(|e| api_error(account, name, e))?;
-                    settle(
-                        apis,
-                        account,
-                        name,
-                        name,
-                        *change_set_type == ChangeSetType::Create,
-                        wait,
-                    )
-                    .await
+                    let creating = *change_set_type == ChangeSetType::Create;
+                    run_change_set(apis, plan, &change_set_name(&stack.sha256), creating, wait).await?
                 }
             }
         }
-        Exec::Delete { stack_id } => {
+        Exec::Delete { stack_id, protected } => {
+            // The deploy allowed this deletion: only now does protection go.
+            if *protected {
+                apis.cfn
+                    .set_termination_protection(stack_id, false)
+                    .await
+                    .map_err(|e| api_error(account, name, e))?;
+            }
             apis.cfn
                 .delete_stack(stack_id)
                 .await
                 .map_err(|e| api_error(account, name, e))?;
             settle_deleted(apis, account, name, stack_id, wait).await?;
-            Ok(Outcome::Deleted)
+            return Ok(Outcome::Deleted);
         }
+    };
+    // Created or updated (or found unchanged): a stack holding data gets its
+    // guards, which also puts back the protective policy after a lifted update.
+    if outcome != Outcome::Unchanged && template.is_some_and(|t| guards::holds_data(&t.json)) {
+        guard(apis, account, name).await?;
     }
+    Ok(outcome)
+}
+
+/// Executes a change set and waits for the stack. An update that replaces
+/// or removes stateful resources (each one allowed by the deploy) runs under
+/// a temporary stack policy lifting exactly those logical ids; the
+/// protective policy is put back afterwards, whatever happened.
+async fn run_change_set(
+    apis: &AccountApis,
+    plan: &StackPlan,
+    change_set: &str,
+    creating: bool,
+    wait: &WaitOptions,
+) -> Result<Outcome, StackFailure> {
+    let (account, name) = (plan.account.as_str(), plan.name.as_str());
+    let lifted: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.destructive)
+        .map(|c| c.logical_id.clone())
+        .collect();
+    let temporary = !creating && !lifted.is_empty();
+    if temporary {
+        apis.cfn
+            .set_stack_policy(name, &guards::stack_policy(&lifted))
+            .await
+            .map_err(|e| api_error(account, name, e))?;
+    }
+    let executed = match apis.cfn.execute_change_set(name, change_set).await {
+        Ok(()) => settle(apis, account, name, name, creating, wait).await,
+        Err(e) => Err(api_error(account, name, e).into()),
+    };
+    if temporary {
+        let restored = apis
+            .cfn
+            .set_stack_policy(name, &guards::stack_policy(&BTreeSet::new()))
+            .await
+            .map_err(|e| api_error(account, name, e).into());
+        // A failed update is the news; a failed restore after it is secondary.
+        return executed.and_then(|o| restored.map(|()| o));
+    }
+    executed
+}
+
+/// Sets a stack's guards: the protective stack policy and termination
+/// protection (`guards.rs`).
+async fn guard(apis: &AccountApis, account: &str, name: &str) -> Result<(), StackFailure> {
+    apis.cfn
+        .set_stack_policy(name, &guards::stack_policy(&BTreeSet::new()))
+        .await
+        .map_err(|e| api_error(account, name, e))?;
+    apis.cfn
+        .set_termination_protection(name, true)
+        .await
+        .map_err(|e| api_error(account, name, e))?;
+    Ok(())
 }
 
 /// Waits for an executed change set's stack to settle.

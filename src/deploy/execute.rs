@@ -36,6 +36,8 @@ pub enum StepStatus {
     Deleted,
     /// A Glue resource policy put in place.
     Applied,
+    /// Only the stack's guards were set (stack policy, termination protection).
+    Guarded,
     /// Nothing to do.
     Unchanged,
     Failed {
@@ -318,6 +320,7 @@ async fn run_group(
                     Ok(Outcome::Updated) => StepStatus::Updated,
                     Ok(Outcome::Deleted) => StepStatus::Deleted,
                     Ok(Outcome::Unchanged) => StepStatus::Unchanged,
+                    Ok(Outcome::Guarded) => StepStatus::Guarded,
                     Err(f) => StepStatus::Failed {
                         status: f.status,
                         reason: f.reason,
@@ -367,6 +370,7 @@ fn outcome(status: &StepStatus) -> String {
         StepStatus::Updated => "updated".to_owned(),
         StepStatus::Deleted => "deleted".to_owned(),
         StepStatus::Applied => "applied".to_owned(),
+        StepStatus::Guarded => "guards set".to_owned(),
         StepStatus::Unchanged => "unchanged".to_owned(),
         StepStatus::Skipped => "skipped".to_owned(),
         StepStatus::Failed { status, reason } => match status {

@@ -26,6 +26,8 @@ struct FakeStack {
     status: String,
     template: Option<String>,
     events: Vec<StackEvent>, // oldest first
+    policy: Option<String>,
+    protected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +110,15 @@ impl FakeCfn {
             status: "CREATE_COMPLETE".into(),
             template: Some(template.to_owned()),
             events: Vec::new(),
+            policy: None,
+            protected: false,
         });
+    }
+
+    /// The stack's policy and termination protection, if it exists.
+    pub(crate) fn guards_of(&self, name: &str) -> Option<(Option<String>, bool)> {
+        let mut state = lock(&self.state);
+        FakeCfn::live(&mut state, name).map(|s| (s.policy.clone(), s.protected))
     }
 
     pub(crate) fn status_of(&self, name: &str) -> Option<String> {
@@ -144,11 +154,12 @@ impl CfnApi for FakeCfn {
             name: s.name.clone(),
             status: s.status.clone(),
             status_reason: None,
+            termination_protection: s.protected,
         }))
     }
 
     async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError> {
-        self.gate("cloudformation:ListStacks").await?;
+        self.gate("cloudformation:DescribeStacks").await?;
         let state = lock(&self.state);
         Ok(state
             .stacks
@@ -159,6 +170,7 @@ impl CfnApi for FakeCfn {
                 name: s.name.clone(),
                 status: s.status.clone(),
                 status_reason: None,
+                termination_protection: s.protected,
             })
             .collect())
     }
@@ -206,6 +218,8 @@ impl CfnApi for FakeCfn {
                     status: "REVIEW_IN_PROGRESS".into(),
                     template: None,
                     events: Vec::new(),
+                    policy: None,
+                    protected: false,
                 };
                 let id = stack.id.clone();
                 state.stacks.push(stack);
@@ -366,11 +380,48 @@ impl CfnApi for FakeCfn {
 
     async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
         self.gate("cloudformation:DeleteStack").await?;
-        lock(&self.log).push(format!("delete {}/{stack}", self.account));
         let mut state = lock(&self.state);
         if let Some(s) = FakeCfn::live(&mut state, stack) {
+            if s.protected {
+                return Err(validation(
+                    "cloudformation:DeleteStack",
+                    format!(
+                        "Stack [{}] cannot be deleted while TerminationProtection is enabled",
+                        s.name
+                    ),
+                ));
+            }
             s.status = "DELETE_COMPLETE".into();
         }
+        lock(&self.log).push(format!("delete {}/{stack}", self.account));
+        Ok(())
+    }
+
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError> {
+        self.gate("cloudformation:SetStackPolicy").await?;
+        let mut state = lock(&self.state);
+        let s = FakeCfn::live(&mut state, stack).ok_or_else(|| {
+            validation(
+                "cloudformation:SetStackPolicy",
+                format!("Stack [{stack}] does not exist"),
+            )
+        })?;
+        s.policy = Some(policy.to_owned());
+        lock(&self.log).push(format!("policy {}/{}", self.account, s.name));
+        Ok(())
+    }
+
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError> {
+        self.gate("cloudformation:UpdateTerminationProtection").await?;
+        let mut state = lock(&self.state);
+        let s = FakeCfn::live(&mut state, stack).ok_or_else(|| {
+            validation(
+                "cloudformation:UpdateTerminationProtection",
+                format!("Stack [{stack}] does not exist"),
+            )
+        })?;
+        s.protected = enabled;
+        lock(&self.log).push(format!("protect={enabled} {}/{}", self.account, s.name));
         Ok(())
     }
 
@@ -408,6 +459,12 @@ impl CfnApi for Arc<FakeCfn> {
     }
     async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
         self.as_ref().delete_stack(stack).await
+    }
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError> {
+        self.as_ref().set_stack_policy(stack, policy).await
+    }
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError> {
+        self.as_ref().set_termination_protection(stack, enabled).await
     }
     async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
         self.as_ref().stack_events(stack).await

@@ -350,15 +350,15 @@ async fn an_unchanged_plan_reads_templates_and_makes_no_change_set() {
     assert!(again.is_unchanged(), "{again:#?}");
     let after = fakes.calls();
     let more = |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
-    // Per account one listing and one catalog policy; per stack one template.
-    assert_eq!(more("cloudformation:ListStacks"), 4);
+    // Per account one listing (DescribeStacks without a name) and one
+    // catalog policy; per stack one template.
+    assert_eq!(more("cloudformation:DescribeStacks"), 4);
     assert_eq!(more("glue:GetResourcePolicy"), 4);
     assert_eq!(more("cloudformation:GetTemplate"), 7);
     for op in [
         "cloudformation:CreateChangeSet",
         "cloudformation:DescribeChangeSet",
         "cloudformation:DeleteChangeSet",
-        "cloudformation:DescribeStacks",
     ] {
         assert_eq!(more(op), 0, "{op}: {after:?}");
     }
@@ -451,4 +451,73 @@ async fn a_policy_changed_after_the_plan_is_not_overwritten() {
         fakes.accounts[A].glue.policy.lock().expect("lock").as_deref(),
         Some("{\"Statement\": [{\"Sid\": \"Theirs\"}]}")
     );
+}
+
+#[tokio::test]
+async fn stacks_holding_data_get_a_stack_policy_and_termination_protection() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let synth = synthesis(org());
+    assert!(deploy(&fakes, &synth, &plan_with(&fakes, &synth).await)
+        .await
+        .is_success());
+    let protective = crate::deploy::guards::stack_policy(&Default::default());
+    for (account, stack) in [(A, "mesh-baseline"), (A, "mesh-products"), (C, "mesh-products")] {
+        assert_eq!(
+            fakes.cfn(account).guards_of(stack),
+            Some((Some(protective.clone()), true)),
+            "{account}/{stack}"
+        );
+    }
+    // A role holds no data: no guards.
+    assert_eq!(fakes.cfn(B).guards_of("mesh-consumer"), Some((None, false)));
+
+    // A stack deployed before the guards existed (or stripped by hand) gets
+    // them on the next deploy, without any change to its template.
+    fakes.cfn(C).deployed(
+        "mesh-baseline",
+        &synth.templates[&(C.to_owned(), "mesh-baseline".to_owned())].text,
+    );
+    let planned = plan_with(&fakes, &synth).await;
+    assert!(!planned.is_unchanged());
+    let unguarded = planned
+        .stacks
+        .iter()
+        .find(|s| s.account == C && s.name == "mesh-baseline")
+        .expect("C's baseline");
+    assert_eq!(unguarded.status, StackStatus::NoChanges);
+    assert_eq!(
+        unguarded.note.as_deref(),
+        Some("no termination protection: deploy sets it and the stack policy")
+    );
+    let report = deploy(&fakes, &synth, &planned).await;
+    assert_eq!(status(&report, C, "mesh-baseline"), &StepStatus::Guarded);
+    assert_eq!(
+        fakes.cfn(C).guards_of("mesh-baseline"),
+        Some((Some(protective.clone()), true))
+    );
+    assert!(plan_with(&fakes, &synth).await.is_unchanged());
+
+    // An allowed destructive update runs under a policy lifting exactly the
+    // database it removes; the protective policy is back afterwards.
+    let mut specs = org();
+    for s in &mut specs {
+        if s.0 == A && s.1 == "mesh-products" {
+            s.4 = json!({"GlueDbEpisodesV2": database("episodes_v2")});
+        }
+    }
+    let retired = synthesis(specs);
+    let planned = plan_with(&fakes, &retired).await;
+    let before = fakes.cfn(A).log().len();
+    assert!(deploy(&fakes, &retired, &planned).await.is_success());
+    assert_eq!(
+        fakes.cfn(A).log()[before..].to_vec(),
+        vec![
+            "policy 333333333333/mesh-products",
+            "execute 333333333333/mesh-products",
+            "policy 333333333333/mesh-products",
+            "policy 333333333333/mesh-products",
+            "protect=true 333333333333/mesh-products",
+        ]
+    );
+    assert_eq!(fakes.cfn(A).guards_of("mesh-products"), Some((Some(protective), true)));
 }

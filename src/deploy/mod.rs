@@ -18,6 +18,7 @@ pub mod cfn;
 pub mod change_set;
 pub mod execute;
 pub mod glue;
+pub(crate) mod guards;
 pub mod manifest;
 pub mod plan;
 pub mod policy_diff;

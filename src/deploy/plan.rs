@@ -98,8 +98,12 @@ pub(crate) enum Exec {
         change_set_type: ChangeSetType,
         delete_first: Option<String>,
     },
-    /// Delete the stack (by id).
-    Delete { stack_id: String },
+    /// Delete the stack (by id), turning its termination protection off
+    /// first when it is on.
+    Delete { stack_id: String, protected: bool },
+    /// The template is deployed, but the stack lacks its guards (stack
+    /// policy and termination protection, `guards.rs`): set them.
+    Guard,
 }
 
 /// The plan of one stack.
@@ -190,7 +194,9 @@ impl Plan {
 
     /// Whether deploying would change nothing.
     pub fn is_unchanged(&self) -> bool {
-        self.stacks.iter().all(|s| s.status == StackStatus::NoChanges)
+        self.stacks
+            .iter()
+            .all(|s| s.status == StackStatus::NoChanges && s.exec == Exec::Nothing)
             && self.policies.iter().all(|p| p.status == PolicyStatus::NoChanges)
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::approval;
 use super::execute::{DeployReport, StepStatus, POLICY_STEP};
-use super::plan::{ChangeAction, Plan, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
+use super::plan::{ChangeAction, Exec, Plan, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
 use crate::change::Replacement;
 
 /// ANSI styling, or none.
@@ -147,7 +147,9 @@ impl AccountView<'_> {
         self.stacks.iter().map(|s| s.destructive()).sum()
     }
     fn changed(&self) -> bool {
-        self.stacks.iter().any(|s| s.status != StackStatus::NoChanges)
+        self.stacks
+            .iter()
+            .any(|s| s.status != StackStatus::NoChanges || s.exec != Exec::Nothing)
             || self.policy.is_some_and(|p| p.status != PolicyStatus::NoChanges)
     }
 }
@@ -314,6 +316,9 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
         for s in &v.stacks {
             if s.status == StackStatus::NoChanges {
                 let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
+                if let Some(note) = &s.note {
+                    let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+                }
                 continue;
             }
             let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
@@ -540,6 +545,12 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
     let failed = report.with(|s| matches!(s, StepStatus::Failed { .. }));
     let skipped = report.with(|s| *s == StepStatus::Skipped);
     let mut out = String::new();
+    let guarded = count(|s| *s == StepStatus::Guarded);
+    let guarded = if guarded > 0 {
+        format!(", {guarded} given guards")
+    } else {
+        String::new()
+    };
     let policies_deleted = if policy_deleted > 0 {
         format!(
             ", {policy_deleted} polic{} deleted",
@@ -550,7 +561,7 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
     };
     let headline = format!(
         "{created} created, {updated} updated, {deleted} deleted, {applied} polic{} applied{policies_deleted}, \
-         {unchanged} unchanged",
+         {unchanged} unchanged{guarded}",
         if applied == 1 { "y" } else { "ies" }
     );
     if failed.is_empty() && skipped.is_empty() {
@@ -596,7 +607,11 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
             .filter(|s| {
                 matches!(
                     s.status,
-                    StepStatus::Created | StepStatus::Updated | StepStatus::Deleted | StepStatus::Applied
+                    StepStatus::Created
+                        | StepStatus::Updated
+                        | StepStatus::Deleted
+                        | StepStatus::Applied
+                        | StepStatus::Guarded
                 )
             })
             .collect();
@@ -607,6 +622,7 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
                     StepStatus::Created => "created",
                     StepStatus::Updated => "updated",
                     StepStatus::Deleted => "deleted",
+                    StepStatus::Guarded => "guards set",
                     _ => "applied",
                 };
                 let _ = writeln!(out, "  {} {}  {word}", s.account, s.name);
