@@ -100,8 +100,10 @@ impl FakeCfn {
         Ok(())
     }
 
-    /// A stack deployed with `template` (CREATE_COMPLETE), as if by an earlier deploy.
-    pub(crate) fn deployed(&self, name: &str, template: &str) {
+    /// A stack deployed with `template` (CREATE_COMPLETE), as if by an
+    /// earlier deploy; `guarded`: with termination protection and the stack
+    /// policy, as meshsynth leaves a stack holding data.
+    pub(crate) fn deployed(&self, name: &str, template: &str, guarded: bool) {
         let mut state = lock(&self.state);
         let n = state.stacks.len();
         state.stacks.push(FakeStack {
@@ -110,8 +112,8 @@ impl FakeCfn {
             status: "CREATE_COMPLETE".into(),
             template: Some(template.to_owned()),
             events: Vec::new(),
-            policy: None,
-            protected: false,
+            policy: guarded.then(|| super::guards::stack_policy(&BTreeSet::new())),
+            protected: guarded,
         });
     }
 

@@ -476,6 +476,7 @@ async fn stacks_holding_data_get_a_stack_policy_and_termination_protection() {
     fakes.cfn(C).deployed(
         "mesh-baseline",
         &synth.templates[&(C.to_owned(), "mesh-baseline".to_owned())].text,
+        false,
     );
     let planned = plan_with(&fakes, &synth).await;
     assert!(!planned.is_unchanged());
