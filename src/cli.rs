@@ -46,6 +46,9 @@ pub struct GlobalArgs {
     /// Print more about what happens
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Fail (exit 1) when the topology has warnings, e.g. consumers on deprecated versions
+    #[arg(long, global = true)]
+    pub deny_warnings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1134,3 +1134,46 @@ fn deploy_asks_on_a_terminal_and_declining_executes_nothing() {
         .collect();
     assert!(producer.iter().all(|s| s["status"] == "no_changes"), "{plan}");
 }
+
+/// Warnings outside `validate`: one line per kind, and `--deny-warnings`
+/// makes them fail a CI job (exit 1) before anything is written.
+#[test]
+fn warnings_are_grouped_and_can_fail_the_run() {
+    let ex = common::example_workspace();
+    let out = common::meshsynth(ex.path())
+        .args(["synth", "--out", "out"])
+        .output()
+        .expect("run synth");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "warning: 3 consumers are on deprecated versions: ads-delivery (podcasts.episodes@1), \
+         billing (advertising.impressions@2), insights (finance.ad-revenue@1) (`meshsynth validate` lists \
+         each with its replacement and whom to ask)"
+    );
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[1].starts_with("synth: "), "{stderr}");
+    let denied = common::meshsynth(ex.path())
+        .args(["--deny-warnings", "synth", "--out", "denied"])
+        .output()
+        .expect("run synth");
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).ends_with("error: 3 topology warnings and --deny-warnings\n"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    assert!(!ex.path().join("denied").exists());
+    // -q keeps the error, drops the warnings.
+    let quiet = common::meshsynth(ex.path())
+        .args(["-q", "--deny-warnings", "validate"])
+        .output()
+        .expect("run validate");
+    assert_eq!(quiet.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&quiet.stderr),
+        "error: 3 topology warnings and --deny-warnings\n"
+    );
+}

@@ -1,11 +1,11 @@
 //! `meshsynth validate`: check the topology; warnings on stderr.
 
-use super::{load_topology, Io};
+use super::{load_topology_with, Io};
 use crate::exit::ExitCode;
 use crate::settings::{Settings, Verbosity};
 
 pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
-    let t = load_topology(settings, io)?;
+    let t = load_topology_with(settings, io, true)?;
     if settings.verbosity != Verbosity::Quiet {
         writeln!(
             io.err,
