@@ -522,3 +522,59 @@ async fn stacks_holding_data_get_a_stack_policy_and_termination_protection() {
     );
     assert_eq!(fakes.cfn(A).guards_of("mesh-products"), Some((Some(protective), true)));
 }
+
+/// A writer the test reads back (progress lines).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn without_a_terminal_each_stack_has_its_lines_and_a_slow_wave_a_heartbeat() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let synth = synthesis(org());
+    let planned = plan_with(&fakes, &synth).await;
+    fakes
+        .cfn(C)
+        .delay
+        .lock()
+        .expect("lock")
+        .insert("mesh-products".into(), Duration::from_millis(120));
+    let captured = Captured::default();
+    let progress = Progress::lines(Box::new(captured.clone()), Duration::from_millis(40));
+    let exec = ExecOptions {
+        concurrency: 4,
+        wait: options().wait,
+    };
+    let report = execute(&fakes, &planned, &synth, &exec, &progress).await;
+    assert!(report.is_success(), "{report:#?}");
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "wave 0 (baseline): 3 to deploy", "{text}");
+    assert!(lines.contains(&"  start    555555555555 mesh-products"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  done     555555555555 mesh-products (") && l.ends_with(" s): created")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("  waiting  ")
+            && l.contains(" running: ")
+            && l.contains("555555555555 mesh-products (")),
+        "{text}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("  start ")).count(),
+        8,
+        "7 stacks and 1 catalog policy: {text}"
+    );
+}
