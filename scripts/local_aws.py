@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import io
 import json
 import os
 import re
 import signal
 import sys
 import threading
+import urllib.parse
 from typing import Any, Callable
 
 TESTED_MOTO_VERSION = "5.2.1"
@@ -1039,6 +1041,59 @@ def patch_cloudformation(m: dict[str, Any], errors: dict[str, type]) -> None:
         for export in exports:
             backend.exports[export.name] = export
 
+    def policy_denies(policy: Any, logical_id: str, rtype: str) -> bool:
+        """Whether a stack policy denies Update:Delete on this resource.
+
+        moto stored stack policies and never read them; AWS fails an update
+        that removes a resource its stack policy protects. Only what
+        meshsynth's policies use is understood: Deny statements with
+        Action, Resource or NotResource (`LogicalResourceId/<id>`, `*`,
+        trailing `*`) and a ResourceType condition (StringEquals/StringLike).
+        """
+        def matches(pattern: str, value: str) -> bool:
+            return pattern == value or (pattern.endswith("*") and value.startswith(pattern[:-1]))
+
+        def listed(v: Any) -> list[str]:
+            return [v] if isinstance(v, str) else list(v or [])
+
+        for st in listed(policy.get("Statement")) if isinstance(policy, dict) else []:
+            if not isinstance(st, dict) or st.get("Effect") != "Deny":
+                continue
+            if not any(matches(a, "Update:Delete") for a in listed(st.get("Action"))):
+                continue
+            target = f"LogicalResourceId/{logical_id}"
+            if "NotResource" in st:
+                if any(matches(r, target) for r in listed(st["NotResource"])):
+                    continue
+            elif not any(r == "*" or matches(r, target) for r in listed(st.get("Resource"))):
+                continue
+            types = [t for op in ("StringEquals", "StringLike")
+                     for t in listed(((st.get("Condition") or {}).get(op) or {}).get("ResourceType"))]
+            if types and not any(matches(t, rtype) for t in types):
+                continue
+            return True
+        return False
+
+    def enforce_stack_policy(stack: Any, old: Any, new: Any) -> None:
+        body = getattr(stack, "policy", None)
+        if not body:
+            return
+        try:
+            policy = json.loads(body)
+        except (TypeError, ValueError):
+            return
+        old_resources = (old or {}).get("Resources") or {}
+        new_resources = (new or {}).get("Resources") or {}
+        for logical_id, res in sorted(old_resources.items()):
+            if logical_id in new_resources:
+                continue
+            rtype = (res or {}).get("Type", "")
+            if policy_denies(policy, logical_id, rtype):
+                failure.resource = (logical_id, rtype)
+                raise ValidationError(message=(
+                    f"Action denied by stack policy: Statement [Deny Update:Delete] on "
+                    f"[LogicalResourceId/{logical_id}] ({rtype})"))
+
     def execute_change_set(self, change_set_name, stack_name=None):  # type: ignore[no-untyped-def]
         cs = find_change_set(self, change_set_name, stack_name)
         # moto.md §1: a FAILED ("no changes") change set could be executed;
@@ -1060,6 +1115,8 @@ def patch_cloudformation(m: dict[str, Any], errors: dict[str, type]) -> None:
         stack._add_stack_event(f"{verb}_IN_PROGRESS", resource_status_reason="User Initiated")
         failure.resource = None
         try:
+            if not creating:
+                enforce_stack_policy(stack, before["template_dict"], cs.template_dict)
             cs.apply()
             stack.template = cs.template
             stack._parse_template()
@@ -1139,6 +1196,10 @@ def patch_cloudformation(m: dict[str, Any], errors: dict[str, type]) -> None:
         stack = live_stack(self, name_or_stack_id)
         if stack is None:
             return  # AWS: deleting a stack that does not exist succeeds
+        # moto kept the flag but never honoured it (nor let it be changed).
+        if getattr(stack, "enable_termination_protection", False):
+            raise ValidationError(message=(
+                f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"))
         try:
             stack.delete()
         except Exception as e:  # noqa: BLE001
@@ -1174,6 +1235,18 @@ def patch_cloudformation(m: dict[str, Any], errors: dict[str, type]) -> None:
         self.cloudformation_backend.execute_change_set(
             change_set_name=self._get_param("ChangeSetName"), stack_name=self._get_param("StackName"))
         return EmptyResult()
+
+    def r_update_termination_protection(self):  # type: ignore[no-untyped-def]
+        # Not in moto 5.2.1 at all.
+        name = self._get_param("StackName")
+        stack = live_stack(self.cloudformation_backend, name)
+        if stack is None:
+            raise ValidationError(name)
+        value = self._get_param("EnableTerminationProtection")
+        stack.enable_termination_protection = value is True or str(value).lower() == "true"
+        return ActionResult({"StackId": stack.stack_id})
+
+    Response.update_termination_protection = r_update_termination_protection
 
     def r_list_change_sets(self):  # type: ignore[no-untyped-def]
         # moto listed every change set in the region whatever StackName said.
@@ -1282,12 +1355,48 @@ def apply_patches() -> None:
     patch_cloudformation(m, errors)
 
 
+# Calls served since the start or the last reset, by API action (the query
+# protocol's `Action`, or the JSON protocol's `X-Amz-Target`), so tests can
+# tell what a command did: `GET /moto-api/meshsynth/calls` returns them as a
+# JSON object. `POST /moto-api/reset` clears them with everything else.
+CALLS: dict[str, int] = {}
+CALLS_PATH = "/moto-api/meshsynth/calls"
+
+
+def _count_call(environ: dict[str, Any]) -> None:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        CALLS[target] = CALLS.get(target, 0) + 1
+        return
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+    if action:
+        CALLS[action[0]] = CALLS.get(action[0], 0) + 1
+
+
 def _serialised(app: Callable[..., Any]) -> Callable[..., Any]:
     """Serve one request at a time: moto's backends are not thread-safe."""
     lock = threading.Lock()
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with lock:
+            path = environ.get("PATH_INFO", "")
+            if path == CALLS_PATH:
+                body = json.dumps(CALLS, sort_keys=True).encode()
+                start_response("200 OK", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(body)))])
+                return [body]
+            if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                CALLS.clear()
+            elif not path.startswith("/moto-api"):
+                _count_call(environ)
             result = app(environ, start_response)
             try:
                 body = b"".join(result)

@@ -521,6 +521,51 @@ def run_checks(url: str) -> None:
         r = cfn.get_template_summary(TemplateBody=json.dumps({"Resources": {"K": {"Type": "AWS::KMS::Key"}}}))
         assert r["ResourceTypes"] == ["AWS::KMS::Key"], r
 
+    @check("stack policy: an update removing a protected resource rolls back; NotResource lifts it")
+    def _() -> None:
+        name = "guarded"
+        keep = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "guarded-keep-333333333333"}}
+        gone = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "guarded-gone-333333333333"}}
+        cfn.create_change_set(StackName=name, ChangeSetName="c1", ChangeSetType="CREATE",
+                              TemplateBody=json.dumps({"Resources": {"Keep": keep, "Gone": gone}}))
+        cfn.execute_change_set(StackName=name, ChangeSetName="c1")
+        deny = {"Effect": "Deny", "Principal": "*", "Action": ["Update:Replace", "Update:Delete"], "Resource": "*",
+                "Condition": {"StringEquals": {"ResourceType": ["AWS::S3::Bucket"]}}}
+        allow = {"Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"}
+        cfn.set_stack_policy(StackName=name, StackPolicyBody=json.dumps({"Statement": [allow, deny]}))
+        smaller = json.dumps({"Resources": {"Keep": keep}})
+        cfn.create_change_set(StackName=name, ChangeSetName="c2", ChangeSetType="UPDATE", TemplateBody=smaller)
+        cfn.execute_change_set(StackName=name, ChangeSetName="c2")
+        st = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        assert st["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE", st
+        lifted = dict(deny)
+        del lifted["Resource"]
+        lifted["NotResource"] = ["LogicalResourceId/Gone"]
+        cfn.set_stack_policy(StackName=name, StackPolicyBody=json.dumps({"Statement": [allow, lifted]}))
+        cfn.create_change_set(StackName=name, ChangeSetName="c3", ChangeSetType="UPDATE", TemplateBody=smaller)
+        cfn.execute_change_set(StackName=name, ChangeSetName="c3")
+        st = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        assert st["StackStatus"] == "UPDATE_COMPLETE", st
+
+    @check("termination protection: UpdateTerminationProtection, DescribeStacks shows it, DeleteStack refused")
+    def _() -> None:
+        name = "guarded"
+        r = cfn.update_termination_protection(StackName=name, EnableTerminationProtection=True)
+        assert ":stack/guarded/" in r["StackId"], r
+        assert cfn.describe_stacks(StackName=name)["Stacks"][0]["EnableTerminationProtection"] is True
+        e = error_of(lambda: cfn.delete_stack(StackName=name))
+        assert "cannot be deleted while TerminationProtection is enabled" in str(e), e
+        cfn.update_termination_protection(StackName=name, EnableTerminationProtection=False)
+        cfn.delete_stack(StackName=name)
+        assert all(s["StackName"] != name for s in cfn.describe_stacks()["Stacks"])
+
+    @check("GET /moto-api/meshsynth/calls counts the calls served, by action")
+    def _() -> None:
+        with urllib.request.urlopen(f"{url}/moto-api/meshsynth/calls", timeout=5) as r:
+            calls = json.loads(r.read())
+        assert calls.get("UpdateTerminationProtection") == 2, calls
+        assert calls.get("AssumeRole", 0) >= 1, calls
+
     @check("delete_stack: bucket policy and bucket gone, key PendingDeletion, exports and change sets dropped")
     def _() -> None:
         cfn.delete_stack(StackName="mesh-consumer")

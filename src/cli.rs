@@ -46,6 +46,9 @@ pub struct GlobalArgs {
     /// Print more about what happens
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Fail (exit 1) when the topology has warnings, e.g. consumers on deprecated versions
+    #[arg(long, global = true)]
+    pub deny_warnings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -170,8 +173,8 @@ pub struct PlanArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
     pub format: ReviewFormat,
-    /// How many accounts to work on at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// How many accounts to work on at once (each account's stacks together)
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     #[command(flatten)]
     pub aws: AwsRunArgs,
@@ -202,11 +205,18 @@ pub struct DeployArgs {
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
-    /// Allow changes that remove or replace a stateful resource, or delete a stack
-    #[arg(long)]
-    pub allow_destructive: bool,
-    /// How many accounts to work on at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Allow changes that remove or replace a stateful resource, or delete a stack: all of them
+    /// (bare flag), or exactly the ones named (repeatable; `plan` prints the values to pass)
+    #[arg(
+        long,
+        value_name = "ACCOUNT/STACK/LOGICAL_ID",
+        num_args = 0..=1,
+        default_missing_value = "",
+        action = clap::ArgAction::Append
+    )]
+    pub allow_destructive: Vec<String>,
+    /// How many accounts to work on at once (each account's stacks together)
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     #[command(flatten)]
     pub aws: AwsRunArgs,

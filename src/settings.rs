@@ -34,4 +34,6 @@ pub struct Settings {
     pub color: bool,
     /// How much to print on stderr.
     pub verbosity: Verbosity,
+    /// Topology warnings fail the command (`--deny-warnings`).
+    pub deny_warnings: bool,
 }

@@ -19,9 +19,9 @@ use crate::model::{
     Topology, Version, VersionStatus,
 };
 
-mod owners;
 #[path = "validate_catalog.rs"]
 mod catalog;
+mod owners;
 
 /// The outcome of validation: the model and its warnings, or every error.
 pub type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;

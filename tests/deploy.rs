@@ -124,6 +124,23 @@ fn reset(moto: &Moto, aws: &Aws) {
     );
 }
 
+/// API calls the emulator served since it started or was last reset, by
+/// action (`CreateChangeSet`, `AWSGlue.GetResourcePolicy`, ...).
+fn calls(moto: &Moto) -> BTreeMap<String, u64> {
+    let mut s = TcpStream::connect(("127.0.0.1", moto.port)).expect("connect to the emulator");
+    s.write_all(b"GET /moto-api/meshsynth/calls HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("ask for the calls");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read the calls");
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    serde_json::from_str(body).expect("the calls as JSON")
+}
+
+/// How many more times `action` was called in `after` than in `before`.
+fn more(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, action: &str) -> u64 {
+    after.get(action).copied().unwrap_or(0) - before.get(action).copied().unwrap_or(0)
+}
+
 struct Run {
     code: Option<i32>,
     stdout: String,
@@ -270,6 +287,34 @@ impl Aws {
         serde_json::from_str(out.template_body().unwrap_or_default()).expect("a JSON template")
     }
 
+    /// Termination protection and the stack policy of a stack.
+    fn guards(&self, account: &str, stack: &str) -> (bool, Option<Value>) {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.account(account));
+        let described = self
+            .rt
+            .block_on(cfn.describe_stacks().stack_name(stack).send())
+            .expect("describe the stack");
+        let protected = described.stacks()[0].enable_termination_protection().unwrap_or(false);
+        let policy = self
+            .rt
+            .block_on(cfn.get_stack_policy().stack_name(stack).send())
+            .expect("get the stack policy");
+        let policy = policy
+            .stack_policy_body()
+            .filter(|b| !b.is_empty())
+            .map(|b| serde_json::from_str(b).expect("a JSON stack policy"));
+        (protected, policy)
+    }
+
+    /// `aws cloudformation delete-stack`, as someone might run it by hand.
+    fn delete_by_hand(&self, account: &str, stack: &str) -> Result<(), String> {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.account(account));
+        self.rt
+            .block_on(cfn.delete_stack().stack_name(stack).send())
+            .map(|_| ())
+            .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+    }
+
     fn glue_policy(&self, account: &str) -> Option<Value> {
         let glue = aws_sdk_glue::Client::new(&self.account(account));
         match self.rt.block_on(glue.get_resource_policy().send()) {
@@ -326,14 +371,42 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(aws.glue_policy(PRODUCER), Some(policy));
     assert_eq!(aws.glue_policy(CONSUMER), None);
 
+    let before = calls(&moto);
     let plan = plan_json(&moto, &ws);
     assert!(statuses(&plan).values().all(|s| s == "no_changes"), "{plan:#}");
     assert_eq!(statuses(&plan).len(), 7);
+    // Unchanged stacks are recognised by their deployed template: no change set.
+    let after = calls(&moto);
+    assert_eq!(more(&before, &after, "CreateChangeSet"), 0, "{after:?}");
+    assert_eq!(more(&before, &after, "GetTemplate"), 7, "{after:?}");
+    // One listing per account (DescribeStacks without a name), no per-stack describe.
+    assert_eq!(more(&before, &after, "DescribeStacks"), 4, "{after:?}");
     assert_eq!(
         plan["policies"],
-        json!([{"account": PRODUCER, "kind": "glue-resource-policy", "status": "no_changes"}])
+        json!([{"account": PRODUCER, "kind": "glue-resource-policy", "status": "no_changes", "changes": []}])
     );
     assert_eq!(plan["destructive"], 0);
+
+    // CloudFormation's own guards: stacks holding data are protected from
+    // deletion, and their policy denies replacing or deleting stateful
+    // resources; a stack of roles only has neither.
+    let (protected, policy) = aws.guards(PRODUCER, "mesh-products");
+    assert!(protected);
+    let policy = policy.expect("a stack policy");
+    assert_eq!(
+        policy["Statement"][1]["Action"],
+        json!(["Update:Replace", "Update:Delete"])
+    );
+    assert_eq!(policy["Statement"][1]["Resource"], "*");
+    assert!(aws.guards(PRODUCER, "mesh-baseline").0);
+    assert_eq!(aws.guards(CONSUMER, "mesh-consumer"), (false, None));
+    let by_hand = aws.delete_by_hand(PRODUCER, "mesh-baseline").expect_err("protected");
+    assert!(
+        by_hand.contains("cannot be deleted while TerminationProtection is enabled"),
+        "{by_hand}"
+    );
+    assert_eq!(aws.stacks(PRODUCER)["mesh-baseline"], "CREATE_COMPLETE");
+
     let again = run(&moto, &ws, &["deploy", "--yes"]);
     assert_eq!(again.code, Some(0));
     assert!(again.stdout.ends_with("Nothing to deploy.\n"), "{}", again.stdout);
@@ -376,7 +449,8 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(
         refused.stderr,
         "error: refusing to deploy 2 destructive changes and 0 stack deletions; nothing was executed \
-         (review them, then run again with --allow-destructive)\n"
+         (review them, then run again with --allow-destructive, or allow them one by one with the values \
+         the plan lists)\n"
     );
     assert!(refused
         .stdout
@@ -384,7 +458,73 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(aws.snapshot(), deployed);
     assert!(aws.template(PRODUCER, "mesh-products")["Resources"]["GlueDbPodcastsEpisodesV1"].is_object());
 
-    let allowed = run(&moto, &ws, &["deploy", "--yes", "--allow-destructive"]);
+    // Granular approval: the plan names the exact values; allowing the
+    // retired database alone still refuses the table (nothing runs), and a
+    // value that allows nothing is refused as a likely typo.
+    let db = "333333333333/mesh-products/GlueDbPodcastsEpisodesV1";
+    let table = "333333333333/mesh-products/GlueTablePodcastsEpisodesV1Episodes";
+    assert_eq!(plan["allow_destructive"], json!([db, table]));
+    assert!(
+        refused.stdout.contains(&format!(
+            "To allow exactly these, pass to deploy:\n  --allow-destructive {db}\n  --allow-destructive {table}\n"
+        )),
+        "{}",
+        refused.stdout
+    );
+    let one = run(&moto, &ws, &["deploy", "--yes", "--allow-destructive", db]);
+    assert_eq!(one.code, Some(1), "{}", one.stderr);
+    assert_eq!(
+        one.stderr,
+        format!(
+            "error: refusing to deploy: 1 destructive change is not allowed: `{table}`; nothing was executed \
+             (review, then add --allow-destructive VALUE for each)\n"
+        )
+    );
+    let typo = run(
+        &moto,
+        &ws,
+        &[
+            "deploy",
+            "--yes",
+            "--allow-destructive",
+            db,
+            "--allow-destructive",
+            &format!("{table}s"),
+        ],
+    );
+    assert_eq!(typo.code, Some(1), "{}", typo.stderr);
+    assert_eq!(
+        typo.stderr,
+        format!(
+            "error: --allow-destructive `{table}s` allows nothing in this plan; nothing was executed \
+             (the plan lists the values to pass)\n"
+        )
+    );
+    let malformed = run(
+        &moto,
+        &ws,
+        &["deploy", "--yes", "--allow-destructive", "GlueDbPodcastsEpisodesV1"],
+    );
+    assert_eq!(malformed.code, Some(2), "{}", malformed.stderr);
+    assert_eq!(
+        malformed.stderr,
+        "error: --allow-destructive `GlueDbPodcastsEpisodesV1` is not ACCOUNT/STACK/LOGICAL_ID or \
+         ACCOUNT/STACK (plan prints the values to pass)\n"
+    );
+    assert_eq!(aws.snapshot(), deployed, "a refused deploy changed what is deployed");
+
+    let allowed = run(
+        &moto,
+        &ws,
+        &[
+            "deploy",
+            "--yes",
+            "--allow-destructive",
+            db,
+            "--allow-destructive",
+            table,
+        ],
+    );
     assert_eq!(allowed.code, Some(0), "{}\n{}", allowed.stdout, allowed.stderr);
     assert!(
         allowed
@@ -435,19 +575,22 @@ fn deploy_plan_again_and_refuse_destructive_changes() {
     assert_eq!(
         refused.stderr,
         "error: refusing to deploy 2 destructive changes and 1 stack deletion; nothing was executed \
-         (review them, then run again with --allow-destructive)\n"
+         (review them, then run again with --allow-destructive, or allow them one by one with the values \
+         the plan lists)\n"
     );
     assert_eq!(aws.snapshot(), deployed);
     let allowed = run(&moto, &ws, &["deploy", "--yes", "--allow-destructive"]);
     assert_eq!(allowed.code, Some(0), "{}\n{}", allowed.stdout, allowed.stderr);
     assert!(
-        allowed
-            .stdout
-            .ends_with("Deployed: 0 created, 1 updated, 1 deleted, 0 policies applied, 5 unchanged\n"),
+        allowed.stdout.ends_with(
+            "Deployed: 0 created, 1 updated, 1 deleted, 0 policies applied, 1 policy deleted, 5 unchanged\n"
+        ),
         "{}",
         allowed.stdout
     );
     assert_eq!(aws.stacks(PRODUCER), complete(&["mesh-baseline"]));
+    // The producer grants nothing any more: its catalog policy is gone too.
+    assert_eq!(aws.glue_policy(PRODUCER), None);
     let plan = plan_json(&moto, &ws);
     assert!(statuses(&plan).values().all(|s| s == "no_changes"), "{plan:#}");
 }
@@ -466,9 +609,28 @@ fn a_failed_stack_stops_later_waves_and_deploy_resumes() {
     });
     let r = run(&moto, &ws, &["deploy", "--yes"]);
     assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(
-        r.stderr,
-        "error: deploy failed: 1 failed, 1 skipped (fix the cause, then run deploy again to resume)\n"
+    assert!(
+        r.stderr
+            .ends_with("error: deploy failed: 1 failed, 1 skipped (fix the cause, then run deploy again to resume)\n"),
+        "{}",
+        r.stderr
+    );
+    // Without a terminal, a CI log follows every stack: started, done or failed.
+    assert!(r.stderr.starts_with("wave 0 (baseline): 3 to deploy\n"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.starts_with("  FAILED   444444444444 mesh-consumer (")
+                && l.contains(" s): failed: ROLLBACK_COMPLETE: Clash (AWS::S3::Bucket) CREATE_FAILED: ")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.starts_with("  done     333333333333 mesh-baseline (") && l.ends_with(" s): created")),
+        "{}",
+        r.stderr
     );
     let report = &r.stdout[r.stdout.find("Deploy failed:").expect("a report")..];
     assert!(report.starts_with(
@@ -524,11 +686,12 @@ Plan for tiny (eu-west-1), 1 account
   mesh-products  create  +2 ~0 -0
     note: change set made during deploy, once staging bucket `tiny-staging-333333333333` exists
   glue resource policy  create
+    + `MeshConsumers`: grants arn:aws:iam::222222222222:root, arn:aws:iam::444444444444:root on database podcasts_episodes_v1
 
 Summary
   stacks     2 to create, 0 to update, 0 to delete, 0 unchanged
   resources  +6 ~0 -0, 0 destructive
-  policies   1 to create, 0 to update, 0 unchanged
+  policies   1 to create, 0 to update, 0 to delete, 0 unchanged
 "
     );
     let md = run(&moto, &ws, &["plan", "--format", "markdown", "--account", CONSUMER]);
@@ -1014,5 +1177,51 @@ fn plan_flags_a_breaking_change_to_a_deployed_live_version() {
         ),
         "{}",
         text.stdout
+    );
+}
+
+/// Warnings outside `validate`: one line per kind, and `--deny-warnings`
+/// makes them fail a CI job (exit 1) before anything is written.
+#[test]
+fn warnings_are_grouped_and_can_fail_the_run() {
+    let ex = common::example_workspace();
+    let out = common::meshsynth(ex.path())
+        .args(["synth", "--out", "out"])
+        .output()
+        .expect("run synth");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "warning: 3 consumers are on deprecated versions: ads-delivery (podcasts.episodes@1), \
+         billing (advertising.impressions@2), insights (finance.ad-revenue@1) (`meshsynth validate` lists \
+         each with its replacement and whom to ask)"
+    );
+    // A kind with one warning is printed whole: the expiring grant and the pending request.
+    assert!(lines[1].starts_with("warning: accounts/teams/billing.yaml:65:9: the grant to access group sales-ops"), "{stderr}");
+    assert!(lines[2].starts_with("warning: accounts/teams/insights.yaml:99:14: pending: "), "{stderr}");
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(lines[3].starts_with("synth: "), "{stderr}");
+    let denied = common::meshsynth(ex.path())
+        .args(["--deny-warnings", "synth", "--out", "denied"])
+        .output()
+        .expect("run synth");
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).ends_with("error: 5 topology warnings and --deny-warnings\n"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    assert!(!ex.path().join("denied").exists());
+    // -q keeps the error, drops the warnings.
+    let quiet = common::meshsynth(ex.path())
+        .args(["-q", "--deny-warnings", "validate"])
+        .output()
+        .expect("run validate");
+    assert_eq!(quiet.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&quiet.stderr),
+        "error: 5 topology warnings and --deny-warnings\n"
     );
 }

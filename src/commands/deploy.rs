@@ -3,14 +3,16 @@
 //!
 //! Without `--yes` a terminal is required to ask on: with stdin or stderr not
 //! a terminal (CI), deploy refuses at once, before any AWS call (exit 2).
-//! Everything refused or declined exits 1 with nothing executed.
+//! Everything refused or declined exits 1 with nothing executed. `-q` keeps
+//! errors and the final summary line.
 
 use std::io::BufRead;
 
 use super::plan::{deploy_error, progress, runtime, setup};
 use super::Io;
 use crate::cli::DeployArgs;
-use crate::deploy::{self, preview, AwsSession, ExecOptions};
+use crate::deploy::approval::{self, Allowance, Allowed, Refusal};
+use crate::deploy::{self, preview, AwsSession, ExecOptions, Plan};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
@@ -18,6 +20,7 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
     if !args.yes && !io.interactive {
         anyhow::bail!("not a terminal, so there is no one to confirm the deploy (pass --yes to deploy without asking)");
     }
+    let allowance = allowance(&args.allow_destructive)?;
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let progress = progress(settings, io);
     let quiet = settings.verbosity == Verbosity::Quiet;
@@ -39,20 +42,11 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
                 .write_all(preview::render_text(&plan, settings.color, verbose).as_bytes())?;
         }
         if plan.is_unchanged() {
-            if !quiet {
-                writeln!(io.out, "\nNothing to deploy.")?;
-            }
+            writeln!(io.out, "{}Nothing to deploy.", if quiet { "" } else { "\n" })?;
             return Ok(ExitCode::Success);
         }
-        let (destructive, deletions) = (plan.destructive(), plan.deletions());
-        if (destructive > 0 || deletions > 0) && !args.allow_destructive {
-            return Err(Finding(format!(
-                "refusing to deploy {destructive} destructive change{} and {deletions} stack deletion{}; \
-                 nothing was executed (review them, then run again with --allow-destructive)",
-                if destructive == 1 { "" } else { "s" },
-                if deletions == 1 { "" } else { "s" },
-            ))
-            .into());
+        if let Err(refusal) = approval::check(&plan, &allowance) {
+            return Err(Finding(refusal_message(&plan, &refusal)).into());
         }
         if !args.yes && !confirm(io)? {
             return Err(Finding("deploy cancelled; nothing was executed".to_owned()).into());
@@ -62,10 +56,13 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
             wait: setup.plan.wait,
         };
         let report = deploy::execute(&session, &plan, &setup.synth, &options, &progress).await;
-        if !quiet || !report.is_success() {
+        let rendered = preview::render_report(&report, settings.color, verbose);
+        if quiet && report.is_success() {
+            // `-q` keeps the final summary: its first line.
+            writeln!(io.out, "{}", rendered.lines().next().unwrap_or_default())?;
+        } else {
             writeln!(io.out)?;
-            io.out
-                .write_all(preview::render_report(&report, settings.color, verbose).as_bytes())?;
+            io.out.write_all(rendered.as_bytes())?;
         }
         if report.is_success() {
             Ok(ExitCode::Success)
@@ -78,6 +75,54 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
             .into())
         }
     })
+}
+
+/// `--allow-destructive` values: none, the bare flag (everything), or the
+/// exact changes allowed. A malformed value is a usage error, before any AWS call.
+fn allowance(values: &[String]) -> anyhow::Result<Allowance> {
+    if values.is_empty() {
+        return Ok(Allowance::Nothing);
+    }
+    if values.iter().any(String::is_empty) {
+        return Ok(Allowance::Everything);
+    }
+    let mut allowed = std::collections::BTreeSet::new();
+    for v in values {
+        let a: Allowed = v
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--allow-destructive {e}"))?;
+        allowed.insert(a);
+    }
+    Ok(Allowance::Only(allowed))
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Why the deploy was refused, and what to pass to go ahead.
+fn refusal_message(plan: &Plan, refusal: &Refusal) -> String {
+    let list = |items: &[Allowed]| items.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+    match refusal {
+        Refusal::NotAllowed { granular: false, .. } => format!(
+            "refusing to deploy {} and {}; nothing was executed (review them, then run again with \
+             --allow-destructive, or allow them one by one with the values the plan lists)",
+            plural(plan.destructive(), "destructive change", "destructive changes"),
+            plural(plan.deletions(), "stack deletion", "stack deletions"),
+        ),
+        Refusal::NotAllowed { missing, .. } => format!(
+            "refusing to deploy: {} not allowed: {}; nothing was executed (review, then add \
+             --allow-destructive VALUE for each)",
+            plural(missing.len(), "destructive change is", "destructive changes are"),
+            list(missing)
+        ),
+        Refusal::Unused(unused) => format!(
+            "--allow-destructive {} {} nothing in this plan; nothing was executed (the plan lists \
+             the values to pass)",
+            list(unused),
+            if unused.len() == 1 { "allows" } else { "allow" }
+        ),
+    }
 }
 
 /// Asks on stderr, reads the answer from stdin.

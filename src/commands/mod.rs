@@ -14,6 +14,7 @@ mod plan;
 mod schema;
 mod synth;
 mod validate;
+mod warnings;
 
 use std::io::{IsTerminal, Write};
 
@@ -49,6 +50,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
             ColorChoice::Never => false,
             ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         },
+        deny_warnings: g.deny_warnings,
         verbosity: if g.quiet {
             Verbosity::Quiet
         } else if g.verbose {
@@ -73,8 +75,15 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads and validates the topology, printing warnings (unless quiet).
+/// Loads and validates the topology, printing its warnings once, grouped by
+/// kind (unless quiet); with `--deny-warnings` any warning fails the command.
 pub(crate) fn load_topology(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<Topology> {
+    load_topology_with(settings, io, false)
+}
+
+/// [`load_topology`], listing every warning on its own line when `each`
+/// (`validate`, the command for reading them).
+pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: bool) -> anyhow::Result<Topology> {
     let started = std::time::Instant::now();
     let raw = crate::model::load::load(&settings.topology)?;
     let loaded = started.elapsed();
@@ -92,9 +101,22 @@ pub(crate) fn load_topology(settings: &Settings, io: &mut Io<'_>) -> anyhow::Res
     match validated {
         Ok((topology, warnings)) => {
             if settings.verbosity != Verbosity::Quiet {
-                for w in &warnings {
-                    writeln!(io.err, "warning: {w}")?;
+                let lines = if each {
+                    warnings.iter().map(ToString::to_string).collect()
+                } else {
+                    warnings::grouped(&warnings)
+                };
+                for line in lines {
+                    writeln!(io.err, "warning: {line}")?;
                 }
+            }
+            if settings.deny_warnings && !warnings.is_empty() {
+                return Err(crate::exit::Finding(format!(
+                    "{} topology warning{} and --deny-warnings",
+                    warnings.len(),
+                    if warnings.len() == 1 { "" } else { "s" }
+                ))
+                .into());
             }
             Ok(topology)
         }

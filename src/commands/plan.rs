@@ -128,9 +128,17 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Progress bars on stderr, when it is a terminal and not `--quiet`.
+/// Progress on stderr, unless `--quiet`: bars on a terminal, and without one
+/// (CI) a line per stack as it starts and ends, with a heartbeat every 30 s
+/// while a wave waits.
 pub(super) fn progress(settings: &Settings, io: &Io<'_>) -> Progress {
-    Progress::new(io.interactive && settings.verbosity != Verbosity::Quiet)
+    match (settings.verbosity, io.interactive) {
+        (Verbosity::Quiet, _) => Progress::hidden(),
+        (_, true) => Progress::new(true),
+        // `Io` borrows its writers; the lines outlive that borrow, and `main`
+        // gives `Io` this same stderr.
+        (_, false) => Progress::lines(Box::new(std::io::stderr()), Duration::from_secs(30)),
+    }
 }
 
 pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {

@@ -5,13 +5,13 @@
 
 use anyhow::Context as _;
 
-use super::{load_topology, Io};
+use super::{load_topology_with, Io};
 use crate::cli::ValidateArgs;
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
 pub(crate) fn run(settings: &Settings, args: &ValidateArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
-    let t = load_topology(settings, io)?;
+    let t = load_topology_with(settings, io, true)?;
     if settings.verbosity != Verbosity::Quiet {
         writeln!(
             io.err,

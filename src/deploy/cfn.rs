@@ -23,6 +23,8 @@ pub struct StackInfo {
     /// `CREATE_COMPLETE`, `REVIEW_IN_PROGRESS`, ...
     pub status: String,
     pub status_reason: Option<String>,
+    /// Whether the stack cannot be deleted until this is turned off.
+    pub termination_protection: bool,
 }
 
 /// Whether a change set creates the stack or updates it.
@@ -88,8 +90,14 @@ pub struct StackEvent {
 pub trait CfnApi: Send + Sync {
     /// The stack named (or with the id) `stack`; `None` when there is none.
     async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError>;
-    /// Every stack of the account and region that is not deleted.
+    /// Every stack of the account and region that is not deleted (one
+    /// `DescribeStacks` without a name, every page: unlike `ListStacks` it
+    /// says whether a stack has termination protection).
     async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError>;
+    /// Replaces the stack's policy (what updates may do to its resources).
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError>;
+    /// Turns the stack's termination protection on or off.
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError>;
     /// The template the stack was last deployed with.
     async fn get_template(&self, stack: &str) -> Result<String, ApiError>;
     /// Starts creating a change set; returns its id.
@@ -125,12 +133,13 @@ fn is_missing_stack(e: &ApiError) -> bool {
     e.kind == ApiErrorKind::Service && e.is_code("ValidationError") && e.message.contains("does not exist")
 }
 
-fn stack_info(id: Option<&str>, name: Option<&str>, status: Option<&StackStatus>, reason: Option<&str>) -> StackInfo {
+fn stack_info(s: &cfn::types::Stack) -> StackInfo {
     StackInfo {
-        stack_id: id.unwrap_or_default().to_owned(),
-        name: name.unwrap_or_default().to_owned(),
-        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        status_reason: reason.map(str::to_owned),
+        stack_id: s.stack_id().unwrap_or_default().to_owned(),
+        name: s.stack_name().unwrap_or_default().to_owned(),
+        status: s.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status_reason: s.stack_status_reason().map(str::to_owned),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
     }
 }
 
@@ -139,10 +148,7 @@ impl CfnApi for SdkCfn {
     async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError> {
         let op = "cloudformation:DescribeStacks";
         match self.client.describe_stacks().stack_name(stack).send().await {
-            Ok(out) => Ok(out
-                .stacks()
-                .first()
-                .map(|s| stack_info(s.stack_id(), s.stack_name(), s.stack_status(), s.stack_status_reason()))),
+            Ok(out) => Ok(out.stacks().first().map(stack_info)),
             Err(e) => {
                 let e = from_sdk(op, e);
                 if is_missing_stack(&e) {
@@ -160,27 +166,44 @@ impl CfnApi for SdkCfn {
         loop {
             let out = self
                 .client
-                .list_stacks()
+                .describe_stacks()
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| from_sdk("cloudformation:ListStacks", e))?;
-            for s in out.stack_summaries() {
-                if s.stack_status() == Some(&StackStatus::DeleteComplete) {
-                    continue;
-                }
-                stacks.push(stack_info(
-                    s.stack_id(),
-                    s.stack_name(),
-                    s.stack_status(),
-                    s.stack_status_reason(),
-                ));
-            }
+                .map_err(|e| from_sdk("cloudformation:DescribeStacks", e))?;
+            stacks.extend(
+                out.stacks()
+                    .iter()
+                    .filter(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))
+                    .map(stack_info),
+            );
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_owned()),
                 _ => return Ok(stacks),
             }
         }
+    }
+
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError> {
+        self.client
+            .set_stack_policy()
+            .stack_name(stack)
+            .stack_policy_body(policy)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:SetStackPolicy", e))?;
+        Ok(())
+    }
+
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError> {
+        self.client
+            .update_termination_protection()
+            .stack_name(stack)
+            .enable_termination_protection(enabled)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:UpdateTerminationProtection", e))?;
+        Ok(())
     }
 
     async fn get_template(&self, stack: &str) -> Result<String, ApiError> {
@@ -324,6 +347,14 @@ impl<T: CfnApi> CfnApi for Retrying<T> {
     }
     async fn get_template(&self, stack: &str) -> Result<String, ApiError> {
         self.policy.run(|| self.inner.get_template(stack)).await
+    }
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError> {
+        self.policy.run(|| self.inner.set_stack_policy(stack, policy)).await
+    }
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError> {
+        self.policy
+            .run(|| self.inner.set_termination_protection(stack, enabled))
+            .await
     }
     async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
         self.policy.run(|| self.inner.create_change_set(request)).await

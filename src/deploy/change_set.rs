@@ -7,15 +7,15 @@
 //! service's `Replacement` can only make a change more serious, never less,
 //! because some services (and emulators) leave it out.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use serde_json::Value;
 
 use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
+use super::guards;
 use super::manifest::{ManifestStack, Template};
-use super::plan::{
-    ChangeAction, ContractSides, Exec, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions,
-};
+use super::plan::{ChangeAction, ContractSides, Exec, PlannedChange, StackPlan, StackStatus, WaitOptions};
 use super::s3::template_url;
 use super::session::AccountApis;
 use super::DeployError;
@@ -84,20 +84,6 @@ fn start_of(account: &str, name: &str, existing: Option<StackInfo>) -> Result<St
             reason: info.status_reason.unwrap_or_default(),
         }),
     }
-}
-
-/// The template the stack was last deployed with, parsed.
-async fn deployed_template(apis: &AccountApis, account: &str, name: &str) -> Result<Value, DeployError> {
-    let text = apis
-        .cfn
-        .get_template(name)
-        .await
-        .map_err(|e| api_error(account, name, e))?;
-    serde_json::from_str(&text).map_err(|e| DeployError::UnreadableTemplate {
-        account: account.to_owned(),
-        stack: name.to_owned(),
-        reason: e.to_string(),
-    })
 }
 
 /// Where CloudFormation should read the template: inline, or staged in S3.
@@ -331,21 +317,50 @@ pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]
     merged
 }
 
-/// Plans one stack of the synthesis (see the module docs).
+/// What is deployed under a stack's name, as one account listing and one
+/// GetTemplate found it (`deploy/account.rs` reads both for all of an
+/// account's stacks at once).
+pub(crate) struct Deployed {
+    /// The stack's entry in the account's listing; `None`: no such stack.
+    pub(crate) info: Option<StackInfo>,
+    /// The template it was last deployed with (read only for a stack that
+    /// can be updated); `None` when it was not read.
+    pub(crate) template: Option<Result<String, super::api::ApiError>>,
+}
+
+/// Whether a deployed template is the one synthesised: the same text, or the
+/// same JSON (formatting and key order do not count).
+fn same_template(deployed: &str, template: &Template) -> Result<bool, serde_json::Error> {
+    if deployed == template.text {
+        return Ok(true);
+    }
+    Ok(serde_json::from_str::<Value>(deployed)? == template.json)
+}
+
+/// A deployed stack that holds data but has no termination protection was
+/// deployed before meshsynth set guards (or someone turned them off): deploy
+/// sets them.
+fn guard_if_unprotected(plan: &mut StackPlan, template: &Value, protected: bool) {
+    if !protected && guards::holds_data(template) {
+        plan.exec = Exec::Guard;
+        plan.note = Some("no termination protection: deploy sets it and the stack policy".to_owned());
+    }
+}
+
+/// Plans one stack of the synthesis (see the module docs). A deployed stack
+/// whose template is the synthesised one is `no_changes` at once: no change
+/// set is made for it (an unchanged plan costs one GetTemplate per stack).
 pub(crate) async fn plan_stack(
     apis: &AccountApis,
     stack: &ManifestStack,
     region: &str,
     template: &Template,
+    deployed: Deployed,
     wait: &WaitOptions,
 ) -> Result<StackPlan, DeployError> {
     let (account, name) = (stack.account.as_str(), stack.name.as_str());
-    let existing = apis
-        .cfn
-        .describe_stack(name)
-        .await
-        .map_err(|e| api_error(account, name, e))?;
-    let start = start_of(account, name, existing)?;
+    let protected = deployed.info.as_ref().is_some_and(|i| i.termination_protection);
+    let start = start_of(account, name, deployed.info)?;
     let mut plan = StackPlan {
         account: account.to_owned(),
         name: name.to_owned(),
@@ -370,20 +385,36 @@ pub(crate) async fn plan_stack(
         Start::Create => ChangeSetType::Create,
         Start::Update => ChangeSetType::Update,
     };
-    // The deployed template is read only when something changes: most
-    // stacks of most plans are unchanged.
-    let deployed = |kind| async move {
-        match kind {
-            ChangeSetType::Create => Ok(None),
-            ChangeSetType::Update => deployed_template(apis, account, name).await.map(Some),
+    let old: Option<Value> = match kind {
+        ChangeSetType::Create => None,
+        ChangeSetType::Update => {
+            let text = match deployed.template {
+                Some(read) => read.map_err(|e| api_error(account, name, e))?,
+                None => apis
+                    .cfn
+                    .get_template(name)
+                    .await
+                    .map_err(|e| api_error(account, name, e))?,
+            };
+            let unreadable = |e: serde_json::Error| DeployError::UnreadableTemplate {
+                account: account.to_owned(),
+                stack: name.to_owned(),
+                reason: e.to_string(),
+            };
+            if same_template(&text, template).map_err(unreadable)? {
+                plan.status = StackStatus::NoChanges;
+                guard_if_unprotected(&mut plan, &template.json, protected);
+                return Ok(plan);
+            }
+            Some(serde_json::from_str(&text).map_err(unreadable)?)
         }
     };
     match prepare(apis, stack, region, template, kind, wait).await? {
         Prepared::NoChanges => {
             plan.status = StackStatus::NoChanges;
+            guard_if_unprotected(&mut plan, &template.json, protected);
         }
         Prepared::Ready(info) => {
-            let old = deployed(kind).await?;
             plan.status = if kind == ChangeSetType::Create {
                 StackStatus::Create
             } else {
@@ -398,11 +429,10 @@ pub(crate) async fn plan_stack(
         Prepared::NoBucket => {
             // Judge from the templates alone; the change set is made when the
             // staging bucket exists (after the baseline wave).
-            let old = deployed(kind).await?;
-            plan.status = match (&old, kind) {
-                (_, ChangeSetType::Create) => StackStatus::Create,
-                (Some(d), _) if d == &template.json => StackStatus::NoChanges,
-                _ => StackStatus::Update,
+            plan.status = if kind == ChangeSetType::Create {
+                StackStatus::Create
+            } else {
+                StackStatus::Update
             };
             plan.changes = merge_changes(change::classify(old.as_ref(), Some(&template.json)), &[]);
             if plan.status != StackStatus::NoChanges {
@@ -421,19 +451,15 @@ pub(crate) async fn plan_stack(
     Ok(plan)
 }
 
-/// Deployed `mesh-*` stacks of an account that the synthesis no longer has:
-/// stack deletions, each resource a `Remove`.
+/// Deployed `mesh-*` stacks of an account (its listing, `deployed`) that the
+/// synthesis no longer has: stack deletions, each resource a `Remove`.
 pub(crate) async fn plan_stale(
     apis: &AccountApis,
     account: &str,
     region: &str,
+    deployed: &[StackInfo],
     known: &[&str],
 ) -> Result<Vec<StackPlan>, DeployError> {
-    let deployed = apis.cfn.list_stacks().await.map_err(|error| DeployError::Api {
-        account: account.to_owned(),
-        stack: None,
-        error,
-    })?;
     let mut plans = Vec::new();
     for info in deployed {
         if !info.name.starts_with("mesh-") || known.contains(&info.name.as_str()) {
@@ -474,41 +500,11 @@ pub(crate) async fn plan_stale(
             contracts,
             exec: Exec::Delete {
                 stack_id: info.stack_id.clone(),
+                protected: info.termination_protection,
             },
         });
     }
     Ok(plans)
-}
-
-/// Diffs an account's catalog resource policy with the synthesised one
-/// (as JSON values: formatting and key order do not count).
-pub(crate) async fn plan_policy(
-    apis: &AccountApis,
-    account: &str,
-    region: &str,
-    document: &str,
-) -> Result<PolicyPlan, DeployError> {
-    let current = apis
-        .glue
-        .get_resource_policy()
-        .await
-        .map_err(|error| DeployError::Api {
-            account: account.to_owned(),
-            stack: None,
-            error,
-        })?;
-    let wanted: Option<Value> = serde_json::from_str(document).ok();
-    let status = match current {
-        None => PolicyStatus::Create,
-        Some(text) if serde_json::from_str::<Value>(&text).ok() == wanted => PolicyStatus::NoChanges,
-        Some(_) => PolicyStatus::Update,
-    };
-    Ok(PolicyPlan {
-        account: account.to_owned(),
-        region: region.to_owned(),
-        status,
-        document: document.to_owned(),
-    })
 }
 
 /// How one stack's execution ended.
@@ -518,6 +514,8 @@ pub enum Outcome {
     Updated,
     Deleted,
     Unchanged,
+    /// Only the guards were set (stack policy, termination protection).
+    Guarded,
 }
 
 /// Why a stack failed: the stack's status and the first failed resource.
@@ -545,14 +543,14 @@ pub(crate) async fn execute_stack(
     wait: &WaitOptions,
 ) -> Result<Outcome, StackFailure> {
     let (account, name) = (plan.account.as_str(), plan.name.as_str());
-    match &plan.exec {
-        Exec::Nothing => Ok(Outcome::Unchanged),
+    let outcome = match &plan.exec {
+        Exec::Nothing => return Ok(Outcome::Unchanged),
+        Exec::Guard => {
+            guard(apis, account, name).await?;
+            return Ok(Outcome::Guarded);
+        }
         Exec::Execute { change_set } => {
-            apis.cfn
-                .execute_change_set(name, change_set)
-                .await
-                .map_err(|e| api_error(account, name, e))?;
-            settle(apis, account, name, name, plan.status == StackStatus::Create, wait).await
+            run_change_set(apis, plan, change_set, plan.status == StackStatus::Create, wait).await?
         }
         Exec::Prepare {
             change_set_type,
@@ -572,40 +570,99 @@ pub(crate) async fn execute_stack(
                 settle_deleted(apis, account, name, stack_id, wait).await?;
             }
             match prepare(apis, stack, &plan.region, template, *change_set_type, wait).await? {
-                Prepared::NoChanges => Ok(Outcome::Unchanged),
-                Prepared::NoBucket => Err(StackFailure {
-                    status: None,
-                    reason: format!(
-                        "staging bucket `{}` does not exist in account {account}",
-                        stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default()
-                    ),
-                }),
+                Prepared::NoChanges => Outcome::Unchanged,
+                Prepared::NoBucket => {
+                    return Err(StackFailure {
+                        status: None,
+                        reason: format!(
+                            "staging bucket `{}` does not exist in account {account}",
+                            stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default()
+                        ),
+                    })
+                }
                 Prepared::Ready(_) => {
-                    apis.cfn
-                        .execute_change_set(name, &change_set_name(&stack.sha256))
-                        .await
-                        .map_err(|e| api_error(account, name, e))?;
-                    settle(
-                        apis,
-                        account,
-                        name,
-                        name,
-                        *change_set_type == ChangeSetType::Create,
-                        wait,
-                    )
-                    .await
+                    let creating = *change_set_type == ChangeSetType::Create;
+                    run_change_set(apis, plan, &change_set_name(&stack.sha256), creating, wait).await?
                 }
             }
         }
-        Exec::Delete { stack_id } => {
+        Exec::Delete { stack_id, protected } => {
+            // The deploy allowed this deletion: only now does protection go.
+            if *protected {
+                apis.cfn
+                    .set_termination_protection(stack_id, false)
+                    .await
+                    .map_err(|e| api_error(account, name, e))?;
+            }
             apis.cfn
                 .delete_stack(stack_id)
                 .await
                 .map_err(|e| api_error(account, name, e))?;
             settle_deleted(apis, account, name, stack_id, wait).await?;
-            Ok(Outcome::Deleted)
+            return Ok(Outcome::Deleted);
         }
+    };
+    // Created or updated (or found unchanged): a stack holding data gets its
+    // guards, which also puts back the protective policy after a lifted update.
+    if outcome != Outcome::Unchanged && template.is_some_and(|t| guards::holds_data(&t.json)) {
+        guard(apis, account, name).await?;
     }
+    Ok(outcome)
+}
+
+/// Executes a change set and waits for the stack. An update that replaces
+/// or removes stateful resources (each one allowed by the deploy) runs under
+/// a temporary stack policy lifting exactly those logical ids; the
+/// protective policy is put back afterwards, whatever happened.
+async fn run_change_set(
+    apis: &AccountApis,
+    plan: &StackPlan,
+    change_set: &str,
+    creating: bool,
+    wait: &WaitOptions,
+) -> Result<Outcome, StackFailure> {
+    let (account, name) = (plan.account.as_str(), plan.name.as_str());
+    let lifted: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.destructive)
+        .map(|c| c.logical_id.clone())
+        .collect();
+    let temporary = !creating && !lifted.is_empty();
+    if temporary {
+        apis.cfn
+            .set_stack_policy(name, &guards::stack_policy(&lifted))
+            .await
+            .map_err(|e| api_error(account, name, e))?;
+    }
+    let executed = match apis.cfn.execute_change_set(name, change_set).await {
+        Ok(()) => settle(apis, account, name, name, creating, wait).await,
+        Err(e) => Err(api_error(account, name, e).into()),
+    };
+    if temporary {
+        let restored = apis
+            .cfn
+            .set_stack_policy(name, &guards::stack_policy(&BTreeSet::new()))
+            .await
+            .map_err(|e| api_error(account, name, e).into());
+        // A failed update is the news; a failed restore after it is secondary.
+        return executed.and_then(|o| restored.map(|()| o));
+    }
+    executed
+}
+
+/// Sets a stack's guards: the protective stack policy and termination
+/// protection (`guards.rs`).
+async fn guard(apis: &AccountApis, account: &str, name: &str) -> Result<(), StackFailure> {
+    apis.cfn
+        .set_stack_policy(name, &guards::stack_policy(&BTreeSet::new()))
+        .await
+        .map_err(|e| api_error(account, name, e))?;
+    apis.cfn
+        .set_termination_protection(name, true)
+        .await
+        .map_err(|e| api_error(account, name, e))?;
+    Ok(())
 }
 
 /// Waits for an executed change set's stack to settle.

@@ -36,6 +36,8 @@ pub enum StepStatus {
     Deleted,
     /// A Glue resource policy put in place.
     Applied,
+    /// Only the stack's guards were set (stack policy, termination protection).
+    Guarded,
     /// Nothing to do.
     Unchanged,
     Failed {
@@ -244,11 +246,25 @@ pub async fn execute(
             .filter(|w| !w.is_noop())
             .count();
         let bar = progress.bar(active as u64, &phase.label);
-        let done: Vec<Vec<Step>> = stream::iter(phase.groups)
-            .map(|group| run_group(connector, group, synth, options, &stop, &bar))
+        progress.phase(&phase.label, active);
+        let work = stream::iter(phase.groups)
+            .map(|group| run_group(connector, group, synth, options, &stop, &bar, progress))
             .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
+            .collect::<Vec<Vec<Step>>>();
+        let done = match progress.heartbeat_every() {
+            None => work.await,
+            Some(every) => {
+                // A CI log shows what is still running while a wave waits.
+                tokio::pin!(work);
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tokio::select! {
+                        done = &mut work => break done,
+                        _ = tick.tick() => progress.heartbeat(),
+                    }
+                }
+            }
+        };
         bar.finish_and_clear();
         steps.extend(done.into_iter().flatten());
     }
@@ -263,6 +279,7 @@ async fn run_group(
     options: &ExecOptions,
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
+    progress: &Progress,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut apis = None;
@@ -290,7 +307,9 @@ async fn run_group(
             }
         }
         let Some(apis) = apis.as_deref() else { continue };
-        bar.set_message(format!("{} {}", group.account, work.step(StepStatus::Skipped).name));
+        let name = work.step(StepStatus::Skipped).name;
+        bar.set_message(format!("{} {name}", group.account));
+        progress.started(&group.account, &name);
         let status = match work {
             Work::Stack(plan) => {
                 let key = (plan.account.clone(), plan.name.clone());
@@ -301,22 +320,40 @@ async fn run_group(
                     Ok(Outcome::Updated) => StepStatus::Updated,
                     Ok(Outcome::Deleted) => StepStatus::Deleted,
                     Ok(Outcome::Unchanged) => StepStatus::Unchanged,
+                    Ok(Outcome::Guarded) => StepStatus::Guarded,
                     Err(f) => StepStatus::Failed {
                         status: f.status,
                         reason: f.reason,
                     },
                 }
             }
-            // Sent compact: Glue caps `PolicyInJson` at 10,240 characters, whitespace included
-            // (synth checks the compact size).
-            Work::Policy(policy) => match apis.glue.put_resource_policy(&compact_json(&policy.document)).await {
-                Ok(()) => StepStatus::Applied,
-                Err(e) => StepStatus::Failed {
+            Work::Policy(policy) => {
+                let hash = policy.deployed_hash.as_deref();
+                let done = match &policy.document {
+                    // Sent compact: Glue caps `PolicyInJson` at 10,240 characters, whitespace
+                    // included (synth checks the compact size).
+                    Some(document) => apis
+                        .glue
+                        .put_resource_policy(&compact_json(document), hash)
+                        .await
+                        .map(|()| StepStatus::Applied),
+                    None => apis
+                        .glue
+                        .delete_resource_policy(hash)
+                        .await
+                        .map(|()| StepStatus::Deleted),
+                };
+                done.unwrap_or_else(|e| StepStatus::Failed {
                     status: None,
-                    reason: e.to_string(),
-                },
-            },
+                    reason: if e.is_code("ConcurrentModificationException") {
+                        format!("the catalog policy changed since it was planned (run deploy again to review the change): {e}")
+                    } else {
+                        e.to_string()
+                    },
+                })
+            }
         };
+        progress.finished(&group.account, &name, &outcome(&status));
         if matches!(status, StepStatus::Failed { .. }) {
             stop.store(true, Ordering::SeqCst);
         }
@@ -324,6 +361,23 @@ async fn run_group(
         bar.inc(1);
     }
     steps
+}
+
+/// How a step ended, in a word (and why, for a failure).
+fn outcome(status: &StepStatus) -> String {
+    match status {
+        StepStatus::Created => "created".to_owned(),
+        StepStatus::Updated => "updated".to_owned(),
+        StepStatus::Deleted => "deleted".to_owned(),
+        StepStatus::Applied => "applied".to_owned(),
+        StepStatus::Guarded => "guards set".to_owned(),
+        StepStatus::Unchanged => "unchanged".to_owned(),
+        StepStatus::Skipped => "skipped".to_owned(),
+        StepStatus::Failed { status, reason } => match status {
+            Some(s) => format!("failed: {s}: {reason}"),
+            None => format!("failed: {reason}"),
+        },
+    }
 }
 
 /// A JSON document without whitespace (as it was, if it is not JSON).

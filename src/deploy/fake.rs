@@ -14,7 +14,7 @@ use super::api::{ApiError, ApiErrorKind, RetryPolicy, Retrying};
 use super::cfn::{
     CfnApi, ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo, TemplateSource,
 };
-use super::glue::GlueApi;
+use super::glue::{CatalogPolicy, GlueApi};
 use super::s3::S3Api;
 use super::session::{AccountApis, Connector};
 use super::DeployError;
@@ -26,6 +26,8 @@ struct FakeStack {
     status: String,
     template: Option<String>,
     events: Vec<StackEvent>, // oldest first
+    policy: Option<String>,
+    protected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,8 @@ pub(crate) struct FakeCfn {
     pub(crate) delay: Mutex<BTreeMap<String, Duration>>,
     /// `execute <stack>` / `delete <stack>`, in call order.
     pub(crate) log: Mutex<Vec<String>>,
+    /// Every call, by operation (and the latency each one takes).
+    pub(crate) calls: Calls,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,7 +89,8 @@ impl FakeCfn {
         }
     }
 
-    fn gate(&self, op: &'static str) -> Result<(), ApiError> {
+    async fn gate(&self, op: &'static str) -> Result<(), ApiError> {
+        self.calls.count(op).await;
         let left = self.throttle_next.load(Ordering::SeqCst);
         if left > 0 {
             self.throttle_next.store(left - 1, Ordering::SeqCst);
@@ -93,6 +98,29 @@ impl FakeCfn {
             return Err(ApiError::throttled(op));
         }
         Ok(())
+    }
+
+    /// A stack deployed with `template` (CREATE_COMPLETE), as if by an
+    /// earlier deploy; `guarded`: with termination protection and the stack
+    /// policy, as meshsynth leaves a stack holding data.
+    pub(crate) fn deployed(&self, name: &str, template: &str, guarded: bool) {
+        let mut state = lock(&self.state);
+        let n = state.stacks.len();
+        state.stacks.push(FakeStack {
+            id: format!("arn:aws:cloudformation:eu-west-1:{}:stack/{name}/{n}", self.account),
+            name: name.to_owned(),
+            status: "CREATE_COMPLETE".into(),
+            template: Some(template.to_owned()),
+            events: Vec::new(),
+            policy: guarded.then(|| super::guards::stack_policy(&BTreeSet::new())),
+            protected: guarded,
+        });
+    }
+
+    /// The stack's policy and termination protection, if it exists.
+    pub(crate) fn guards_of(&self, name: &str) -> Option<(Option<String>, bool)> {
+        let mut state = lock(&self.state);
+        FakeCfn::live(&mut state, name).map(|s| (s.policy.clone(), s.protected))
     }
 
     pub(crate) fn status_of(&self, name: &str) -> Option<String> {
@@ -121,18 +149,19 @@ impl FakeCfn {
 #[async_trait]
 impl CfnApi for FakeCfn {
     async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError> {
-        self.gate("cloudformation:DescribeStacks")?;
+        self.gate("cloudformation:DescribeStacks").await?;
         let mut state = lock(&self.state);
         Ok(FakeCfn::live(&mut state, stack).map(|s| StackInfo {
             stack_id: s.id.clone(),
             name: s.name.clone(),
             status: s.status.clone(),
             status_reason: None,
+            termination_protection: s.protected,
         }))
     }
 
     async fn list_stacks(&self) -> Result<Vec<StackInfo>, ApiError> {
-        self.gate("cloudformation:ListStacks")?;
+        self.gate("cloudformation:DescribeStacks").await?;
         let state = lock(&self.state);
         Ok(state
             .stacks
@@ -143,12 +172,13 @@ impl CfnApi for FakeCfn {
                 name: s.name.clone(),
                 status: s.status.clone(),
                 status_reason: None,
+                termination_protection: s.protected,
             })
             .collect())
     }
 
     async fn get_template(&self, stack: &str) -> Result<String, ApiError> {
-        self.gate("cloudformation:GetTemplate")?;
+        self.gate("cloudformation:GetTemplate").await?;
         let mut state = lock(&self.state);
         FakeCfn::live(&mut state, stack)
             .and_then(|s| s.template.clone())
@@ -162,7 +192,7 @@ impl CfnApi for FakeCfn {
 
     async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
         let op = "cloudformation:CreateChangeSet";
-        self.gate(op)?;
+        self.gate(op).await?;
         let TemplateSource::Body(template) = &request.template else {
             return Err(validation(op, "the fake reads inline templates only".into()));
         };
@@ -190,6 +220,8 @@ impl CfnApi for FakeCfn {
                     status: "REVIEW_IN_PROGRESS".into(),
                     template: None,
                     events: Vec::new(),
+                    policy: None,
+                    protected: false,
                 };
                 let id = stack.id.clone();
                 state.stacks.push(stack);
@@ -242,7 +274,7 @@ impl CfnApi for FakeCfn {
 
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError> {
         let op = "cloudformation:DescribeChangeSet";
-        self.gate(op)?;
+        self.gate(op).await?;
         let mut state = lock(&self.state);
         let id = FakeCfn::live(&mut state, stack)
             .map(|s| s.id.clone())
@@ -256,7 +288,7 @@ impl CfnApi for FakeCfn {
     }
 
     async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
-        self.gate("cloudformation:DeleteChangeSet")?;
+        self.gate("cloudformation:DeleteChangeSet").await?;
         let mut state = lock(&self.state);
         let id = FakeCfn::live(&mut state, stack)
             .map(|s| s.id.clone())
@@ -269,7 +301,7 @@ impl CfnApi for FakeCfn {
 
     async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), ApiError> {
         let op = "cloudformation:ExecuteChangeSet";
-        self.gate(op)?;
+        self.gate(op).await?;
         lock(&self.log).push(format!("execute {}/{stack}", self.account));
         let delay = lock(&self.delay).get(stack).copied();
         if let Some(delay) = delay {
@@ -349,17 +381,54 @@ impl CfnApi for FakeCfn {
     }
 
     async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
-        self.gate("cloudformation:DeleteStack")?;
-        lock(&self.log).push(format!("delete {}/{stack}", self.account));
+        self.gate("cloudformation:DeleteStack").await?;
         let mut state = lock(&self.state);
         if let Some(s) = FakeCfn::live(&mut state, stack) {
+            if s.protected {
+                return Err(validation(
+                    "cloudformation:DeleteStack",
+                    format!(
+                        "Stack [{}] cannot be deleted while TerminationProtection is enabled",
+                        s.name
+                    ),
+                ));
+            }
             s.status = "DELETE_COMPLETE".into();
         }
+        lock(&self.log).push(format!("delete {}/{stack}", self.account));
+        Ok(())
+    }
+
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError> {
+        self.gate("cloudformation:SetStackPolicy").await?;
+        let mut state = lock(&self.state);
+        let s = FakeCfn::live(&mut state, stack).ok_or_else(|| {
+            validation(
+                "cloudformation:SetStackPolicy",
+                format!("Stack [{stack}] does not exist"),
+            )
+        })?;
+        s.policy = Some(policy.to_owned());
+        lock(&self.log).push(format!("policy {}/{}", self.account, s.name));
+        Ok(())
+    }
+
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError> {
+        self.gate("cloudformation:UpdateTerminationProtection").await?;
+        let mut state = lock(&self.state);
+        let s = FakeCfn::live(&mut state, stack).ok_or_else(|| {
+            validation(
+                "cloudformation:UpdateTerminationProtection",
+                format!("Stack [{stack}] does not exist"),
+            )
+        })?;
+        s.protected = enabled;
+        lock(&self.log).push(format!("protect={enabled} {}/{}", self.account, s.name));
         Ok(())
     }
 
     async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
-        self.gate("cloudformation:DescribeStackEvents")?;
+        self.gate("cloudformation:DescribeStackEvents").await?;
         let mut state = lock(&self.state);
         Ok(FakeCfn::live(&mut state, stack)
             .map(|s| s.events.iter().rev().cloned().collect())
@@ -393,25 +462,92 @@ impl CfnApi for Arc<FakeCfn> {
     async fn delete_stack(&self, stack: &str) -> Result<(), ApiError> {
         self.as_ref().delete_stack(stack).await
     }
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), ApiError> {
+        self.as_ref().set_stack_policy(stack, policy).await
+    }
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), ApiError> {
+        self.as_ref().set_termination_protection(stack, enabled).await
+    }
     async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
         self.as_ref().stack_events(stack).await
     }
 }
 
-/// A catalog whose policy is whatever was last put.
+/// A catalog whose policy is whatever was last put; its hash is the
+/// policy's length and a counter of writes, enough to tell versions apart.
 #[derive(Debug, Default)]
 pub(crate) struct FakeGlue {
     pub(crate) policy: Mutex<Option<String>>,
+    writes: AtomicU32,
+    pub(crate) calls: Calls,
+}
+
+impl FakeGlue {
+    fn hash(&self) -> String {
+        format!("h{}", self.writes.load(Ordering::SeqCst))
+    }
+
+    fn check(&self, op: &'static str, expected: Option<&str>) -> Result<(), ApiError> {
+        match expected {
+            Some(h) if lock(&self.policy).is_some() && h != self.hash() => Err(ApiError::new(
+                op,
+                ApiErrorKind::Service,
+                Some("ConcurrentModificationException"),
+                "Policy hash condition not met",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[async_trait]
 impl GlueApi for Arc<FakeGlue> {
-    async fn get_resource_policy(&self) -> Result<Option<String>, ApiError> {
-        Ok(lock(&self.policy).clone())
+    async fn get_resource_policy(&self) -> Result<Option<CatalogPolicy>, ApiError> {
+        self.calls.count("glue:GetResourcePolicy").await;
+        Ok(lock(&self.policy).clone().map(|text| CatalogPolicy {
+            text,
+            hash: Some(self.hash()),
+        }))
     }
-    async fn put_resource_policy(&self, policy: &str) -> Result<(), ApiError> {
+    async fn put_resource_policy(&self, policy: &str, expected_hash: Option<&str>) -> Result<(), ApiError> {
+        self.calls.count("glue:PutResourcePolicy").await;
+        self.check("glue:PutResourcePolicy", expected_hash)?;
         *lock(&self.policy) = Some(policy.to_owned());
+        self.writes.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+    async fn delete_resource_policy(&self, expected_hash: Option<&str>) -> Result<(), ApiError> {
+        self.calls.count("glue:DeleteResourcePolicy").await;
+        self.check("glue:DeleteResourcePolicy", expected_hash)?;
+        *lock(&self.policy) = None;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Calls made to a fake, by operation, each after `latency` (a stand-in for
+/// the network round trip, for the benchmark).
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    pub(crate) latency: Mutex<Duration>,
+    by_op: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Calls {
+    async fn count(&self, op: &'static str) {
+        *lock(&self.by_op).entry(op).or_insert(0) += 1;
+        let latency = *lock(&self.latency);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    pub(crate) fn by_op(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.by_op).clone()
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        *lock(&self.latency) = latency;
     }
 }
 
@@ -441,6 +577,10 @@ pub(crate) struct FakeAccount {
 pub(crate) struct FakeConnector {
     pub(crate) accounts: BTreeMap<String, FakeAccount>,
     pub(crate) retry: RetryPolicy,
+    /// One `sts:AssumeRole` per account, the first time it is asked for (as
+    /// `AwsSession` caches its sessions).
+    pub(crate) sts: Calls,
+    assumed: Mutex<BTreeSet<String>>,
 }
 
 impl FakeConnector {
@@ -463,6 +603,28 @@ impl FakeConnector {
                 base_delay: Duration::from_millis(1),
                 max_delay: Duration::from_millis(5),
             },
+            sts: Calls::default(),
+            assumed: Mutex::default(),
+        }
+    }
+
+    /// Every call of every fake, by operation.
+    pub(crate) fn calls(&self) -> BTreeMap<&'static str, u64> {
+        let mut all = self.sts.by_op();
+        for a in self.accounts.values() {
+            for (op, n) in a.cfn.calls.by_op().into_iter().chain(a.glue.calls.by_op()) {
+                *all.entry(op).or_insert(0) += n;
+            }
+        }
+        all
+    }
+
+    /// Every call takes `latency`.
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.sts.set_latency(latency);
+        for a in self.accounts.values() {
+            a.cfn.calls.set_latency(latency);
+            a.glue.calls.set_latency(latency);
         }
     }
 
@@ -489,6 +651,9 @@ impl Connector for FakeConnector {
                 "no such account",
             ),
         })?;
+        if lock(&self.assumed).insert(account.to_owned()) {
+            self.sts.count("sts:AssumeRole").await;
+        }
         Ok(Arc::new(AccountApis {
             cfn: Arc::new(Retrying::new(a.cfn.clone(), self.retry)),
             glue: Arc::new(Retrying::new(a.glue.clone(), self.retry)),
@@ -500,3 +665,7 @@ impl Connector for FakeConnector {
 #[cfg(test)]
 #[path = "fake_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "bench_tests.rs"]
+mod bench;

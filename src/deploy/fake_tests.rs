@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::FakeConnector;
 use crate::deploy::execute::{execute, DeployReport, ExecOptions, StepStatus};
 use crate::deploy::manifest::{Manifest, ManifestPolicy, ManifestStack, Synthesis, Template};
-use crate::deploy::plan::{plan, Plan, PlanOptions, StackStatus, WaitOptions};
+use crate::deploy::plan::{plan, Plan, PlanOptions, PolicyStatus, StackStatus, WaitOptions};
 use crate::deploy::preview::render_report;
 use crate::deploy::progress::Progress;
 
@@ -337,4 +337,244 @@ async fn planning_twice_replaces_the_change_sets_of_the_first_plan() {
     let second = plan_with(&fakes, &synth).await;
     assert_eq!(first, second);
     assert!(deploy(&fakes, &synth, &second).await.is_success());
+}
+
+#[tokio::test]
+async fn an_unchanged_plan_reads_templates_and_makes_no_change_set() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let synth = synthesis(org());
+    let first = plan_with(&fakes, &synth).await;
+    assert!(deploy(&fakes, &synth, &first).await.is_success());
+    let before = fakes.calls();
+    let again = plan_with(&fakes, &synth).await;
+    assert!(again.is_unchanged(), "{again:#?}");
+    let after = fakes.calls();
+    let more = |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
+    // Per account one listing (DescribeStacks without a name) and one
+    // catalog policy; per stack one template.
+    assert_eq!(more("cloudformation:DescribeStacks"), 4);
+    assert_eq!(more("glue:GetResourcePolicy"), 4);
+    assert_eq!(more("cloudformation:GetTemplate"), 7);
+    for op in [
+        "cloudformation:CreateChangeSet",
+        "cloudformation:DescribeChangeSet",
+        "cloudformation:DeleteChangeSet",
+    ] {
+        assert_eq!(more(op), 0, "{op}: {after:?}");
+    }
+    // Sessions are reused: one AssumeRole per account for the whole run.
+    assert_eq!(after.get("sts:AssumeRole"), Some(&4));
+}
+
+fn without_policies(mut synth: Synthesis) -> Synthesis {
+    synth.manifest.policies.clear();
+    synth.policies.clear();
+    synth
+}
+
+#[tokio::test]
+async fn a_policy_no_longer_synthesised_is_deleted() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let granting = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "ApprovedRead1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+        "Action": ["glue:GetTable"],
+        "Resource": ["arn:aws:glue:eu-west-1:333333333333:database/episodes_v1"]}]})
+    .to_string();
+    let mut synth = synthesis(org());
+    synth.policies.insert(A.to_owned(), granting);
+    let first = plan_with(&fakes, &synth).await;
+    let created = first.policies.iter().find(|p| p.account == A).expect("A's policy");
+    assert_eq!(created.status, PolicyStatus::Create);
+    assert_eq!(
+        created.changes,
+        vec!["+ `ApprovedRead1`: grants arn:aws:iam::444444444444:root on database episodes_v1"]
+    );
+    assert!(deploy(&fakes, &synth, &first).await.is_success());
+
+    // The last grant goes: the synthesis has no policy for A any more.
+    let synth = without_policies(synth);
+    let second = plan_with(&fakes, &synth).await;
+    assert_eq!(second.policies.len(), 1, "{:#?}", second.policies);
+    let gone = &second.policies[0];
+    assert_eq!((gone.account.as_str(), gone.status), (A, PolicyStatus::Delete));
+    assert_eq!(
+        gone.changes,
+        vec!["- `ApprovedRead1`: grants arn:aws:iam::444444444444:root on database episodes_v1"]
+    );
+    assert!(!second.is_unchanged());
+    let text = crate::deploy::preview::render_text(&second, false, false);
+    assert!(
+        text.contains(
+            "  glue resource policy  delete\n    - `ApprovedRead1`: grants arn:aws:iam::444444444444:root on database episodes_v1\n"
+        ),
+        "{text}"
+    );
+    let report = deploy(&fakes, &synth, &second).await;
+    assert_eq!(status(&report, A, "glue-resource-policy"), &StepStatus::Deleted);
+    assert_eq!(*fakes.accounts[A].glue.policy.lock().expect("lock"), None);
+    assert!(plan_with(&fakes, &synth).await.is_unchanged());
+}
+
+#[tokio::test]
+async fn a_policy_changed_after_the_plan_is_not_overwritten() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let synth = synthesis(org());
+    assert!(deploy(&fakes, &synth, &plan_with(&fakes, &synth).await)
+        .await
+        .is_success());
+    *fakes.accounts[A].glue.policy.lock().expect("lock") = Some("{\"Statement\": []}".to_owned());
+    let mut wanted = synth.clone();
+    wanted.policies.insert(
+        A.to_owned(),
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "X", "Effect": "Allow", "Principal": "*",
+               "Action": "glue:GetTable", "Resource": "*",
+               "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]})
+        .to_string(),
+    );
+    let planned = plan_with(&fakes, &wanted).await;
+    // Someone writes the policy between plan and deploy.
+    use crate::deploy::glue::GlueApi as _;
+    fakes.accounts[A]
+        .glue
+        .put_resource_policy("{\"Statement\": [{\"Sid\": \"Theirs\"}]}", None)
+        .await
+        .expect("put");
+    let report = deploy(&fakes, &wanted, &planned).await;
+    match status(&report, A, "glue-resource-policy") {
+        StepStatus::Failed { reason, .. } => assert!(
+            reason.starts_with("the catalog policy changed since it was planned (run deploy again"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        fakes.accounts[A].glue.policy.lock().expect("lock").as_deref(),
+        Some("{\"Statement\": [{\"Sid\": \"Theirs\"}]}")
+    );
+}
+
+#[tokio::test]
+async fn stacks_holding_data_get_a_stack_policy_and_termination_protection() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let synth = synthesis(org());
+    assert!(deploy(&fakes, &synth, &plan_with(&fakes, &synth).await)
+        .await
+        .is_success());
+    let protective = crate::deploy::guards::stack_policy(&Default::default());
+    for (account, stack) in [(A, "mesh-baseline"), (A, "mesh-products"), (C, "mesh-products")] {
+        assert_eq!(
+            fakes.cfn(account).guards_of(stack),
+            Some((Some(protective.clone()), true)),
+            "{account}/{stack}"
+        );
+    }
+    // A role holds no data: no guards.
+    assert_eq!(fakes.cfn(B).guards_of("mesh-consumer"), Some((None, false)));
+
+    // A stack deployed before the guards existed (or stripped by hand) gets
+    // them on the next deploy, without any change to its template.
+    fakes.cfn(C).deployed(
+        "mesh-baseline",
+        &synth.templates[&(C.to_owned(), "mesh-baseline".to_owned())].text,
+        false,
+    );
+    let planned = plan_with(&fakes, &synth).await;
+    assert!(!planned.is_unchanged());
+    let unguarded = planned
+        .stacks
+        .iter()
+        .find(|s| s.account == C && s.name == "mesh-baseline")
+        .expect("C's baseline");
+    assert_eq!(unguarded.status, StackStatus::NoChanges);
+    assert_eq!(
+        unguarded.note.as_deref(),
+        Some("no termination protection: deploy sets it and the stack policy")
+    );
+    let report = deploy(&fakes, &synth, &planned).await;
+    assert_eq!(status(&report, C, "mesh-baseline"), &StepStatus::Guarded);
+    assert_eq!(
+        fakes.cfn(C).guards_of("mesh-baseline"),
+        Some((Some(protective.clone()), true))
+    );
+    assert!(plan_with(&fakes, &synth).await.is_unchanged());
+
+    // An allowed destructive update runs under a policy lifting exactly the
+    // database it removes; the protective policy is back afterwards.
+    let mut specs = org();
+    for s in &mut specs {
+        if s.0 == A && s.1 == "mesh-products" {
+            s.4 = json!({"GlueDbEpisodesV2": database("episodes_v2")});
+        }
+    }
+    let retired = synthesis(specs);
+    let planned = plan_with(&fakes, &retired).await;
+    let before = fakes.cfn(A).log().len();
+    assert!(deploy(&fakes, &retired, &planned).await.is_success());
+    assert_eq!(
+        fakes.cfn(A).log()[before..].to_vec(),
+        vec![
+            "policy 333333333333/mesh-products",
+            "execute 333333333333/mesh-products",
+            "policy 333333333333/mesh-products",
+            "policy 333333333333/mesh-products",
+            "protect=true 333333333333/mesh-products",
+        ]
+    );
+    assert_eq!(fakes.cfn(A).guards_of("mesh-products"), Some((Some(protective), true)));
+}
+
+/// A writer the test reads back (progress lines).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn without_a_terminal_each_stack_has_its_lines_and_a_slow_wave_a_heartbeat() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let synth = synthesis(org());
+    let planned = plan_with(&fakes, &synth).await;
+    fakes
+        .cfn(C)
+        .delay
+        .lock()
+        .expect("lock")
+        .insert("mesh-products".into(), Duration::from_millis(120));
+    let captured = Captured::default();
+    let progress = Progress::lines(Box::new(captured.clone()), Duration::from_millis(40));
+    let exec = ExecOptions {
+        concurrency: 4,
+        wait: options().wait,
+    };
+    let report = execute(&fakes, &planned, &synth, &exec, &progress).await;
+    assert!(report.is_success(), "{report:#?}");
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "wave 0 (baseline): 3 to deploy", "{text}");
+    assert!(lines.contains(&"  start    555555555555 mesh-products"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  done     555555555555 mesh-products (") && l.ends_with(" s): created")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("  waiting  ")
+            && l.contains(" running: ")
+            && l.contains("555555555555 mesh-products (")),
+        "{text}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("  start ")).count(),
+        8,
+        "7 stacks and 1 catalog policy: {text}"
+    );
 }

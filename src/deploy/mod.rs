@@ -11,13 +11,17 @@
 //! of the unit tests. Nothing outside `deploy/` talks to AWS for these
 //! commands, and nothing here prints: commands do, with what this returns.
 
+mod account;
 pub mod api;
+pub mod approval;
 pub mod cfn;
 pub mod change_set;
 pub mod execute;
 pub mod glue;
+pub(crate) mod guards;
 pub mod manifest;
 pub mod plan;
+pub mod policy_diff;
 pub mod preview;
 pub mod progress;
 pub mod s3;

@@ -1,10 +1,11 @@
 //! The review of a deploy: what each stack and catalog policy of the org
 //! would become, worked out against what is deployed.
 //!
-//! [`plan`] creates (and waits for) a change set per stack of the synthesis,
-//! diffs each Glue resource policy against the one in force, and lists the
-//! `mesh-*` stacks that are deployed but no longer synthesised as stack
-//! deletions. It executes nothing. The [`Plan`] it returns is what `preview`
+//! [`plan`] works account by account (`account.rs`): it reads what is
+//! deployed, creates (and waits for) a change set for each stack whose
+//! template differs from the synthesis, diffs the Glue resource policy
+//! against the one in force, and lists the `mesh-*` stacks that are deployed
+//! but no longer synthesised as stack deletions. It executes nothing. The [`Plan`] it returns is what `preview`
 //! renders and what `execute` carries out.
 
 use std::collections::BTreeMap;
@@ -15,8 +16,8 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use super::account::{self, AccountPlan, AccountWork};
 use super::cfn::ChangeSetType;
-use super::change_set;
 use super::manifest::Synthesis;
 use super::progress::Progress;
 use super::session::Connector;
@@ -97,8 +98,12 @@ pub(crate) enum Exec {
         change_set_type: ChangeSetType,
         delete_first: Option<String>,
     },
-    /// Delete the stack (by id).
-    Delete { stack_id: String },
+    /// Delete the stack (by id), turning its termination protection off
+    /// first when it is on.
+    Delete { stack_id: String, protected: bool },
+    /// The template is deployed, but the stack lacks its guards (stack
+    /// policy and termination protection, `guards.rs`): set them.
+    Guard,
 }
 
 /// The plan of one stack.
@@ -155,6 +160,9 @@ pub enum PolicyStatus {
     Create,
     Update,
     NoChanges,
+    /// The account has a policy but should have none (its last grant gone,
+    /// or the org switched to Lake Formation).
+    Delete,
 }
 
 impl PolicyStatus {
@@ -163,6 +171,7 @@ impl PolicyStatus {
             PolicyStatus::Create => "create",
             PolicyStatus::Update => "update",
             PolicyStatus::NoChanges => "no_changes",
+            PolicyStatus::Delete => "delete",
         }
     }
 }
@@ -173,8 +182,14 @@ pub struct PolicyPlan {
     pub account: String,
     pub region: String,
     pub status: PolicyStatus,
-    /// The policy to put (the synthesised file, verbatim).
-    pub(crate) document: String,
+    /// What the change grants and takes away, one line per statement
+    /// (`policy_diff::describe_change`); empty when nothing changes.
+    pub changes: Vec<String>,
+    /// The policy to put (the synthesised file, verbatim); `None` to delete.
+    pub(crate) document: Option<String>,
+    /// Glue's hash of the policy the plan saw, so deploy changes only that
+    /// policy (`PolicyHashCondition`).
+    pub(crate) deployed_hash: Option<String>,
 }
 
 /// The plan of a whole org (or of the accounts asked for).
@@ -220,7 +235,9 @@ impl Plan {
 
     /// Whether deploying would change nothing.
     pub fn is_unchanged(&self) -> bool {
-        self.stacks.iter().all(|s| s.status == StackStatus::NoChanges)
+        self.stacks
+            .iter()
+            .all(|s| s.status == StackStatus::NoChanges && s.exec == Exec::Nothing)
             && self.policies.iter().all(|p| p.status == PolicyStatus::NoChanges)
     }
 }
@@ -253,20 +270,16 @@ pub struct PlanOptions {
     pub accounts: BTreeMap<String, String>,
     /// Replaces every stack's region (`--region`).
     pub region_override: Option<String>,
-    /// How many stacks (and accounts) to work on at once.
+    /// How many accounts to work on at once (an account's stacks are
+    /// planned together).
     pub concurrency: usize,
     pub wait: WaitOptions,
 }
 
-enum Planned {
-    Stack(StackPlan),
-    Stale(Vec<StackPlan>),
-    Policy(PolicyPlan),
-}
+type Task<'a> = Pin<Box<dyn Future<Output = Result<AccountPlan, DeployError>> + Send + 'a>>;
 
-type Task<'a> = Pin<Box<dyn Future<Output = Result<Planned, DeployError>> + Send + 'a>>;
-
-/// Plans every stack and policy of `synth` in `options.accounts`.
+/// Plans every stack and policy of `synth` in `options.accounts`: one task
+/// per account (`account::plan_account`), at most `options.concurrency` at once.
 pub async fn plan(
     connector: &dyn Connector,
     synth: &Synthesis,
@@ -277,59 +290,46 @@ pub async fn plan(
     let region_of = |r: &str| options.region_override.clone().unwrap_or_else(|| r.to_owned());
     let home_region = region_of(&manifest.region);
 
-    let mut tasks: Vec<Task<'_>> = Vec::new();
-    for stack in manifest
-        .stacks
-        .iter()
-        .filter(|s| options.accounts.contains_key(&s.account))
-    {
-        let region = region_of(&stack.region);
+    let mut work: BTreeMap<&str, AccountWork<'_>> = options
+        .accounts
+        .keys()
+        .map(|a| {
+            (
+                a.as_str(),
+                AccountWork {
+                    account: a.as_str(),
+                    home_region: home_region.clone(),
+                    stacks: Vec::new(),
+                    policy: None,
+                },
+            )
+        })
+        .collect();
+    for stack in &manifest.stacks {
+        let Some(w) = work.get_mut(stack.account.as_str()) else {
+            continue;
+        };
         let key = (stack.account.clone(), stack.name.clone());
-        let Some(template) = synth.templates.get(&key) else {
-            continue;
-        };
-        let wait = options.wait;
-        tasks.push(Box::pin(async move {
-            let apis = connector.account(&stack.account, &region).await?;
-            change_set::plan_stack(&apis, stack, &region, template, &wait)
-                .await
-                .map(Planned::Stack)
-        }));
+        if let Some(template) = synth.templates.get(&key) {
+            w.stacks.push((stack, template, region_of(&stack.region)));
+        }
     }
-    for account in options.accounts.keys() {
-        let region = home_region.clone();
-        tasks.push(Box::pin(async move {
-            let apis = connector.account(account, &region).await?;
-            let known: Vec<&str> = manifest
-                .stacks
-                .iter()
-                .filter(|s| &s.account == account)
-                .map(|s| s.name.as_str())
-                .collect();
-            change_set::plan_stale(&apis, account, &region, &known)
-                .await
-                .map(Planned::Stale)
-        }));
+    for policy in &manifest.policies {
+        if let (Some(w), Some(document)) = (
+            work.get_mut(policy.account.as_str()),
+            synth.policies.get(&policy.account),
+        ) {
+            w.policy = Some(document.as_str());
+        }
     }
-    for policy in manifest
-        .policies
-        .iter()
-        .filter(|p| options.accounts.contains_key(&p.account))
-    {
-        let region = home_region.clone();
-        let Some(document) = synth.policies.get(&policy.account) else {
-            continue;
-        };
-        tasks.push(Box::pin(async move {
-            let apis = connector.account(&policy.account, &region).await?;
-            change_set::plan_policy(&apis, &policy.account, &region, document)
-                .await
-                .map(Planned::Policy)
-        }));
-    }
+    let wait = options.wait;
+    let tasks: Vec<Task<'_>> = work
+        .into_values()
+        .map(|w| -> Task<'_> { Box::pin(async move { account::plan_account(connector, w, &wait).await }) })
+        .collect();
 
     let bar = progress.bar(tasks.len() as u64, "planning");
-    let results: Vec<Result<Planned, DeployError>> = stream::iter(tasks)
+    let results: Vec<Result<AccountPlan, DeployError>> = stream::iter(tasks)
         .map(|task| {
             let bar = bar.clone();
             async move {
@@ -348,9 +348,10 @@ pub async fn plan(
     let mut errors = Vec::new();
     for r in results {
         match r {
-            Ok(Planned::Stack(s)) => stacks.push(s),
-            Ok(Planned::Stale(s)) => stacks.extend(s),
-            Ok(Planned::Policy(p)) => policies.push(p),
+            Ok(a) => {
+                stacks.extend(a.stacks);
+                policies.extend(a.policy);
+            }
             Err(e) => errors.push(e),
         }
     }

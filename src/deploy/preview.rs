@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::execute::{DeployReport, StepStatus};
-use super::plan::{ChangeAction, Plan, PlannedChange, PolicyStatus, StackPlan, StackStatus};
+use super::approval;
+use super::execute::{DeployReport, StepStatus, POLICY_STEP};
+use super::plan::{ChangeAction, Exec, Plan, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
 use crate::change::Replacement;
 
 /// ANSI styling, or none.
@@ -73,13 +74,17 @@ pub fn render_json(plan: &Plan) -> String {
     let policies: Vec<Value> = plan
         .policies
         .iter()
-        .map(|p| json!({"account": p.account, "kind": "glue-resource-policy", "status": p.status.as_str()}))
+        .map(|p| {
+            json!({"account": p.account, "kind": "glue-resource-policy", "status": p.status.as_str(),
+                   "changes": p.changes})
+        })
         .collect();
     let doc = json!({
         "format": 1,
         "stacks": stacks,
         "policies": policies,
         "destructive": plan.destructive(),
+        "allow_destructive": approval::needed(plan).iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
     out.push('\n');
@@ -134,7 +139,7 @@ struct AccountView<'p> {
     id: &'p str,
     name: &'p str,
     stacks: Vec<&'p StackPlan>,
-    policy: Option<PolicyStatus>,
+    policy: Option<&'p PolicyPlan>,
 }
 
 impl AccountView<'_> {
@@ -142,8 +147,10 @@ impl AccountView<'_> {
         self.stacks.iter().map(|s| s.destructive()).sum()
     }
     fn changed(&self) -> bool {
-        self.stacks.iter().any(|s| s.status != StackStatus::NoChanges)
-            || self.policy.is_some_and(|p| p != PolicyStatus::NoChanges)
+        self.stacks
+            .iter()
+            .any(|s| s.status != StackStatus::NoChanges || s.exec != Exec::Nothing)
+            || self.policy.is_some_and(|p| p.status != PolicyStatus::NoChanges)
     }
 }
 
@@ -175,7 +182,7 @@ fn accounts(plan: &Plan) -> Vec<AccountView<'_>> {
     }
     for p in &plan.policies {
         if let Some(a) = by_id.get_mut(p.account.as_str()) {
-            a.policy = Some(p.status);
+            a.policy = Some(p);
         }
     }
     let mut views: Vec<AccountView<'_>> = by_id.into_values().collect();
@@ -291,6 +298,10 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
                 ))
             );
         }
+        let _ = writeln!(out, "To allow exactly these, pass to deploy:");
+        for a in approval::needed(plan) {
+            let _ = writeln!(out, "  --allow-destructive {a}");
+        }
     }
 
     let views = accounts(plan);
@@ -305,6 +316,9 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
         for s in &v.stacks {
             if s.status == StackStatus::NoChanges {
                 let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
+                if let Some(note) = &s.note {
+                    let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+                }
                 continue;
             }
             let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
@@ -321,13 +335,21 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
             }
         }
         if let Some(p) = v.policy {
-            let word = p.as_str().replace('_', " ");
-            let word = if p == PolicyStatus::NoChanges {
-                style.dim(&word)
-            } else {
-                style.yellow(&word)
+            let word = p.status.as_str().replace('_', " ");
+            let word = match p.status {
+                PolicyStatus::NoChanges => style.dim(&word),
+                PolicyStatus::Delete => style.red(&word),
+                _ => style.yellow(&word),
             };
             let _ = writeln!(out, "  glue resource policy  {word}");
+            for line in &p.changes {
+                let painted = match line.as_bytes().first() {
+                    Some(b'+') => style.green(line),
+                    Some(b'-') => style.red(line),
+                    _ => style.yellow(line),
+                };
+                let _ = writeln!(out, "    {painted}");
+            }
         }
     }
     if !unchanged.is_empty() {
@@ -383,9 +405,10 @@ pub fn render_summary(plan: &Plan, color: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "  policies   {} to create, {} to update, {} unchanged",
+        "  policies   {} to create, {} to update, {} to delete, {} unchanged",
         policy(PolicyStatus::Create),
         policy(PolicyStatus::Update),
+        policy(PolicyStatus::Delete),
         policy(PolicyStatus::NoChanges)
     );
     out
@@ -424,9 +447,10 @@ pub fn render_markdown(plan: &Plan) -> String {
     );
     let _ = writeln!(
         out,
-        "| Glue resource policies | {} | {} | 0 | {} |",
+        "| Glue resource policies | {} | {} | {} | {} |",
         policy(PolicyStatus::Create),
         policy(PolicyStatus::Update),
+        policy(PolicyStatus::Delete),
         policy(PolicyStatus::NoChanges)
     );
     let _ = writeln!(out, "\nResources: `{}`, {destructive} destructive.\n", counts(&all));
@@ -465,7 +489,16 @@ pub fn render_markdown(plan: &Plan) -> String {
             );
         }
         if let Some(p) = v.policy {
-            let _ = writeln!(out, "| Glue resource policy | {} | |", p.as_str().replace('_', " "));
+            let _ = writeln!(
+                out,
+                "| Glue resource policy | {} | {} |",
+                p.status.as_str().replace('_', " "),
+                p.changes
+                    .iter()
+                    .map(|l| l.replace('|', "\\|"))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            );
         }
         let changes: Vec<(&StackPlan, &PlannedChange)> = v
             .stacks
@@ -501,14 +534,34 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
     let count = |pick: fn(&StepStatus) -> bool| report.steps.iter().filter(|s| pick(&s.status)).count();
     let created = count(|s| *s == StepStatus::Created);
     let updated = count(|s| *s == StepStatus::Updated);
-    let deleted = count(|s| *s == StepStatus::Deleted);
+    let policy_deleted = report
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Deleted && s.name == POLICY_STEP)
+        .count();
+    let deleted = count(|s| *s == StepStatus::Deleted) - policy_deleted;
     let applied = count(|s| *s == StepStatus::Applied);
     let unchanged = count(|s| *s == StepStatus::Unchanged);
     let failed = report.with(|s| matches!(s, StepStatus::Failed { .. }));
     let skipped = report.with(|s| *s == StepStatus::Skipped);
     let mut out = String::new();
+    let guarded = count(|s| *s == StepStatus::Guarded);
+    let guarded = if guarded > 0 {
+        format!(", {guarded} given guards")
+    } else {
+        String::new()
+    };
+    let policies_deleted = if policy_deleted > 0 {
+        format!(
+            ", {policy_deleted} polic{} deleted",
+            if policy_deleted == 1 { "y" } else { "ies" }
+        )
+    } else {
+        String::new()
+    };
     let headline = format!(
-        "{created} created, {updated} updated, {deleted} deleted, {applied} polic{} applied, {unchanged} unchanged",
+        "{created} created, {updated} updated, {deleted} deleted, {applied} polic{} applied{policies_deleted}, \
+         {unchanged} unchanged{guarded}",
         if applied == 1 { "y" } else { "ies" }
     );
     if failed.is_empty() && skipped.is_empty() {
@@ -554,7 +607,11 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
             .filter(|s| {
                 matches!(
                     s.status,
-                    StepStatus::Created | StepStatus::Updated | StepStatus::Deleted | StepStatus::Applied
+                    StepStatus::Created
+                        | StepStatus::Updated
+                        | StepStatus::Deleted
+                        | StepStatus::Applied
+                        | StepStatus::Guarded
                 )
             })
             .collect();
@@ -565,6 +622,7 @@ pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> Strin
                     StepStatus::Created => "created",
                     StepStatus::Updated => "updated",
                     StepStatus::Deleted => "deleted",
+                    StepStatus::Guarded => "guards set",
                     _ => "applied",
                 };
                 let _ = writeln!(out, "  {} {}  {word}", s.account, s.name);

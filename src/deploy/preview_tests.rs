@@ -89,7 +89,12 @@ fn plan() -> Plan {
             account: "333333333333".to_owned(),
             region: "eu-west-1".to_owned(),
             status: PolicyStatus::Update,
-            document: "{}".to_owned(),
+            changes: vec![
+                "+ `ApprovedRead2`: grants arn:aws:iam::444444444444:root on database finance_payouts_v2".to_owned(),
+                "- `ApprovedRead1`: grants arn:aws:iam::555555555555:root on database finance_payouts_v1".to_owned(),
+            ],
+            document: Some("{}".to_owned()),
+            deployed_hash: None,
         }],
     }
 }

@@ -16,9 +16,9 @@
 //! - `identity`: the management account, when the org has Identity Center and access groups.
 
 pub(crate) mod access;
-pub(crate) mod lakeformation;
 pub mod alarms;
 pub(crate) mod compliance;
+pub(crate) mod lakeformation;
 pub(crate) mod names;
 pub(crate) mod par;
 pub(crate) mod policy;
