@@ -241,7 +241,7 @@ error: tests/fixtures/invalid/undeclared-domain.yaml:102:18: consumed product `p
     ),
     (
         "unknown-key",
-        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, tags (see `meshsynth schema` for the format)
+        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, tags, access_logs (see `meshsynth schema` for the format)
 "#,
     ),
     (
