@@ -124,25 +124,21 @@ pub(crate) fn version_alarms(t: &Topology, p: &Product, v: &Version) -> Vec<Valu
     let stem = format!("{}V{}", p.id.camel(), v.number);
     let bucket = names::data_bucket(&t.org, &p.account);
     let key_prefix = names::version_prefix(&p.id, v.number);
-    let contact = t
-        .teams
-        .get(&p.team)
-        .and_then(|team| team.contact.clone())
-        .unwrap_or_default();
     let by = f
         .available_by
         .as_deref()
         .map(|a| format!(", available by {a}"))
         .unwrap_or_default();
+    // No team name or contact here: reorganising teams changes tags and Glue
+    // parameters only (the database's `meshsynth:contact` says whom to call).
     let description = format!(
-        "{}@{} is late: no new object under {} in the last {} (SLO: {}{by}). Producer: team {}, {}.",
+        "{}@{} is late: no new object under {} in the last {} (SLO: {}{by}). Producer and consumers: meshsynth impact {}",
         p.id,
         v.number,
         f.prefix,
         window_words(f.window_seconds),
         f.freshness,
-        p.team,
-        contact
+        p.id
     );
     vec![json!({
         "rule_id": format!("LandedRule{stem}"),

@@ -62,8 +62,7 @@ const ORG_WIDE: &str = "open data is readable by the organisation: principal * o
 const NAMED_ROLE: &str = "stable physical names are a contract: trust policies and permission sets name this role";
 const INLINE_POLICY: &str =
     "the read policy belongs to this role alone; past IAM's inline limit it overflows into managed policies";
-const NAMED_ALARM: &str = "stable physical names are a contract: runbooks, and consumers who watch a version's \
-     freshness, find its alarm by name (mesh-late-<domain>-<product>-v<n>)";
+const NAMED_ALARM: &str = "stable physical names are a contract: runbooks and consumers find a version's alarm by name";
 const UNSCOPABLE_ACTION: &str = "lakeformation:GetDataAccess takes no resource-level permissions: IAM needs resource *";
 
 /// Every suppression, by kind. Kinds: `bucket` (data and staging buckets, `logged=`),
@@ -318,7 +317,7 @@ mod tests {
         let err = applicable("buckets", &none).expect_err("unknown");
         assert!(
             err.to_string()
-                .starts_with("unknown compliance kind `buckets` (known: bucket,"),
+                .starts_with("unknown compliance kind `buckets` (known: alarm, bucket,"),
             "{err}"
         );
         assert_eq!(

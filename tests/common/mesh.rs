@@ -184,12 +184,17 @@ impl Mesh {
                 match r["Type"].as_str().unwrap_or_default() {
                     "AWS::S3::Bucket" => {
                         let name = props["BucketName"].as_str().expect("a named bucket").to_owned();
-                        let key = res(&props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-                            ["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]);
-                        let key = key
-                            .as_str()
-                            .unwrap_or_else(|| panic!("bucket {name} has no KMS key"))
-                            .to_owned();
+                        let sse = &props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+                            ["ServerSideEncryptionByDefault"];
+                        // SSE-S3 (AES256, the access-log bucket): no key to decrypt with; "" marks it.
+                        let key = if sse["SSEAlgorithm"] == "AES256" {
+                            String::new()
+                        } else {
+                            res(&sse["KMSMasterKeyID"])
+                                .as_str()
+                                .unwrap_or_else(|| panic!("bucket {name} has no KMS key"))
+                                .to_owned()
+                        };
                         let entry = m.buckets.entry(name).or_insert((account.clone(), None, String::new()));
                         entry.2 = key;
                     }
@@ -348,6 +353,10 @@ impl Mesh {
     /// `kms:Decrypt`, through S3, with the key that encrypts `bucket`.
     pub fn can_decrypt_via_s3(&self, p: &Principal, bucket: &str) -> bool {
         let (_, _, key_arn) = self.bucket(bucket);
+        if key_arn.is_empty() {
+            // SSE-S3: S3 decrypts without a caller's KMS permission.
+            return true;
+        }
         let (account, policy) = self
             .keys
             .get(key_arn)
