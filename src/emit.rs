@@ -2,9 +2,10 @@
 //!
 //! `write` compares the rendered files with what is on disk, stages every added
 //! or changed file in a temporary folder next to the target, and only when all
-//! are staged moves them into place (the manifest last), then removes stale
-//! files. Unchanged files are never rewritten, so their mtimes stay. If anything
-//! fails before the moves, nothing in the target has changed.
+//! are staged moves them into place (new account folders whole, other files one
+//! by one, the manifest last), then removes stale files. Unchanged files are
+//! never rewritten, so their mtimes stay. If anything fails before the moves,
+//! nothing in the target has changed.
 //!
 //! Only files meshsynth owns are compared or removed: `manifest.json`,
 //! `contracts.json` and, in
@@ -115,78 +116,164 @@ fn owned_files(out: &Path) -> Result<Vec<String>, EmitError> {
     Ok(found)
 }
 
-/// Compares the rendered files with the folder. Reads only.
-pub fn diff(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
-    let on_disk = owned_files(out)?;
-    let wanted: BTreeMap<&str, &File> = files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let mut changes = Changes::default();
-    for f in files {
-        let path = out.join(&f.path);
-        match std::fs::metadata(&path) {
-            Err(e) if e.kind() == ErrorKind::NotFound => changes.added.push(f.path.clone()),
-            Err(e) => return Err(read_err(&path, &e)),
-            Ok(m) if m.len() != f.bytes.len() as u64 || !m.is_file() => changes.changed.push(f.path.clone()),
-            Ok(_) => {
-                let existing = std::fs::read(&path).map_err(|e| read_err(&path, &e))?;
-                if existing == f.bytes {
-                    changes.unchanged += 1;
-                } else {
-                    changes.changed.push(f.path.clone());
-                }
-            }
+/// What a file is next to its twin on disk.
+enum State {
+    Added,
+    Changed,
+    Unchanged,
+}
+
+fn compare(out: &Path, f: &File) -> Result<State, EmitError> {
+    let path = out.join(&f.path);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(State::Added),
+        Err(e) => Err(read_err(&path, &e)),
+        Ok(m) if m.len() != f.bytes.len() as u64 || !m.is_file() => Ok(State::Changed),
+        Ok(_) => {
+            let existing = std::fs::read(&path).map_err(|e| read_err(&path, &e))?;
+            Ok(if existing == f.bytes {
+                State::Unchanged
+            } else {
+                State::Changed
+            })
         }
     }
-    changes.removed = on_disk
-        .into_iter()
-        .filter(|p| !wanted.contains_key(p.as_str()))
-        .collect();
+}
+
+/// Compares the rendered files with the folder (on every core). Reads only.
+pub fn diff(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
+    use rayon::prelude::*;
+    let on_disk = owned_files(out)?;
+    let mut changes = Changes::default();
+    if on_disk.is_empty() && !out.exists() {
+        // A new folder: nothing to compare.
+        changes.added = files.iter().map(|f| f.path.clone()).collect();
+        return Ok(changes);
+    }
+    let states = files
+        .par_iter()
+        .with_min_len(16)
+        .map(|f| compare(out, f))
+        .collect::<Vec<_>>();
+    for (f, state) in files.iter().zip(states) {
+        match state? {
+            State::Added => changes.added.push(f.path.clone()),
+            State::Changed => changes.changed.push(f.path.clone()),
+            State::Unchanged => changes.unchanged += 1,
+        }
+    }
+    let wanted: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    changes.removed = on_disk.into_iter().filter(|p| !wanted.contains(p.as_str())).collect();
     Ok(changes)
 }
 
+/// A folder beside the target where files are written before they move into place;
+/// removed with whatever is left in it when dropped (after a failure, everything).
+/// Made with `create_dir`, so its mode follows the umask like any folder synth makes:
+/// when the target does not exist yet, the staging folder itself becomes the target.
+struct Staging {
+    path: PathBuf,
+}
+
+impl Staging {
+    fn new(parent: &Path) -> Result<Staging, EmitError> {
+        let pid = std::process::id();
+        let mut last = None;
+        for attempt in 0..100u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let path = parent.join(format!(".meshsynth-{pid}-{nanos:x}-{attempt}"));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Staging { path }),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(write_err(&path, &e)),
+            }
+        }
+        let e = last.unwrap_or_else(|| std::io::Error::from(ErrorKind::AlreadyExists));
+        Err(write_err(parent, &e))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Best effort: after a successful synth it is empty or already renamed away.
+        if std::fs::remove_dir_all(&self.path).is_err() {
+            // Nothing to do: a leftover `.meshsynth-*` folder is harmless and says what happened.
+        }
+    }
+}
+
+/// Writes `files` (relative paths) under `root` on every core, making their folders first.
+fn write_files(root: &Path, files: &[&File]) -> Result<(), EmitError> {
+    use rayon::prelude::*;
+    let dirs: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|f| f.path.rsplit_once('/').map(|(dir, _)| dir))
+        .collect();
+    for dir in dirs {
+        let path = root.join(dir);
+        std::fs::create_dir_all(&path).map_err(|e| write_err(&path, &e))?;
+    }
+    files.par_iter().with_max_len(4).try_for_each(|f| {
+        let path = root.join(&f.path);
+        std::fs::write(&path, &f.bytes).map_err(|e| write_err(&path, &e))
+    })
+}
+
 /// Brings the folder to exactly the rendered files (of those meshsynth owns); returns what changed.
+///
+/// Every added or changed file is first written to a staging folder beside the target (on
+/// every core); only when all are written do they move into place, so a failure before that
+/// leaves the target as it was. An account folder that does not exist yet moves as a whole
+/// (one rename instead of one per file); into a target that does not exist yet, the staging
+/// folder itself is renamed. Within existing folders, files move one by one, the manifest last:
+/// until it is in place, the folder reads as stale, never as current.
 pub fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
     let changes = diff(out, files)?;
     if changes.is_empty() {
         return Ok(changes);
     }
-    std::fs::create_dir_all(out).map_err(|e| write_err(out, &e))?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    let staging = tempfile::Builder::new()
-        .prefix(".meshsynth-")
-        .tempdir_in(&parent)
-        .map_err(|e| write_err(&parent, &e))?;
+    std::fs::create_dir_all(&parent).map_err(|e| write_err(&parent, &e))?;
+    let staging = Staging::new(&parent)?;
     let by_path: BTreeMap<&str, &File> = files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let mut staged: Vec<&str> = changes
+    let staged: Vec<&File> = changes
         .added
         .iter()
         .chain(&changes.changed)
-        .map(String::as_str)
+        .filter_map(|p| by_path.get(p.as_str()).copied())
         .collect();
-    // The manifest goes last: until it is in place, the folder reads as stale, never as current.
-    staged.sort_by_key(|p| (*p == "manifest.json", *p));
-    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut make_parent = |path: &Path| -> Result<(), EmitError> {
-        if let Some(dir) = path.parent() {
-            if !made.contains(dir) {
-                std::fs::create_dir_all(dir).map_err(|e| write_err(dir, &e))?;
-                made.insert(dir.to_owned());
-            }
-        }
-        Ok(())
-    };
-    for rel in &staged {
-        let Some(file) = by_path.get(rel) else { continue };
-        let tmp = staging.path().join(rel);
-        make_parent(&tmp)?;
-        std::fs::write(&tmp, &file.bytes).map_err(|e| write_err(&tmp, &e))?;
+    write_files(&staging.path, &staged)?;
+
+    if !out.exists() {
+        // Nothing there, so nothing removed: the staged folder is the whole output.
+        std::fs::rename(&staging.path, out).map_err(|e| write_err(out, &e))?;
+        return Ok(changes);
     }
-    for rel in &staged {
+    // Account folders that are new move whole; the other files one by one.
+    let mut new_dirs: BTreeSet<&str> = BTreeSet::new();
+    let mut singles: Vec<&str> = Vec::new();
+    for f in &staged {
+        match f.path.split_once('/') {
+            Some((dir, _)) if new_dirs.contains(dir) => {}
+            Some((dir, _)) if !out.join(dir).exists() => {
+                new_dirs.insert(dir);
+            }
+            _ => singles.push(&f.path),
+        }
+    }
+    singles.sort_by_key(|p| (*p == "manifest.json", *p));
+    for dir in &new_dirs {
+        let target = out.join(dir);
+        std::fs::rename(staging.path.join(dir), &target).map_err(|e| write_err(&target, &e))?;
+    }
+    for rel in &singles {
         let target = out.join(rel);
-        make_parent(&target)?;
-        std::fs::rename(staging.path().join(rel), &target).map_err(|e| write_err(&target, &e))?;
+        std::fs::rename(staging.path.join(rel), &target).map_err(|e| write_err(&target, &e))?;
     }
     for rel in &changes.removed {
         let path = out.join(rel);
@@ -198,7 +285,7 @@ pub fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
             }
         }
     }
-    staging.close().map_err(|e| write_err(&parent, &e))?;
+    drop(staging);
     Ok(changes)
 }
 
@@ -238,5 +325,70 @@ mod tests {
         // Nothing is left beside the target.
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
         assert_eq!(leftovers.len(), 1);
+    }
+
+    #[test]
+    fn new_folders_move_whole_and_an_unchanged_synth_rewrites_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("nested/out");
+        let v1: Vec<File> = (0..50)
+            .map(|i| file(&format!("{:012}/mesh-{i}.template.json", 100 + i % 7), &format!("{i}")))
+            .chain([file("manifest.json", "1")])
+            .collect();
+        let c = write(&out, &v1).expect("write into a folder that does not exist");
+        assert_eq!(c.added.len(), 51);
+        for f in &v1 {
+            assert_eq!(std::fs::read(out.join(&f.path)).expect("written"), f.bytes);
+        }
+        let stamp = |p: &str| {
+            std::fs::metadata(out.join(p))
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        };
+        let before: Vec<_> = v1.iter().map(|f| stamp(&f.path)).collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let c = write(&out, &v1).expect("write again");
+        assert!(c.is_empty());
+        assert_eq!(c.unchanged, 51);
+        assert_eq!(before, v1.iter().map(|f| stamp(&f.path)).collect::<Vec<_>>());
+        // A new account folder (moved whole) beside a changed file in an existing one.
+        let mut v2 = v1.clone();
+        v2.push(file("999999999999/mesh-new.template.json", "new"));
+        v2[0].bytes = b"changed".to_vec();
+        let c = write(&out, &v2).expect("write");
+        assert_eq!(c.added, vec!["999999999999/mesh-new.template.json"]);
+        assert_eq!(c.changed, vec![v2[0].path.clone()]);
+        assert_eq!(std::fs::read(out.join(&v2[0].path)).expect("read"), b"changed");
+        assert_eq!(
+            std::fs::read(out.join("999999999999/mesh-new.template.json")).expect("read"),
+            b"new"
+        );
+        assert_eq!(stamp(&v1[1].path), before[1], "an unchanged file is not rewritten");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("nested")).expect("read").collect();
+        assert_eq!(leftovers.len(), 1, "no staging folder is left behind");
+    }
+
+    #[test]
+    fn a_failed_write_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let v1 = vec![file("manifest.json", "1"), file("111111111111/a.template.json", "a")];
+        write(&out, &v1).expect("write");
+        // A path that cannot be written (its folder would have to be a file): diff fails,
+        // before anything moves.
+        std::fs::write(out.join("222222222222"), "a file where a folder goes").expect("write");
+        let v2 = vec![
+            file("manifest.json", "2"),
+            file("111111111111/a.template.json", "a2"),
+            file("222222222222/b.template.json", "b"),
+        ];
+        assert!(write(&out, &v2).is_err());
+        assert_eq!(std::fs::read(out.join("manifest.json")).expect("read"), b"1");
+        assert_eq!(
+            std::fs::read(out.join("111111111111/a.template.json")).expect("read"),
+            b"a"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
+        assert_eq!(leftovers.len(), 1, "no staging folder is left behind");
     }
 }

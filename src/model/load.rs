@@ -14,6 +14,9 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
 use super::raw::{RawTeam, RawTopology, S};
+
+#[path = "yaml_split.rs"]
+mod yaml_split;
 use super::{Diagnostic, Loc};
 
 /// The largest topology file meshsynth reads. Larger files are refused before
@@ -187,50 +190,31 @@ pub fn from_sources(org: Option<(PathBuf, &str)>, mut teams: Vec<(PathBuf, &str)
     }
 }
 
-/// Parses team files on every core, keeping their order.
+/// Parses team files on every core (rayon's pool), keeping their order. A worker's
+/// panic is re-raised here, not swallowed.
 fn parse_all(files: Vec<(PathBuf, &str)>) -> Vec<(PathBuf, Result<S<RawTeam>, Diagnostic>)> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(8);
-    let total: usize = files.iter().map(|(_, t)| t.len()).sum();
-    if workers < 2 || files.len() < 2 || total < 1 << 20 {
-        return files
-            .into_iter()
-            .map(|(f, t)| {
-                let r = parse(&f, t);
-                (f, r)
-            })
-            .collect();
-    }
-    // Deal files round-robin by size so that each worker gets a similar share.
-    let mut buckets: Vec<Vec<(usize, PathBuf, &str)>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, (f, t)) in files.into_iter().enumerate() {
-        buckets[i % workers].push((i, f, t));
-    }
-    let mut out: Vec<(usize, PathBuf, Result<S<RawTeam>, Diagnostic>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = buckets
-            .into_iter()
-            .map(|bucket| {
-                scope.spawn(move || {
-                    bucket
-                        .into_iter()
-                        .map(|(i, f, t)| {
-                            let r = parse(&f, t);
-                            (i, f, r)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    out.sort_by_key(|(i, _, _)| *i);
-    out.into_iter().map(|(_, f, r)| (f, r)).collect()
+    use rayon::prelude::*;
+    files
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|(f, t)| {
+            let r = parse(&f, t);
+            (f, r)
+        })
+        .collect()
 }
 
 /// Parses a single-file topology held in memory (`path` is only used in messages).
 pub fn from_str(path: &Path, text: &str) -> Result<RawInput, LoadError> {
-    let mut top: RawTopology = parse(path, text).map_err(|d| LoadError::Invalid(vec![d]))?;
+    let split = if path.extension().is_some_and(|e| e == "json") {
+        None
+    } else {
+        parse_split(text)
+    };
+    let mut top: RawTopology = match split {
+        Some(top) => top,
+        None => parse(path, text).map_err(|d| LoadError::Invalid(vec![d]))?,
+    };
     let teams = top
         .teams
         .take()
@@ -244,6 +228,51 @@ pub fn from_str(path: &Path, text: &str) -> Result<RawInput, LoadError> {
         top,
         teams,
     })
+}
+
+/// The parallel parse of a large single YAML file: the team items in chunks on
+/// every core, the rest on its own (see `yaml_split`). `None` when the file does
+/// not split or any part fails to parse: the caller then parses the whole file,
+/// so errors are exactly those of a whole-file parse. Each part gets its share
+/// of the parser's budget, so the sum stays within the whole file's.
+fn parse_split(text: &str) -> Option<RawTopology> {
+    use rayon::prelude::*;
+    let pieces = rayon::current_num_threads() * 4;
+    let split = yaml_split::split(text, pieces)?;
+    let share = |part: usize| {
+        let mut o = options();
+        let b = o.budget.as_mut()?;
+        let scale = |n: usize| usize::try_from(n as u128 * part as u128 / text.len().max(1) as u128).unwrap_or(n);
+        b.max_events = scale(b.max_events);
+        b.max_nodes = scale(b.max_nodes);
+        b.max_total_scalar_bytes = scale(b.max_total_scalar_bytes);
+        // A chunk's items sit one level higher than in the whole file.
+        b.max_depth -= 1;
+        Some(o)
+    };
+    let (top, teams) = rayon::join(
+        || serde_saphyr::from_str_with_options::<RawTopology>(&split.head, share(split.head.len())?).ok(),
+        || {
+            split
+                .chunks
+                .par_iter()
+                .with_max_len(1)
+                .map(|(before, chunk)| {
+                    let o = share(chunk.len())?;
+                    super::raw::with_line_offset(*before, || {
+                        serde_saphyr::from_str_with_options::<Vec<S<RawTeam>>>(chunk, o).ok()
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+        },
+    );
+    let (mut top, teams) = (top?, teams?);
+    top.teams = Some(S {
+        value: teams.into_iter().flatten().collect(),
+        line: split.teams_line,
+        col: split.teams_col,
+    });
+    Some(top)
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -368,5 +397,81 @@ fn json_message(err: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(i) if err.line() > 0 => text[..i].to_owned(),
         _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A single file of more than a MiB: the synth fixture's teams repeated (so later copies
+    /// are duplicates, errors that point into late teams), with `access_groups` after `teams`.
+    fn big_file() -> String {
+        let text = include_str!("../../tests/fixtures/synth/iam.yaml");
+        let groups_at = text.find("access_groups:").expect("fixture has access groups");
+        let teams_at = text.find("teams:\n").expect("fixture has teams");
+        let (head, groups, teams) = (&text[..groups_at], &text[groups_at..teams_at], &text[teams_at..]);
+        let items = &teams["teams:\n".len()..];
+        let mut out = format!("{head}teams: # all of them\n");
+        while out.len() < 2 * yaml_split::MIN_SPLIT_BYTES {
+            out.push_str(items);
+            out.push('\n');
+        }
+        out.push_str(groups);
+        out
+    }
+
+    #[test]
+    fn parallel_parse_of_a_large_file_equals_the_whole_file_parse() {
+        let text = big_file();
+        let path = Path::new("org.yaml");
+        let split = parse_split(&text).expect("the file splits and parses");
+        let whole: RawTopology = parse(path, &text).expect("parses");
+        assert_eq!(format!("{split:?}"), format!("{whole:?}"));
+        assert!(split.teams.as_ref().is_some_and(|t| t.value.len() > 100));
+    }
+
+    #[test]
+    fn errors_name_the_same_line_and_column_as_a_whole_file_parse() {
+        let text = big_file();
+        let path = Path::new("org.yaml");
+        // Semantic errors (duplicate teams and accounts deep in the file) from spans.
+        let fast = from_str(path, &text).expect("parses");
+        let mut top: RawTopology = parse(path, &text).expect("parses");
+        let teams = top.teams.take().map(|t| t.value).unwrap_or_default();
+        let whole = RawInput {
+            org_file: path.to_owned(),
+            teams: teams.into_iter().map(|t| (path.to_owned(), t)).collect(),
+            top,
+        };
+        let errors = |input: &RawInput| match crate::validate::validate_ref(input) {
+            Ok(_) => panic!("duplicates must be errors"),
+            Err(e) => e.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        };
+        let fast_errors = errors(&fast);
+        assert_eq!(fast_errors, errors(&whole));
+        let last_line = text.lines().count() / 2;
+        assert!(
+            fast_errors.iter().any(|e| e
+                .split(':')
+                .nth(1)
+                .and_then(|l| l.parse::<usize>().ok())
+                .is_some_and(|l| l > last_line)),
+            "some error points into the second half of the file"
+        );
+        // A syntax error in a late team: the message of a whole-file parse, position included.
+        let broken = format!(
+            "{}  - name: [oops\n",
+            text.trim_end_matches('\n')
+                .rsplit_once("access_groups:")
+                .expect("groups")
+                .0
+        );
+        let broken = format!("{broken}{}", &text[text.rfind("access_groups:").expect("groups")..]);
+        let Err(LoadError::Invalid(d)) = from_str(path, &broken) else {
+            panic!("a syntax error must fail")
+        };
+        assert_eq!(d, vec![parse::<RawTopology>(path, &broken).expect_err("fails")]);
+        assert!(d[0].loc.line > 1000, "{}", d[0]);
     }
 }

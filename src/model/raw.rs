@@ -35,7 +35,17 @@ enum SpanSource {
     },
 }
 
+/// Lines to add to every position serde-saphyr reports: the loader parses the
+/// team items of a large single file in chunks, each starting at this line.
+pub(crate) fn with_line_offset<R>(offset: u32, parse: impl FnOnce() -> R) -> R {
+    let before = LINE_OFFSET.with(|o| o.replace(offset));
+    let result = parse();
+    LINE_OFFSET.with(|o| o.set(before));
+    result
+}
+
 thread_local! {
+    static LINE_OFFSET: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     static SPAN_SOURCE: std::cell::RefCell<SpanSource> = const { std::cell::RefCell::new(SpanSource::Saphyr) };
 }
 
@@ -131,9 +141,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for S<T> {
         }
         let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
         let at = spanned.referenced;
+        let line = u32::try_from(at.line()).unwrap_or(u32::MAX);
         Ok(S {
             value: spanned.value,
-            line: u32::try_from(at.line()).unwrap_or(u32::MAX),
+            // 0 is "unknown" and stays so.
+            line: if line == 0 {
+                0
+            } else {
+                line.saturating_add(LINE_OFFSET.with(std::cell::Cell::get))
+            },
             col: u32::try_from(at.column()).unwrap_or(u32::MAX),
         })
     }

@@ -116,6 +116,8 @@ enum Node<'a> {
     Array(Vec<Node<'a>>),
     /// Keys are kept raw (with quotes) when they need no re-escaping.
     Object(Vec<(Key<'a>, Node<'a>)>),
+    /// A context value the `json` helper stashed (see `stash`): written as it is, canonically.
+    Stashed(&'a Value),
 }
 
 enum Key<'a> {
@@ -140,6 +142,8 @@ struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     depth: usize,
+    /// The values markers stand for, by number.
+    stashed: &'a [&'a Value],
 }
 
 impl<'a> Parser<'a> {
@@ -261,6 +265,13 @@ impl<'a> Parser<'a> {
                     Node::Value(Value::String(serde_json::from_slice(raw).ok()?))
                 }
             }
+            super::stash::MARK => {
+                let start = self.pos + 1;
+                let len = self.b.get(start..)?.iter().position(|&c| c == super::stash::MARK)?;
+                let n: usize = std::str::from_utf8(&self.b[start..start + len]).ok()?.parse().ok()?;
+                self.pos = start + len + 1;
+                Node::Stashed(*self.stashed.get(n)?)
+            }
             b't' => self.literal(b"true")?,
             b'f' => self.literal(b"false")?,
             b'n' => self.literal(b"null")?,
@@ -285,6 +296,7 @@ fn write_node(out: &mut Vec<u8>, n: &Node<'_>, level: usize) {
     match n {
         Node::Raw(r) => out.extend_from_slice(r),
         Node::Value(v) => write_value(out, v, level),
+        Node::Stashed(v) => write_value(out, v, level),
         Node::Array(a) if a.is_empty() => out.extend_from_slice(b"[]"),
         Node::Array(a) => {
             out.push(b'[');
@@ -323,10 +335,16 @@ fn write_node(out: &mut Vec<u8>, n: &Node<'_>, level: usize) {
 /// object, or `None` when the text is not JSON (trailing commas allowed). One pass, no
 /// `serde_json::Value` tree: the output of a whole org is hundreds of megabytes.
 pub(crate) fn canonicalize(text: &str) -> Option<(Vec<u8>, usize)> {
+    canonicalize_with(text, &[])
+}
+
+/// `canonicalize` of a text with stash markers: marker `n` stands for `stashed[n]`.
+pub(crate) fn canonicalize_with(text: &str, stashed: &[&Value]) -> Option<(Vec<u8>, usize)> {
     let mut p = Parser {
         b: text.as_bytes(),
         pos: 0,
         depth: 0,
+        stashed,
     };
     let root = p.value()?;
     p.ws();
@@ -339,11 +357,16 @@ pub(crate) fn canonicalize(text: &str) -> Option<(Vec<u8>, usize)> {
             .find(|(k, _)| k.text() == b"Resources")
             .map_or(0, |(_, v)| match v {
                 Node::Object(r) => r.len(),
+                Node::Stashed(Value::Object(r)) => r.len(),
                 _ => 0,
             }),
+        Node::Stashed(Value::Object(o)) => o
+            .get("Resources")
+            .and_then(Value::as_object)
+            .map_or(0, serde_json::Map::len),
         _ => 0,
     };
-    let mut out = Vec::with_capacity(text.len());
+    let mut out = Vec::with_capacity(text.len() * 2);
     write_node(&mut out, &root, 0);
     out.push(b'\n');
     Some((out, resources))
@@ -396,6 +419,26 @@ mod tests {
             r#"{"a": 1, "a": 2}"#,
         ] {
             assert!(canonicalize(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stashed_values_write_like_their_text() {
+        let v: Value = serde_json::from_str(
+            r#"{"z": [1, {"b": "x\"y", "a": -1.5e3, "c": null}], "a": {"\u00e9": [], "k": {}, "e\n": true}}"#,
+        )
+        .expect("valid json");
+        let compact = serde_json::to_string(&v).expect("serialises");
+        let text = format!("{{\"Resources\": {compact}, \"x\": [{compact}, 2],}}");
+        let marked = "{\"Resources\": \u{1}0\u{1}, \"x\": [\u{1}1\u{1}, 2],}";
+        let by_text = canonicalize(&text).expect("valid");
+        assert_eq!(canonicalize_with(marked, &[&v, &v]), Some(by_text.clone()));
+        assert_eq!(by_text.1, 2);
+        // A whole document that is one value (the Glue policy blueprint).
+        assert_eq!(canonicalize_with("\u{1}0\u{1}\n", &[&v]), canonicalize(&compact));
+        // Markers that stand for nothing, or sit inside strings, are not JSON.
+        for bad in ["[\u{1}1\u{1}]", "[\u{1}x\u{1}]", "[\u{1}0]", "[\"\u{1}0\u{1}\"]"] {
+            assert!(canonicalize_with(bad, &[&v]).is_none(), "{bad:?}");
         }
     }
 }

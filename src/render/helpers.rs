@@ -31,6 +31,10 @@ pub(crate) fn json(
     if param.is_value_missing() {
         return Err(missing(h, 0));
     }
+    if let Some(marker) = super::stash::stash(param.context_path(), param.value()) {
+        out.write(&marker)?;
+        return Ok(());
+    }
     let text = serde_json::to_string(param.value()).map_err(RenderErrorReason::from)?;
     out.write(&text)?;
     Ok(())

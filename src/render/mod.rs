@@ -5,14 +5,17 @@
 //! overridable file by file from `synth --blueprints DIR`. The registry runs in
 //! strict mode and is built once. Each rendered text is parsed as JSON (an error
 //! names the blueprint, the stack and the line) and re-serialised canonically;
-//! then CloudFormation's limits are checked on the real bytes. Rendering is
-//! parallel over the stacks (scoped threads). It reads blueprint files only; it
-//! writes nothing (`emit` does).
+//! then CloudFormation's limits are checked on the real bytes. Context values
+//! that `{{json …}}` writes go to the canonical writer by reference rather than
+//! as text to re-parse (`stash`), with the same bytes. Rendering is parallel
+//! over the stacks (rayon). It reads blueprint files only; it writes nothing
+//! (`emit` does).
 
 mod canonical;
 mod contracts;
 mod helpers;
 mod manifest;
+mod stash;
 
 use std::path::{Path, PathBuf};
 
@@ -162,14 +165,23 @@ impl Blueprints {
         context: serde_json::Value,
     ) -> Result<(Vec<u8>, usize), RenderError> {
         let ctx = handlebars::Context::from(context);
-        let text = self
-            .registry
-            .render_with_context(blueprint, &ctx)
-            .map_err(|e| RenderError::Template {
-                blueprint: blueprint.to_owned(),
-                stack: stack.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let render = || {
+            self.registry
+                .render_with_context(blueprint, &ctx)
+                .map_err(|e| RenderError::Template {
+                    blueprint: blueprint.to_owned(),
+                    stack: stack.to_owned(),
+                    reason: e.to_string(),
+                })
+        };
+        // Fast path: context values reach the canonical writer by reference (see `stash`).
+        let (text, stashed) = stash::with_stash(render);
+        let text = text?;
+        if let Some(done) = stash::resolve(ctx.data(), &stashed).and_then(|v| canonical::canonicalize_with(&text, &v)) {
+            return Ok(done);
+        }
+        // Otherwise every value as JSON text, as serde_json must see it (and errors name its lines).
+        let text = if stashed.is_empty() { text } else { render()? };
         if let Some(done) = canonical::canonicalize(&text) {
             return Ok(done);
         }
@@ -263,16 +275,23 @@ pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, R
     let stacks = crate::synth::par::map(contexts, |i, context| render_stack(bp, &plans[i], context))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    let mut policies = Vec::with_capacity(synthesis.policies.len());
-    for p in &mut synthesis.policies {
-        let context = std::mem::take(&mut p.context);
+    let policy_contexts: Vec<serde_json::Value> = synthesis
+        .policies
+        .iter_mut()
+        .map(|p| std::mem::take(&mut p.context))
+        .collect();
+    let accounts = &synthesis.policies;
+    let policies = crate::synth::par::map(policy_contexts, |i, context| {
+        let account = accounts[i].account.to_string();
         let (bytes, _) = bp.render(
             "glue-resource-policy",
-            &format!("{}/glue-resource-policy", p.account),
+            &format!("{account}/glue-resource-policy"),
             context,
         )?;
-        policies.push((p.account.to_string(), sha256_hex(&bytes), bytes));
-    }
+        Ok((account, sha256_hex(&bytes), bytes))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, RenderError>>()?;
     let manifest = manifest::manifest(synthesis, &stacks, &policies);
     let mut files: Vec<File> = Vec::with_capacity(stacks.len() + policies.len() + 1);
     files.push(File {
