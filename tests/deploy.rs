@@ -1199,8 +1199,14 @@ fn warnings_are_grouped_and_can_fail_the_run() {
          each with its replacement and whom to ask)"
     );
     // A kind with one warning is printed whole: the expiring grant and the pending request.
-    assert!(lines[1].starts_with("warning: accounts/teams/billing.yaml:65:9: the grant to access group sales-ops"), "{stderr}");
-    assert!(lines[2].starts_with("warning: accounts/teams/insights.yaml:99:14: pending: "), "{stderr}");
+    assert!(
+        lines[1].starts_with("warning: accounts/teams/billing.yaml:65:9: the grant to access group sales-ops"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].starts_with("warning: accounts/teams/insights.yaml:99:14: pending: "),
+        "{stderr}"
+    );
     assert_eq!(lines.len(), 4, "{stderr}");
     assert!(lines[3].starts_with("synth: "), "{stderr}");
     let denied = common::meshsynth(ex.path())
