@@ -32,6 +32,14 @@ struct Cx {
     warnings: Vec<Diagnostic>,
 }
 
+/// The validated team a raw team of `file` became, or `None` when it did not (a duplicate name
+/// declared elsewhere, or a team that failed validation): later passes skip such teams.
+fn file_owner<'a>(teams: &'a BTreeMap<String, Team>, file: &Path, t: &RawTeam) -> Option<&'a Team> {
+    teams
+        .get(&t.name.value)
+        .filter(|o| o.loc.file == file && o.loc.line == t.name.line.max(1))
+}
+
 fn loc<T>(file: &Path, s: &S<T>) -> Loc {
     Loc {
         file: file.to_owned(),
@@ -273,10 +281,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
     let mut product_loc: BTreeMap<ProductId, Loc> = BTreeMap::new();
     for (file, team) in raw_teams {
         let t = &team.value;
-        let Some(owner) = teams
-            .get(&t.name.value)
-            .filter(|o| o.loc.file == *file && o.loc.line == t.name.line.max(1))
-        else {
+        let Some(owner) = file_owner(&teams, file, t) else {
             continue;
         };
         let owner = owner.clone();
@@ -378,10 +383,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
     let mut service_roles = Vec::new();
     for (file, team) in raw_teams {
         let t = &team.value;
-        let Some(owner) = teams
-            .get(&t.name.value)
-            .filter(|o| o.loc.file == *file && o.loc.line == t.name.line.max(1))
-        else {
+        let Some(owner) = file_owner(&teams, file, t) else {
             continue;
         };
         let owner = owner.clone();
@@ -531,10 +533,7 @@ pub fn validate_ref(input: &RawInput) -> Validated {
     let mut seen_roles: BTreeMap<(AccountId, String), Loc> = BTreeMap::new();
     for (file, team) in raw_teams {
         let t = &team.value;
-        let Some(owner) = teams
-            .get(&t.name.value)
-            .filter(|o| o.loc.file == *file && o.loc.line == t.name.line.max(1))
-        else {
+        let Some(owner) = file_owner(&teams, file, t) else {
             continue;
         };
         let owner = owner.clone();

@@ -55,16 +55,10 @@ fn account_error(account: &str, error: ApiError) -> DeployError {
     }
 }
 
-/// Stack statuses from which GetTemplate reads a template worth comparing.
+/// Stack statuses from which GetTemplate reads a template worth comparing: those a change set
+/// can update, where the deployed template is the one the stack runs.
 fn has_template(status: &str) -> bool {
-    matches!(
-        status,
-        "CREATE_COMPLETE"
-            | "UPDATE_COMPLETE"
-            | "UPDATE_ROLLBACK_COMPLETE"
-            | "IMPORT_COMPLETE"
-            | "IMPORT_ROLLBACK_COMPLETE"
-    )
+    super::change_set::is_updatable(status)
 }
 
 /// Plans the account's stacks of one region: one listing, the templates read

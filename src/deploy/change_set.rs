@@ -41,7 +41,7 @@ fn api_error(account: &str, stack: &str, error: super::api::ApiError) -> DeployE
 }
 
 /// Stack statuses from which a stack can be updated by a change set.
-fn is_updatable(status: &str) -> bool {
+pub(super) fn is_updatable(status: &str) -> bool {
     matches!(
         status,
         "CREATE_COMPLETE"

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::{loc, Cx};
+use super::{file_owner, loc, Cx};
 use crate::model::access::{resolve, Requester};
 use crate::model::date::Date;
 use crate::model::raw::{RawGrant, RawTeam, S};
@@ -34,10 +34,7 @@ pub(super) fn validate(
 ) {
     for (file, team) in raw_teams {
         let t = &team.value;
-        let Some(owner) = teams
-            .get(&t.name.value)
-            .filter(|o| o.loc.file == *file && o.loc.line == t.name.line.max(1))
-        else {
+        let Some(owner) = file_owner(teams, file, t) else {
             continue;
         };
         for p in &t.products {
