@@ -19,14 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use meshsynth::model::access::{resolve, Reader};
-use meshsynth::model::{Access, Classification, ProductId, Topology, VersionStatus};
+use meshsynth::model::{Access, AccessMode, Classification, ProductId, Topology, VersionStatus};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 mod common;
 use common::iam::{allowed, arn_like, glob, kms_allowed, Principal, Request};
-use common::mesh::Mesh;
-use common::org::{build, org_strategy, topology, TODAY};
+use common::mesh::{LfColumns, LfResource, Mesh};
+use common::org::{build, build_lf, lf_org_strategy, org_strategy, topology, TODAY};
 
 // ---------------------------------------------------------------------------
 // The evaluator itself, on hand-written statements.
@@ -705,4 +705,452 @@ fn a_blueprint_that_drops_the_private_results_denies_is_caught() {
         failures.iter().all(|f| f.contains("reaches the results of")),
         "{failures:#?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Access mode lakeformation: who reads which column, from the Lake Formation
+// permissions, resource links, data lake settings and registered locations as
+// rendered (`Mesh::lf_select`).
+
+/// The reader roles the topology lets read each live version in lakeformation mode, with
+/// whether they read its sensitive columns: open versions to every reader role of an
+/// account that consumes them (every service role's) and of the central account
+/// (`mesh-reader-open`, restricted groups' and restricted service roles' roles),
+/// restricted ones to their granted readers (sensitive columns with `columns: all`).
+/// Readers in the producing account are left out: nothing is linked there.
+fn lf_expected(t: &Topology) -> BTreeMap<(ProductId, u32), BTreeMap<String, bool>> {
+    let central = t.org.central_account.to_string();
+    let central_readers: Vec<String> = std::iter::once(format!("arn:aws:iam::{central}:role/mesh-reader-open"))
+        .chain(
+            t.access_groups
+                .values()
+                .filter(|g| g.access == Access::Restricted)
+                .map(|g| format!("arn:aws:iam::{central}:role/mesh-group-{}", g.name)),
+        )
+        .chain(
+            t.service_roles
+                .iter()
+                .filter(|r| r.account.as_str() == central && r.access == Access::Restricted)
+                .map(|r| service_reader_arn(&central, &r.name)),
+        )
+        .collect();
+    let resolution = resolve(t);
+    let mut out: BTreeMap<(ProductId, u32), BTreeMap<String, bool>> = BTreeMap::new();
+    for (id, p) in &t.products {
+        for (n, v) in &p.versions {
+            let entry = out.entry((id.clone(), *n)).or_default();
+            if v.status == VersionStatus::Retired {
+                continue;
+            }
+            if p.classification == Classification::Open {
+                for r in &central_readers {
+                    entry.insert(r.clone(), false);
+                }
+                for c in t.consumes.iter().filter(|c| c.product == *id && c.version == *n) {
+                    if c.account == t.org.central_account {
+                        continue;
+                    }
+                    for r in t.service_roles.iter().filter(|r| r.account == c.account) {
+                        entry.insert(service_reader_arn(r.account.as_str(), &r.name), false);
+                    }
+                }
+            } else {
+                for ((reader, pv), i) in &resolution.through {
+                    if pv.0 != *id || pv.1 != *n {
+                        continue;
+                    }
+                    let (account, arn) = match reader {
+                        Reader::Service { account, name } => {
+                            (account.to_string(), service_reader_arn(account.as_str(), name))
+                        }
+                        Reader::Group(g) => (central.clone(), format!("arn:aws:iam::{central}:role/mesh-group-{g}")),
+                    };
+                    if account != p.account.as_str() {
+                        entry.insert(arn, p.grants[*i].all_columns);
+                    }
+                }
+            }
+            entry.retain(|arn, _| !arn.starts_with(&format!("arn:aws:iam::{}:", p.account)));
+        }
+    }
+    out
+}
+
+/// Every lakeformation-mode check; the failures, one line each:
+/// - every account that grants has the deploy role as data lake administrator and
+///   `CROSS_ACCOUNT_VERSION` 4 (organisation-wide grants need version 3 or later);
+/// - an organisation-wide grant names only open live versions and never a sensitive column;
+/// - no principal outside the producing account reads a version's objects, listing or
+///   tables through IAM and resource policies alone;
+/// - each column of each live version is read through Lake Formation by exactly the reader
+///   roles of `lf_expected` (sensitive ones only with `columns: all`), each through a
+///   resource link in its own account, and no column of a retired version by anyone.
+fn check_lf(t: &Topology, m: &Mesh) -> Vec<String> {
+    let mut failures = Vec::new();
+    let deploy_role = t.org.deploy_role.as_str();
+    let grantors: BTreeSet<&str> = m.lf.grants.iter().map(|g| g.grantor.as_str()).collect();
+    for a in grantors {
+        if !m.lf_admin_grants(a, deploy_role) {
+            failures.push(format!(
+                "account {a} grants, but its deploy role is no data lake administrator"
+            ));
+        }
+        if m.lf.cross_account_version.get(a).map(String::as_str) != Some("4") {
+            failures.push(format!("account {a} does not set CROSS_ACCOUNT_VERSION 4"));
+        }
+    }
+    // (producer account, database, table) → (sensitive columns, open and live).
+    let mut tables: BTreeMap<(String, String, String), (BTreeSet<String>, bool)> = BTreeMap::new();
+    for (id, p) in &t.products {
+        for (n, v) in &p.versions {
+            let db = version(t, id, *n).database;
+            let open_live = p.classification == Classification::Open && v.status != VersionStatus::Retired;
+            for table in &v.tables {
+                let sensitive = table
+                    .columns
+                    .iter()
+                    .filter(|c| c.sensitive)
+                    .map(|c| c.name.clone())
+                    .collect();
+                tables.insert(
+                    (p.account.to_string(), db.clone(), table.name.clone()),
+                    (sensitive, open_live),
+                );
+            }
+        }
+    }
+    for g in
+        m.lf.grants
+            .iter()
+            .filter(|g| g.principal.starts_with("arn:aws:organizations::"))
+    {
+        if let LfResource::Database { catalog, name } = &g.resource {
+            if !tables
+                .iter()
+                .any(|((c, d, _), (_, open))| c == catalog && d == name && *open)
+            {
+                failures.push(format!(
+                    "the organisation is granted database {catalog}/{name}, not an open live version"
+                ));
+            }
+        }
+        let LfResource::Table {
+            catalog,
+            database,
+            table,
+            columns,
+        } = &g.resource
+        else {
+            continue;
+        };
+        for ((c, d, name), (sensitive, open)) in &tables {
+            if c != catalog || d != database || table.as_ref().is_some_and(|t| t != name) {
+                continue;
+            }
+            if !open {
+                failures.push(format!(
+                    "the organisation is granted {c}/{d}.{name}, not an open live version"
+                ));
+            }
+            for col in sensitive.iter().filter(|col| columns.covers(col)) {
+                failures.push(format!(
+                    "the organisation is granted sensitive column {c}/{d}.{name}.{col}"
+                ));
+            }
+        }
+    }
+    // A grant of an account on another's table must be within what the account holds with
+    // grant option (Lake Formation refuses the rest, failing the deploy).
+    for g in &m.lf.grants {
+        let LfResource::Table {
+            catalog,
+            database,
+            table,
+            columns,
+        } = &g.resource
+        else {
+            continue;
+        };
+        if *catalog == g.grantor {
+            continue;
+        }
+        for ((c, d, name), cols) in &m.columns {
+            if c != catalog || d != database || table.as_ref().is_some_and(|t| t != name) {
+                continue;
+            }
+            for col in cols.iter().filter(|col| columns.covers(col)) {
+                for perm in &g.permissions {
+                    let held = m.lf.grants.iter().any(|s| {
+                        s.grantor == *catalog
+                            && (s.principal == g.grantor
+                                || s.principal.ends_with(&format!(":organization/{}", t.org.organization_id)))
+                            && s.grantable.contains(perm)
+                            && matches!(&s.resource, LfResource::Table { catalog: sc, database: sd, table: st, columns: scols }
+                                if sc == c && sd == d && st.as_ref().is_none_or(|x| x == name) && scols.covers(col))
+                    });
+                    if !held {
+                        failures.push(format!(
+                            "account {} grants {} {perm} on {c}/{d}.{name}.{col}, which it does not hold with grant option",
+                            g.grantor, g.principal
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let expected = lf_expected(t);
+    let principals = m.principals();
+    for (id, p) in &t.products {
+        for (n, ver) in &p.versions {
+            let v = version(t, id, *n);
+            let readers = &expected[&(id.clone(), *n)];
+            let label = format!("{id}@{n}");
+            for who in &principals {
+                if who.account != v.account && reads_any_of(m, who, &v) {
+                    failures.push(format!("{} reads {label} outside Lake Formation", who.arn));
+                }
+                let want = readers.get(&who.arn);
+                for table in &ver.tables {
+                    let columns = m
+                        .columns
+                        .get(&(v.account.clone(), v.database.clone(), table.name.clone()))
+                        .cloned()
+                        .unwrap_or_default();
+                    for col in &columns {
+                        let sensitive = table.columns.iter().any(|c| &c.name == col && c.sensitive);
+                        let should = want.is_some_and(|all| !sensitive || *all);
+                        let path =
+                            m.lf_select(who, deploy_role, &v.bucket, (&v.account, &v.database, &table.name, col));
+                        match (&path, should) {
+                            (Some(path), true) if who.account != v.account && path.link.is_none() => failures.push(
+                                format!("{} reads {label} {}.{col} without a resource link", who.arn, table.name),
+                            ),
+                            (Some(_), false) => failures.push(format!(
+                                "{} reads {label} {}.{col}{} without a grant",
+                                who.arn,
+                                table.name,
+                                if sensitive { " (sensitive)" } else { "" }
+                            )),
+                            (None, true) => failures.push(format!(
+                                "granted {} does not read {label} {}.{col}",
+                                who.arn, table.name
+                            )),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            for arn in readers.keys() {
+                if !principals.iter().any(|p| &p.arn == arn) {
+                    failures.push(format!("reader {arn} of {label} is not in the synthesis"));
+                }
+            }
+        }
+    }
+    failures
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_lakeformation_orgs_grant_exactly_what_their_grants_say(spec in lf_org_strategy(6)) {
+        let (org, teams, _) = build_lf(&spec);
+        let t = topology(&org, &teams);
+        prop_assert_eq!(t.org.access_mode, AccessMode::LakeFormation);
+        let m = synthesise(&t);
+        let failures = check_lf(&t, &m);
+        prop_assert!(failures.is_empty(), "{} access failures:\n{}", failures.len(), failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
+    }
+}
+
+/// The example org switched to lakeformation, with a sensitive column in an open product's
+/// active version: the topology, that version and the (table, column).
+fn example_lf() -> (Topology, ProductId, u32, String, String) {
+    let (mut t, _) = example();
+    t.org.access_mode = AccessMode::LakeFormation;
+    let open = t
+        .products
+        .values_mut()
+        .find(|p| {
+            p.classification == Classification::Open && p.versions.values().any(|v| v.status == VersionStatus::Active)
+        })
+        .expect("an open product");
+    let id = open.id.clone();
+    let (n, v) = open
+        .versions
+        .iter_mut()
+        .find(|(_, v)| v.status == VersionStatus::Active)
+        .expect("an active version");
+    let n = *n;
+    let table = v.tables.first_mut().expect("a table");
+    let column = table.columns.first_mut().expect("a column");
+    column.sensitive = true;
+    let (table, column) = (table.name.clone(), column.name.clone());
+    (t, id, n, table, column)
+}
+
+#[test]
+fn the_example_org_in_lakeformation_mode() {
+    let (t, id, n, table, column) = example_lf();
+    let m = synthesise(&t);
+    assert_no_failures(&check_lf(&t, &m));
+    // The open reader of the central account reads the table, but not the sensitive column.
+    let central = t.org.central_account.to_string();
+    let reader = m
+        .principal(&format!("arn:aws:iam::{central}:role/mesh-reader-open"))
+        .expect("the open reader");
+    let ver = version(&t, &id, n);
+    let other = m.columns[&(ver.account.clone(), ver.database.clone(), table.clone())]
+        .iter()
+        .find(|c| **c != column)
+        .expect("another column")
+        .clone();
+    let at = |col: &str| {
+        m.lf_select(
+            &reader,
+            &t.org.deploy_role,
+            &ver.bucket,
+            (&ver.account, &ver.database, &table, col),
+        )
+    };
+    let path = at(&other).expect("the open reader reads the table");
+    assert_eq!(path.link.as_deref(), Some(ver.database.as_str()));
+    assert!(path
+        .shared_to
+        .as_deref()
+        .is_some_and(|s| s.starts_with("arn:aws:organizations::")));
+    assert_eq!(at(&column), None, "the sensitive column is hidden");
+    // Without the data lake settings, no grant of the account can be made.
+    let mut broken = synthesise(&t);
+    broken.lf.admins.remove(&central);
+    let failures = check_lf(&t, &broken);
+    assert!(
+        failures.contains(&format!(
+            "account {central} grants, but its deploy role is no data lake administrator"
+        )),
+        "{failures:#?}"
+    );
+    assert!(
+        failures.iter().any(|f| f.starts_with(&format!(
+            "granted arn:aws:iam::{central}:role/mesh-reader-open does not read"
+        ))),
+        "{failures:#?}"
+    );
+    // An org-wide grant that forgets the exclusion is caught.
+    let mut leaky = synthesise(&t);
+    for g in &mut leaky.lf.grants {
+        if let LfResource::Table { columns, .. } = &mut g.resource {
+            if g.principal.starts_with("arn:aws:organizations::") {
+                *columns = LfColumns::All;
+            }
+        }
+    }
+    let failures = check_lf(&t, &leaky);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("the organisation is granted sensitive column")
+                && f.ends_with(&format!(".{table}.{column}"))),
+        "{failures:#?}"
+    );
+    // And so is an account's grant to its reader that forgets it, as a read without a grant.
+    for g in &mut leaky.lf.grants {
+        if let LfResource::Table { columns, .. } = &mut g.resource {
+            if g.principal == reader.arn {
+                *columns = LfColumns::All;
+            }
+        }
+    }
+    let failures = check_lf(&t, &leaky);
+    assert!(
+        failures.contains(&format!(
+            "{} reads {id}@{n} {table}.{column} (sensitive) without a grant",
+            reader.arn
+        )),
+        "{failures:#?}"
+    );
+}
+
+/// House blueprints that forget the excluded columns are caught: the producer's
+/// organisation-wide grant then shares the sensitive column, and an account's grant to its
+/// readers asks for a column the account does not hold.
+#[test]
+fn blueprints_that_drop_the_column_exclusions_are_caught() {
+    let (t, id, n, table, column) = example_lf();
+    let v = version(&t, &id, n);
+    let central = t.org.central_account.to_string();
+    let drop = |file: &str, text: &str| {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let edited = text.replace(
+            r#""ExcludedColumnNames": {{json excluded}}"#,
+            r#""ExcludedColumnNames": []"#,
+        );
+        assert_ne!(edited, text, "{file} excludes columns");
+        std::fs::write(dir.path().join(file), edited).expect("write the override");
+        check_lf(&t, &synthesise_with(&t, Some(dir.path())))
+    };
+    let failures = drop("products.json.hbs", include_str!("../blueprints/products.json.hbs"));
+    assert!(
+        failures.contains(&format!(
+            "the organisation is granted sensitive column {}/{}.{table}.{column}",
+            v.account, v.database
+        )),
+        "{failures:#?}"
+    );
+    let failures = drop("access.json.hbs", include_str!("../blueprints/access.json.hbs"));
+    assert!(
+        failures.contains(&format!(
+            "account {central} grants arn:aws:iam::{central}:role/mesh-reader-open SELECT on {}/{}.{table}.{column}, \
+             which it does not hold with grant option",
+            v.account, v.database
+        )),
+        "{failures:#?}"
+    );
+}
+
+/// The lakeformation generator reaches what the property test is about: reads through
+/// resource links, sensitive columns hidden from a reader of their table, and sensitive
+/// columns read through `columns: all`.
+#[test]
+fn generated_lakeformation_orgs_cover_sensitive_reads() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = lf_org_strategy(6);
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for _ in 0..12 {
+        let spec = strategy.new_tree(&mut runner).expect("a value").current();
+        let (org, teams, _) = build_lf(&spec);
+        let t = topology(&org, &teams);
+        let m = synthesise(&t);
+        for ((id, n), readers) in lf_expected(&t) {
+            let v = version(&t, &id, n);
+            let p = &t.products[&id];
+            for (arn, all) in readers {
+                let who = m.principal(&arn).expect("a reader of the synthesis");
+                for table in &p.versions[&n].tables {
+                    for c in &table.columns {
+                        let read = m
+                            .lf_select(
+                                &who,
+                                &t.org.deploy_role,
+                                &v.bucket,
+                                (&v.account, &v.database, &table.name, &c.name),
+                            )
+                            .is_some();
+                        let kind = match (c.sensitive, all, read) {
+                            (false, _, true) => "reads through a link",
+                            (true, false, false) => "sensitive columns hidden",
+                            (true, true, true) => "sensitive columns read with columns: all",
+                            _ => "unexpected",
+                        };
+                        *seen.entry(kind).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(seen.get("unexpected"), None, "{seen:?}");
+    assert_eq!(seen.len(), 3, "{seen:?}");
 }

@@ -150,6 +150,50 @@ fn org_import_and_check_against_the_emulator() {
         )
     );
 
+    // 3b. Access mode lakeformation: AWS RAM sharing with the organisation is checked too.
+    let lf_yaml = org_yaml.replace("  access_mode: iam", "  access_mode: lakeformation");
+    assert_ne!(lf_yaml, org_yaml);
+    std::fs::write(dir.join("draft/org.yaml"), &lf_yaml).expect("write org.yaml");
+    let prerequisites = |ram: &str| {
+        format!(
+            "Lake Formation prerequisites (access_mode: lakeformation):\n  \
+             - AWS RAM sharing with the organisation: {ram}\n  \
+             - cross-account version: 4, set in every account by its baseline stack \
+             (`AWS::LakeFormation::DataLakeSettings`, `CROSS_ACCOUNT_VERSION`) when it deploys\n"
+        )
+    };
+    let (code, stdout, stderr) = run(&moto, dir, &["-t", "draft", "org", "check"]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (1, "error: the topology and AWS Organizations disagree (1 mismatch)\n")
+    );
+    assert_eq!(
+        stdout,
+        format!(
+            "organisation `{org_id}`\n5 topology accounts checked, 5 found and ACTIVE\nmismatches (1):\n  \
+             - AWS RAM sharing with the organisation is not enabled (no trusted access for `ram.amazonaws.com`), \
+             which the organisation-wide Lake Formation grants of `access_mode: lakeformation` need \
+             (run `aws ram enable-sharing-with-aws-organization` with credentials of the management account)\n{}\
+             notes:\n  - 1 other account(s) of the organisation have no `team` tag and are not in the topology\n",
+            prerequisites("NOT enabled")
+        )
+    );
+    boto(
+        &moto,
+        "c.enable_aws_service_access(ServicePrincipal='ram.amazonaws.com')\nprint('null')",
+    );
+    let (code, stdout, stderr) = run(&moto, dir, &["-t", "draft", "org", "check"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "organisation `{org_id}`\n5 topology accounts checked, 5 found and ACTIVE\n{}notes:\n  \
+             - 1 other account(s) of the organisation have no `team` tag and are not in the topology\n\
+             the topology matches the organisation\n",
+            prerequisites("enabled (trusted access for `ram.amazonaws.com`)")
+        )
+    );
+
     // 4. Break it: a wrong organisation id, an account that does not exist, a
     //    closed account, and a tagged account the topology lost.
     let org_yaml = org_yaml.replace(org_id, "o-0000000000");

@@ -8,11 +8,12 @@ use anyhow::Context;
 use super::{load_topology, Io};
 use crate::cli::{OrgCheckArgs, OrgCommand, OrgImportArgs};
 use crate::exit::{ExitCode, Finding};
-use crate::lifecycle::check;
+use crate::lifecycle::check::{self, ServiceAccess};
 use crate::lifecycle::import::{self, ImportOptions};
 use crate::lifecycle::organizations::{self, OrgError, OrgSnapshot};
 use crate::lifecycle::{self, LifecycleError};
 use crate::model::load::{self as model_load, LoadError};
+use crate::model::AccessMode;
 use crate::settings::{AwsSettings, Settings, Verbosity};
 
 pub(crate) fn run(settings: &Settings, cmd: &OrgCommand, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
@@ -22,8 +23,13 @@ pub(crate) fn run(settings: &Settings, cmd: &OrgCommand, io: &mut Io<'_>) -> any
     }
 }
 
-/// Reads the organisation (accounts with their tags) through the SDK.
-fn read_org(aws: &AwsSettings, fallback_region: Option<&str>) -> anyhow::Result<(OrgSnapshot, String)> {
+/// Reads the organisation (accounts with their tags) through the SDK, and when `services`,
+/// the services with trusted access (a failure there is reported, not fatal).
+fn read_org(
+    aws: &AwsSettings,
+    fallback_region: Option<&str>,
+    services: bool,
+) -> anyhow::Result<(OrgSnapshot, String, Option<ServiceAccess>)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -33,7 +39,15 @@ fn read_org(aws: &AwsSettings, fallback_region: Option<&str>) -> anyhow::Result<
         let region = config.region().map(ToString::to_string).unwrap_or_default();
         let client = aws_sdk_organizations::Client::new(&config);
         let snapshot = organizations::snapshot(&client, true).await.map_err(org_error)?;
-        Ok((snapshot, region))
+        let access = if services {
+            Some(match organizations::service_access(&client).await {
+                Ok(s) => ServiceAccess::Enabled(s),
+                Err(e) => ServiceAccess::Unreadable(e.to_string()),
+            })
+        } else {
+            None
+        };
+        Ok((snapshot, region, access))
     })
 }
 
@@ -47,8 +61,9 @@ fn org_error(e: OrgError) -> anyhow::Error {
 
 fn run_check(settings: &Settings, args: &OrgCheckArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     let topology = load_topology(settings, io)?;
-    let (org, _) = read_org(&settings.aws, Some(&topology.org.region))?;
-    let report = check::check(&topology, &org, &args.tag_key);
+    let lakeformation = topology.org.access_mode == AccessMode::LakeFormation;
+    let (org, _, services) = read_org(&settings.aws, Some(&topology.org.region), lakeformation)?;
+    let report = check::check(&topology, &org, services.as_ref(), &args.tag_key);
     write!(io.out, "{report}")?;
     io.out.flush()?;
     match report.mismatches.len() {
@@ -82,7 +97,7 @@ fn run_import(settings: &Settings, args: &OrgImportArgs, io: &mut Io<'_>) -> any
         )
         .into());
     }
-    let (org, region) = read_org(&settings.aws, None)?;
+    let (org, region, _) = read_org(&settings.aws, None, false)?;
     let region = if region.is_empty() {
         "eu-west-1".to_owned()
     } else {

@@ -2,7 +2,9 @@
 //! (baseline → products → consumer and central → identity), the accounts of a
 //! wave in parallel (bounded by `--concurrency`), an account's stacks of a
 //! wave in dependency order, its Glue resource policy right after its
-//! products stack, and stack deletions last (identity first, baseline last).
+//! products stack — but a policy deletion after every wave, so the Lake
+//! Formation grants that replace it (switching to `lakeformation`) exist
+//! first —, and stack deletions last (identity first, baseline last).
 //!
 //! When a stack fails, the stacks already running finish, nothing new starts,
 //! and later phases are skipped; the report says what completed, failed and
@@ -161,6 +163,8 @@ fn phases<'p>(plan: &'p Plan, synth: &Synthesis) -> Vec<Phase<'p>> {
     let mut policies: BTreeMap<(u32, &str), &PolicyPlan> = BTreeMap::new();
     for p in &plan.policies {
         match policy_wave.get(p.account.as_str()) {
+            // Readers of other accounts may rely on it until their grants, in later waves, exist.
+            _ if p.status == PolicyStatus::Delete => orphan_policies.push(p),
             Some(w) => {
                 policies.insert((*w, &p.account), p);
             }

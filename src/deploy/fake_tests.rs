@@ -578,3 +578,57 @@ async fn without_a_terminal_each_stack_has_its_lines_and_a_slow_wave_a_heartbeat
         "7 stacks and 1 catalog policy: {text}"
     );
 }
+
+/// The switch from access mode `iam` to `lakeformation`: the Glue catalog policy readers
+/// relied on is deleted after every wave, so after the Lake Formation grants of the
+/// consuming accounts (their `mesh-access` stacks); if those fail, the policy stays.
+#[tokio::test]
+async fn a_deleted_policy_goes_after_the_grants_that_replace_it() {
+    let fakes = FakeConnector::new(&[A, B, C, M]);
+    let granting = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "ApprovedRead1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+        "Action": ["glue:GetTable"],
+        "Resource": ["arn:aws:glue:eu-west-1:333333333333:database/episodes_v1"]}]})
+    .to_string();
+    let mut synth = synthesis(org());
+    synth.policies.insert(A.to_owned(), granting);
+    let first = plan_with(&fakes, &synth).await;
+    assert!(deploy(&fakes, &synth, &first).await.is_success());
+
+    // Lake Formation: no catalog policy; B reads through a resource link in a new stack.
+    let link = json!({"Type": "AWS::Glue::Database", "Properties": {"DatabaseInput": {"Name": "episodes_v1",
+        "TargetDatabase": {"CatalogId": A, "DatabaseName": "episodes_v1"}}}});
+    let mut specs = org();
+    specs.push((
+        B,
+        "mesh-access",
+        2,
+        &["333333333333/mesh-products"],
+        json!({"LinkEpisodesV1": link}),
+    ));
+    let synth = without_policies(synthesis(specs));
+    let second = plan_with(&fakes, &synth).await;
+    assert_eq!(second.policies[0].status, PolicyStatus::Delete);
+    fakes
+        .cfn(B)
+        .fail
+        .lock()
+        .expect("lock")
+        .insert("mesh-access".into(), "LinkEpisodesV1".into());
+    let report = deploy(&fakes, &synth, &second).await;
+    assert!(matches!(status(&report, B, "mesh-access"), StepStatus::Failed { .. }));
+    assert_eq!(status(&report, A, "glue-resource-policy"), &StepStatus::Skipped);
+    assert!(
+        fakes.accounts[A].glue.policy.lock().expect("lock").is_some(),
+        "B's readers keep the policy while their grants are missing"
+    );
+
+    // The grants land on the next run, and then the policy goes.
+    fakes.cfn(B).fail.lock().expect("lock").clear();
+    let third = plan_with(&fakes, &synth).await;
+    let report = deploy(&fakes, &synth, &third).await;
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(status(&report, B, "mesh-access"), &StepStatus::Created);
+    assert_eq!(status(&report, A, "glue-resource-policy"), &StepStatus::Deleted);
+    assert_eq!(*fakes.accounts[A].glue.policy.lock().expect("lock"), None);
+}

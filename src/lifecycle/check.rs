@@ -1,11 +1,25 @@
 //! `org check`: the topology's accounts compared with what AWS Organizations
-//! says. Pure: a topology and a snapshot in, a report out.
+//! says, and in access mode `lakeformation` whether Lake Formation's
+//! organisation-wide prerequisites hold. Pure: a topology and a snapshot in,
+//! a report out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::organizations::OrgSnapshot;
-use crate::model::Topology;
+use crate::model::{AccessMode, Topology};
+
+/// The service principal whose trusted access means AWS RAM sharing with the organisation is on.
+pub const RAM_SERVICE: &str = "ram.amazonaws.com";
+
+/// What Organizations said about trusted service access, for the Lake Formation check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceAccess {
+    /// The enabled service principals (`ListAWSServiceAccessForOrganization`).
+    Enabled(BTreeSet<String>),
+    /// The list could not be read; why.
+    Unreadable(String),
+}
 
 /// One disagreement between the topology and the organisation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,6 +43,9 @@ pub enum Mismatch {
         what: String,
         state: String,
     },
+    /// Access mode `lakeformation`, and AWS RAM sharing with the organisation is off:
+    /// organisation-wide Lake Formation grants (open products) cannot be shared.
+    RamSharingDisabled,
     /// An account tagged with a team that the topology does not list.
     Untracked {
         id: String,
@@ -51,6 +68,12 @@ impl fmt::Display for Mismatch {
             ),
             Mismatch::Missing { id, what } => write!(f, "account `{id}` ({what}) is not in the organisation"),
             Mismatch::NotActive { id, what, state } => write!(f, "account `{id}` ({what}) is {state}, not ACTIVE"),
+            Mismatch::RamSharingDisabled => write!(
+                f,
+                "AWS RAM sharing with the organisation is not enabled (no trusted access for `{RAM_SERVICE}`), \
+                 which the organisation-wide Lake Formation grants of `access_mode: lakeformation` need \
+                 (run `aws ram enable-sharing-with-aws-organization` with credentials of the management account)"
+            ),
             Mismatch::Untracked {
                 id,
                 name,
@@ -74,12 +97,39 @@ pub struct Report {
     pub mismatches: Vec<Mismatch>,
     /// Worth knowing, not wrong: names that differ, accounts nobody claims.
     pub notes: Vec<String>,
+    /// Access mode `lakeformation`: each prerequisite and its state, in order.
+    pub lakeformation: Vec<String>,
 }
 
-/// Compares the topology with the organisation.
-pub fn check(topology: &Topology, org: &OrgSnapshot, tag_key: &str) -> Report {
+/// Compares the topology with the organisation. `services` is read only in access mode
+/// `lakeformation` (`None` otherwise).
+pub fn check(topology: &Topology, org: &OrgSnapshot, services: Option<&ServiceAccess>, tag_key: &str) -> Report {
     let mut mismatches = Vec::new();
     let mut notes = Vec::new();
+    let mut lakeformation = Vec::new();
+    if topology.org.access_mode == AccessMode::LakeFormation {
+        lakeformation.push(match services {
+            Some(ServiceAccess::Enabled(s)) if s.contains(RAM_SERVICE) => {
+                format!("AWS RAM sharing with the organisation: enabled (trusted access for `{RAM_SERVICE}`)")
+            }
+            Some(ServiceAccess::Enabled(_)) => {
+                mismatches.push(Mismatch::RamSharingDisabled);
+                "AWS RAM sharing with the organisation: NOT enabled".to_owned()
+            }
+            Some(ServiceAccess::Unreadable(why)) => {
+                notes.push(format!(
+                    "whether AWS RAM sharing with the organisation is enabled could not be read: {why}"
+                ));
+                "AWS RAM sharing with the organisation: unknown (see notes)".to_owned()
+            }
+            None => "AWS RAM sharing with the organisation: not checked".to_owned(),
+        });
+        lakeformation.push(
+            "cross-account version: 4, set in every account by its baseline stack \
+             (`AWS::LakeFormation::DataLakeSettings`, `CROSS_ACCOUNT_VERSION`) when it deploys"
+                .to_owned(),
+        );
+    }
     if topology.org.organization_id != org.id {
         mismatches.push(Mismatch::OrganizationId {
             expected: topology.org.organization_id.clone(),
@@ -163,6 +213,7 @@ pub fn check(topology: &Topology, org: &OrgSnapshot, tag_key: &str) -> Report {
         checked: expected.len(),
         mismatches,
         notes,
+        lakeformation,
     }
 }
 
@@ -184,6 +235,12 @@ impl fmt::Display for Report {
             writeln!(f, "mismatches ({}):", self.mismatches.len())?;
             for m in &self.mismatches {
                 writeln!(f, "  - {m}")?;
+            }
+        }
+        if !self.lakeformation.is_empty() {
+            writeln!(f, "Lake Formation prerequisites (access_mode: lakeformation):")?;
+            for l in &self.lakeformation {
+                writeln!(f, "  - {l}")?;
             }
         }
         if !self.notes.is_empty() {

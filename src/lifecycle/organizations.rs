@@ -2,7 +2,7 @@
 //! The only file of `lifecycle` that imports `aws_sdk_organizations`; it
 //! reads and never changes anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_organizations::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -143,4 +143,24 @@ pub async fn snapshot(client: &Client, tags: bool) -> Result<OrgSnapshot, OrgErr
         management_account,
         accounts,
     })
+}
+
+/// The service principals with trusted access to the organisation
+/// (`ListAWSServiceAccessForOrganization`): `ram.amazonaws.com` once AWS RAM
+/// sharing with the organisation is enabled.
+pub async fn service_access(client: &Client) -> Result<BTreeSet<String>, OrgError> {
+    let mut out = BTreeSet::new();
+    let mut pages = client
+        .list_aws_service_access_for_organization()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| call_error("ListAWSServiceAccessForOrganization", e))?;
+        for s in page.enabled_service_principals() {
+            if let Some(p) = s.service_principal() {
+                out.insert(p.to_owned());
+            }
+        }
+    }
+    Ok(out)
 }

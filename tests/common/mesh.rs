@@ -39,6 +39,172 @@ pub struct Mesh {
     pub permission_sets: BTreeMap<String, (Value, BTreeSet<String>)>,
     /// (account, workgroup name) → its results location (`s3://…/`).
     pub workgroups: BTreeMap<(String, String), String>,
+    /// (account, database, table) → its columns, partition keys included (what a Lake
+    /// Formation column wildcard covers).
+    pub columns: BTreeMap<(String, String, String), Vec<String>>,
+    /// The Lake Formation permissions, links and settings of every template.
+    pub lf: Lf,
+}
+
+/// Lake Formation as synthesised: data lake administrators, registered data locations,
+/// resource links and grants (`AWS::LakeFormation::PrincipalPermissions` and
+/// `AWS::LakeFormation::Permissions`). A grant in an account's template is made by that
+/// account's data lake administrator (the deploy role), on resources of its own catalog or
+/// on resources shared with its account.
+#[derive(Debug, Default)]
+pub struct Lf {
+    /// Account → its data lake administrators (`AWS::LakeFormation::DataLakeSettings`).
+    pub admins: BTreeMap<String, BTreeSet<String>>,
+    /// Account → `CROSS_ACCOUNT_VERSION` of its data lake settings.
+    pub cross_account_version: BTreeMap<String, String>,
+    /// Account → S3 ARNs registered as data locations (`AWS::LakeFormation::Resource`).
+    pub locations: BTreeMap<String, BTreeSet<String>>,
+    /// (account, link name) → (target catalog, target database): resource links.
+    pub links: BTreeMap<(String, String), (String, String)>,
+    pub grants: Vec<LfGrant>,
+}
+
+/// One Lake Formation grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LfGrant {
+    /// The account whose administrator grants (the template's account, `Catalog`).
+    pub grantor: String,
+    /// A role ARN, an account id, or an organisation / OU ARN.
+    pub principal: String,
+    pub resource: LfResource,
+    pub permissions: BTreeSet<String>,
+    pub grantable: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LfResource {
+    Database {
+        catalog: String,
+        name: String,
+    },
+    /// `table: None` is the table wildcard.
+    Table {
+        catalog: String,
+        database: String,
+        table: Option<String>,
+        columns: LfColumns,
+    },
+    DataLocation {
+        catalog: String,
+        arn: String,
+    },
+    /// The whole catalog (`Catalog: {}`).
+    Catalog {
+        catalog: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LfColumns {
+    /// Every column (`Table`, or a column wildcard excluding nothing).
+    All,
+    /// A column wildcard with `ExcludedColumnNames`.
+    Except(BTreeSet<String>),
+    /// `ColumnNames`.
+    Only(BTreeSet<String>),
+}
+
+impl LfColumns {
+    pub fn covers(&self, column: &str) -> bool {
+        match self {
+            LfColumns::All => true,
+            LfColumns::Except(out) => !out.contains(column),
+            LfColumns::Only(named) => named.contains(column),
+        }
+    }
+}
+
+/// How a principal reads a column through Lake Formation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LfPath {
+    /// The account the query runs in (the principal's).
+    pub account: String,
+    /// The resource link queried (`None`: the producer's own database, same account).
+    pub link: Option<String>,
+    /// Who gave the principal's account its grant: an account id or an organisation ARN.
+    pub shared_to: Option<String>,
+}
+
+fn lf_principal(v: &Value) -> String {
+    v["DataLakePrincipalIdentifier"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a Lake Formation principal the evaluator does not read: {v}"))
+        .to_owned()
+}
+
+fn lf_permissions(v: &Value) -> BTreeSet<String> {
+    strings_of(v).into_iter().collect()
+}
+
+/// A `TableWithColumns`' columns: `ColumnWildcard` (with `ExcludedColumnNames`) or `ColumnNames`.
+fn lf_columns(twc: &Value) -> LfColumns {
+    match (twc.get("ColumnWildcard"), twc.get("ColumnNames")) {
+        (Some(w), None) => {
+            let out: BTreeSet<String> = strings_of(&w["ExcludedColumnNames"]).into_iter().collect();
+            if out.is_empty() {
+                LfColumns::All
+            } else {
+                LfColumns::Except(out)
+            }
+        }
+        (None, Some(names)) => LfColumns::Only(strings_of(names).into_iter().collect()),
+        _ => panic!("a TableWithColumns needs exactly one of ColumnWildcard and ColumnNames: {twc}"),
+    }
+}
+
+/// The resource of a grant, in the `PrincipalPermissions` spelling (`Database`, `Table`,
+/// `TableWithColumns`, `DataLocation`, `Catalog`) or the `Permissions` one (`…Resource`).
+fn lf_resource(r: &Value, default_catalog: &str) -> LfResource {
+    let catalog = |v: &Value| v["CatalogId"].as_str().unwrap_or(default_catalog).to_owned();
+    let name = |v: &Value, key: &str| {
+        v[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("a Lake Formation resource without `{key}`: {v}"))
+            .to_owned()
+    };
+    let keys: Vec<&String> = r.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    assert_eq!(keys.len(), 1, "a Lake Formation grant names one resource: {r}");
+    let (key, v) = r.as_object().and_then(|o| o.iter().next()).expect("one resource");
+    match key.as_str() {
+        "Database" | "DatabaseResource" => LfResource::Database {
+            catalog: catalog(v),
+            name: name(v, "Name"),
+        },
+        "Table" | "TableResource" => LfResource::Table {
+            catalog: catalog(v),
+            database: name(v, "DatabaseName"),
+            table: match (v.get("Name"), v.get("TableWildcard")) {
+                (Some(n), None) => Some(n.as_str().expect("a table name").to_owned()),
+                (None, Some(_)) => None,
+                _ => panic!("a Table needs exactly one of Name and TableWildcard: {v}"),
+            },
+            columns: LfColumns::All,
+        },
+        "TableWithColumns" | "TableWithColumnsResource" => LfResource::Table {
+            catalog: catalog(v),
+            database: name(v, "DatabaseName"),
+            table: Some(name(v, "Name")),
+            columns: lf_columns(v),
+        },
+        "DataLocation" | "DataLocationResource" => LfResource::DataLocation {
+            catalog: catalog(v),
+            arn: v
+                .get("ResourceArn")
+                .or_else(|| v.get("S3Resource"))
+                .and_then(Value::as_str)
+                .expect("a data location ARN")
+                .to_owned(),
+        },
+        "Catalog" => LfResource::Catalog {
+            catalog: default_catalog.to_owned(),
+        },
+        other => panic!("the evaluator does not read Lake Formation resource `{other}` (LF-tag grants included)"),
+    }
 }
 
 fn resource_of<'t>(tpl: &'t Value, id: &str) -> &'t Value {
@@ -221,6 +387,19 @@ impl Mesh {
                         };
                         let catalog = props["CatalogId"].as_str().unwrap_or(&account).to_owned();
                         let name = props["TableInput"]["Name"].as_str().expect("a named table").to_owned();
+                        let columns = ["StorageDescriptor", "PartitionKeys"]
+                            .iter()
+                            .flat_map(|k| {
+                                let list = if *k == "PartitionKeys" {
+                                    &props["TableInput"]["PartitionKeys"]
+                                } else {
+                                    &props["TableInput"]["StorageDescriptor"]["Columns"]
+                                };
+                                list.as_array().into_iter().flatten()
+                            })
+                            .map(|c| c["Name"].as_str().expect("a named column").to_owned())
+                            .collect();
+                        m.columns.insert((catalog.clone(), db.clone(), name.clone()), columns);
                         m.tables.insert((catalog, db, name));
                     }
                     "AWS::IAM::Role" => {
@@ -257,6 +436,59 @@ impl Mesh {
                             .unwrap_or_else(|| panic!("assignment {id} names its permission set another way"));
                         let target = props["TargetId"].as_str().expect("a target account");
                         assigned.push((format!("{account}/{set}"), target.to_owned()));
+                    }
+                    "AWS::Glue::Database" => {
+                        let input = &props["DatabaseInput"];
+                        if let Some(target) = input.get("TargetDatabase") {
+                            let name = input["Name"].as_str().expect("a named resource link").to_owned();
+                            let catalog = props["CatalogId"].as_str().unwrap_or(&account).to_owned();
+                            let to = (
+                                target["CatalogId"].as_str().expect("a target catalog").to_owned(),
+                                target["DatabaseName"].as_str().expect("a target database").to_owned(),
+                            );
+                            assert!(m.lf.links.insert((catalog, name), to).is_none(), "two links {id}");
+                        }
+                    }
+                    "AWS::LakeFormation::DataLakeSettings" => {
+                        let admins = props["Admins"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|a| lf_principal(&res(a)));
+                        m.lf.admins.entry(account.clone()).or_default().extend(admins);
+                        if let Some(v) = props["Parameters"]["CROSS_ACCOUNT_VERSION"].as_str() {
+                            m.lf.cross_account_version.insert(account.clone(), v.to_owned());
+                        }
+                    }
+                    "AWS::LakeFormation::Resource" => {
+                        let arn = props["ResourceArn"].as_str().expect("a registered S3 ARN").to_owned();
+                        m.lf.locations.entry(account.clone()).or_default().insert(arn);
+                    }
+                    "AWS::LakeFormation::PrincipalPermissions" => {
+                        let grantor = props["Catalog"].as_str().unwrap_or(&account).to_owned();
+                        assert_eq!(grantor, account, "grant {id} is made in another account's catalog");
+                        m.lf.grants.push(LfGrant {
+                            grantor,
+                            principal: lf_principal(&res(&props["Principal"])),
+                            resource: lf_resource(&res(&props["Resource"]), &account),
+                            permissions: lf_permissions(&props["Permissions"]),
+                            grantable: lf_permissions(&props["PermissionsWithGrantOption"]),
+                        });
+                    }
+                    "AWS::LakeFormation::Permissions" => {
+                        let p = &props["Permissions"];
+                        m.lf.grants.push(LfGrant {
+                            grantor: account.clone(),
+                            principal: lf_principal(&res(&props["DataLakePrincipal"])),
+                            resource: lf_resource(&res(&props["Resource"]), &account),
+                            permissions: lf_permissions(p),
+                            grantable: lf_permissions(&props["PermissionsWithGrantOption"]),
+                        });
+                    }
+                    // LF-tags, tag associations, data cells filters: not synthesised, so not modelled;
+                    // a blueprint that adds them must teach the evaluator first.
+                    t if t.starts_with("AWS::LakeFormation::") => {
+                        panic!("the evaluator does not model {t} ({id} in {path})")
                     }
                     "AWS::Athena::WorkGroup" => {
                         let name = props["Name"].as_str().expect("a named workgroup").to_owned();
@@ -413,5 +645,163 @@ impl Mesh {
             &self.context(Request::new("athena:StartQueryExecution", &arn, account)),
             None,
         )
+    }
+
+    /// Whether a Lake Formation grant's principal is `account`: its id, or the organisation.
+    fn lf_names_account(&self, principal: &str, account: &str) -> bool {
+        principal == account
+            || (principal.starts_with("arn:aws:organizations::")
+                && principal.ends_with(&format!(":organization/{}", self.org_id)))
+    }
+
+    /// Grants made in `grantor` to `principal` that give `perm` (with grant option if
+    /// `grantable`) on `column` of table `catalog`/`database`/`table`.
+    fn lf_table_grants<'a>(
+        &'a self,
+        grantor: &'a str,
+        to: impl Fn(&str) -> bool + 'a,
+        perm: &'a str,
+        grantable: bool,
+        (catalog, database, table, column): (&'a str, &'a str, &'a str, &'a str),
+    ) -> impl Iterator<Item = &'a LfGrant> + 'a {
+        self.lf.grants.iter().filter(move |g| {
+            let held = if grantable { &g.grantable } else { &g.permissions };
+            g.grantor == grantor
+                && to(&g.principal)
+                && (held.contains(perm) || held.contains("ALL"))
+                && match &g.resource {
+                    LfResource::Table {
+                        catalog: c,
+                        database: d,
+                        table: t,
+                        columns,
+                    } => {
+                        c == catalog
+                            && d == database
+                            && t.as_deref().is_none_or(|t| t == table)
+                            && columns.covers(column)
+                    }
+                    _ => false,
+                }
+        })
+    }
+
+    /// Whether `account`'s data lake settings make the deploy role an administrator, so
+    /// the grants of its templates can be made at all.
+    pub fn lf_admin_grants(&self, account: &str, deploy_role: &str) -> bool {
+        self.lf
+            .admins
+            .get(account)
+            .is_some_and(|a| a.contains(&format!("arn:aws:iam::{account}:role/{deploy_role}")))
+    }
+
+    /// How principal `p` reads `column` of the producer's table `catalog`/`database`/`table`
+    /// whose data lies in `bucket`, through Lake Formation, if it does:
+    /// - the table exists and its bucket is a registered data location of `catalog`;
+    /// - `p`'s identity policy allows `lakeformation:GetDataAccess` and `glue:GetTable` on
+    ///   what it queries (the link and its target);
+    /// - in the producer's account: a grant of `SELECT` on the column to `p`;
+    /// - elsewhere: a resource link in `p`'s own account to the database, `DESCRIBE` on it
+    ///   and `SELECT` on the column granted to `p` there by the account's administrator,
+    ///   who holds `SELECT` on the column with grant option, granted by the producer to its
+    ///   account or to the organisation.
+    ///
+    /// Grants are only valid where the deploy role is a data lake administrator.
+    pub fn lf_select(
+        &self,
+        p: &Principal,
+        deploy_role: &str,
+        bucket: &str,
+        (catalog, database, table, column): (&str, &str, &str, &str),
+    ) -> Option<LfPath> {
+        let a = p.account.as_str();
+        let key = (catalog.to_owned(), database.to_owned(), table.to_owned());
+        if !self.tables.contains(&key) || !self.columns.get(&key).is_some_and(|c| c.iter().any(|x| x == column)) {
+            return None;
+        }
+        let registered = self.lf.locations.get(catalog).is_some_and(|l| {
+            l.iter()
+                .any(|arn| format!("arn:aws:s3:::{bucket}/").starts_with(&format!("{}/", arn.trim_end_matches('/'))))
+        });
+        if !registered || !self.lf_admin_grants(catalog, deploy_role) || !self.lf_admin_grants(a, deploy_role) {
+            return None;
+        }
+        let own = |account: &str, arn: String| {
+            // Identity policy only: Lake Formation, not a catalog policy, authorises the rest.
+            allowed(p, &self.context(Request::new("glue:GetTable", &arn, a)), None) && account == a
+        };
+        let glue = |account: &str| format!("arn:aws:glue:{}:{account}", self.region);
+        let data_access = allowed(
+            p,
+            &self.context(Request::new("lakeformation:GetDataAccess", "*", a)),
+            None,
+        );
+        let col = (catalog, database, table, column);
+        let me = p.arn.clone();
+        if a == catalog {
+            let iam = data_access && own(a, format!("{}:table/{database}/{table}", glue(a)));
+            let granted = self
+                .lf_table_grants(catalog, move |x| x == me, "SELECT", false, col)
+                .next()
+                .is_some();
+            return (iam && granted).then(|| LfPath {
+                account: a.to_owned(),
+                link: None,
+                shared_to: None,
+            });
+        }
+        for ((la, link), (tc, td)) in &self.lf.links {
+            if la != a || tc != catalog || td != database {
+                continue;
+            }
+            let iam = data_access
+                && own(a, format!("{}:catalog", glue(a)))
+                && own(a, format!("{}:database/{link}", glue(a)))
+                && own(a, format!("{}:table/{link}/{table}", glue(a)))
+                // The target, judged as if in-account: the share stands in for a catalog policy.
+                && allowed(
+                    p,
+                    &self.context(Request::new("glue:GetTable", &format!("{}:table/{database}/{table}", glue(catalog)), a)),
+                    None,
+                );
+            if !iam {
+                continue;
+            }
+            let describes_link = self.lf.grants.iter().any(|g| {
+                g.grantor == a
+                    && g.principal == p.arn
+                    && (g.permissions.contains("DESCRIBE") || g.permissions.contains("ALL"))
+                    && g.resource
+                        == LfResource::Database {
+                            catalog: a.to_owned(),
+                            name: link.clone(),
+                        }
+            });
+            let me = p.arn.clone();
+            let selects = self
+                .lf_table_grants(a, move |x| x == me, "SELECT", false, col)
+                .next()
+                .is_some()
+                || {
+                    let me = p.arn.clone();
+                    self.lf_table_grants(a, move |x| x == me, "SELECT", false, (a, link, table, column))
+                        .next()
+                        .is_some()
+                };
+            let shared = self
+                .lf_table_grants(catalog, |x| self.lf_names_account(x, a), "SELECT", true, col)
+                .map(|g| g.principal.clone())
+                .next();
+            if describes_link && selects {
+                if let Some(shared_to) = shared {
+                    return Some(LfPath {
+                        account: a.to_owned(),
+                        link: Some(link.clone()),
+                        shared_to: Some(shared_to),
+                    });
+                }
+            }
+        }
+        None
     }
 }

@@ -432,3 +432,52 @@ pub fn topology(org: &Value, teams: &[Value]) -> Topology {
     t.today = meshsynth::model::date::Date::parse(TODAY).expect("a date");
     t
 }
+
+/// A random org in access mode `lakeformation`: the org, which columns are sensitive (bit
+/// `k % 64` for the k-th column written) and which restricted grants say `columns: all`
+/// (bit `j % 8` for the j-th grant).
+#[derive(Debug, Clone)]
+pub struct LfOrgSpec {
+    pub org: OrgSpec,
+    pub sensitive: u64,
+    pub all_columns: u8,
+}
+
+/// Random lakeformation-mode orgs of up to `max_teams` teams, with sensitive columns.
+pub fn lf_org_strategy(max_teams: usize) -> impl Strategy<Value = LfOrgSpec> {
+    (org_strategy(max_teams), any::<u64>(), any::<u8>()).prop_map(|(org, sensitive, all_columns)| LfOrgSpec {
+        org,
+        sensitive,
+        all_columns,
+    })
+}
+
+/// [`build`], switched to access mode `lakeformation`, with sensitive columns (never
+/// partition keys) and `columns: all` on some grants.
+pub fn build_lf(spec: &LfOrgSpec) -> (Value, Vec<Value>, usize) {
+    let (mut org, mut teams, n) = build(&spec.org);
+    org["org"]["access_mode"] = json!("lakeformation");
+    let mut k = 0;
+    let mut j = 0;
+    for team in &mut teams {
+        for product in team["products"].as_array_mut().into_iter().flatten() {
+            for version in product["versions"].as_array_mut().into_iter().flatten() {
+                for table in version["tables"].as_array_mut().into_iter().flatten() {
+                    for column in table["columns"].as_array_mut().into_iter().flatten() {
+                        if spec.sensitive & (1 << (k % 64)) != 0 {
+                            column["sensitive"] = json!(true);
+                        }
+                        k += 1;
+                    }
+                }
+            }
+            for grant in product["grants"].as_array_mut().into_iter().flatten() {
+                if spec.all_columns & (1 << (j % 8)) != 0 {
+                    grant["columns"] = json!("all");
+                }
+                j += 1;
+            }
+        }
+    }
+    (org, teams, n)
+}
