@@ -777,8 +777,10 @@ fn lf_expected(t: &Topology) -> BTreeMap<(ProductId, u32), BTreeMap<String, bool
 }
 
 /// Every lakeformation-mode check; the failures, one line each:
-/// - every account that grants has the deploy role as data lake administrator and
-///   `CROSS_ACCOUNT_VERSION` 4 (organisation-wide grants need version 3 or later);
+/// - every account that grants has the deploy role as data lake administrator,
+///   `CROSS_ACCOUNT_VERSION` 4 (organisation-wide grants need version 3 or later) and no
+///   default permissions for new databases and tables (else `IAMAllowedPrincipals` gets
+///   them, and IAM alone decides who reads);
 /// - an organisation-wide grant names only open live versions and never a sensitive column;
 /// - no principal outside the producing account reads a version's objects, listing or
 ///   tables through IAM and resource policies alone;
@@ -797,6 +799,11 @@ fn check_lf(t: &Topology, m: &Mesh) -> Vec<String> {
         }
         if m.lf.cross_account_version.get(a).map(String::as_str) != Some("4") {
             failures.push(format!("account {a} does not set CROSS_ACCOUNT_VERSION 4"));
+        }
+        if m.lf.iam_defaults.contains(a) {
+            failures.push(format!(
+                "account {a} gives new databases or tables default permissions (IAMAllowedPrincipals)"
+            ));
         }
     }
     // (producer account, database, table) → (sensitive columns, open and live).

@@ -255,3 +255,72 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::organizations::OrgAccount;
+
+    /// The organisation exactly as the example topology describes it.
+    fn matching(t: &Topology) -> OrgSnapshot {
+        let mut ids: BTreeSet<String> = t.accounts.keys().map(ToString::to_string).collect();
+        ids.insert(t.org.management_account.to_string());
+        ids.insert(t.org.central_account.to_string());
+        OrgSnapshot {
+            id: t.org.organization_id.clone(),
+            management_account: t.org.management_account.to_string(),
+            accounts: ids
+                .into_iter()
+                .map(|id| OrgAccount {
+                    name: t
+                        .accounts
+                        .values()
+                        .find(|a| a.id.as_str() == id)
+                        .map_or_else(String::new, |a| a.name.clone()),
+                    id,
+                    email: String::new(),
+                    state: "ACTIVE".to_owned(),
+                    tags: BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn lake_formation_prerequisites_are_checked_in_lakeformation_mode_only() {
+        let mut t = crate::synth::example_topology();
+        let org = matching(&t);
+        let none = ServiceAccess::Enabled(BTreeSet::new());
+        let ram = ServiceAccess::Enabled(BTreeSet::from([RAM_SERVICE.to_owned(), "sso.amazonaws.com".to_owned()]));
+        let denied = ServiceAccess::Unreadable("AWS Organizations denied it".to_owned());
+
+        t.org.access_mode = AccessMode::Iam;
+        let r = check(&t, &org, Some(&none), "team");
+        assert_eq!((r.mismatches.as_slice(), r.lakeformation.len()), (&[][..], 0));
+
+        t.org.access_mode = AccessMode::LakeFormation;
+        let r = check(&t, &org, Some(&none), "team");
+        assert_eq!(r.mismatches, vec![Mismatch::RamSharingDisabled]);
+        assert_eq!(r.lakeformation[0], "AWS RAM sharing with the organisation: NOT enabled");
+        assert!(r
+            .to_string()
+            .contains("  - AWS RAM sharing with the organisation is not enabled"));
+
+        let r = check(&t, &org, Some(&ram), "team");
+        assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
+        assert!(r.lakeformation[0].ends_with(": enabled (trusted access for `ram.amazonaws.com`)"));
+        assert!(r.lakeformation[1].starts_with("cross-account version: 4"));
+        assert!(r.to_string().ends_with("the topology matches the organisation\n"));
+
+        let r = check(&t, &org, Some(&denied), "team");
+        assert!(r.mismatches.is_empty());
+        assert_eq!(
+            r.lakeformation[0],
+            "AWS RAM sharing with the organisation: unknown (see notes)"
+        );
+        assert!(r
+            .notes
+            .iter()
+            .any(|n| n.ends_with("could not be read: AWS Organizations denied it")));
+    }
+}

@@ -57,6 +57,9 @@ pub struct Lf {
     pub admins: BTreeMap<String, BTreeSet<String>>,
     /// Account → `CROSS_ACCOUNT_VERSION` of its data lake settings.
     pub cross_account_version: BTreeMap<String, String>,
+    /// Accounts whose data lake settings give new databases or tables default permissions
+    /// (`IAMAllowedPrincipals` unless emptied): IAM alone would then decide who reads them.
+    pub iam_defaults: BTreeSet<String>,
     /// Account → S3 ARNs registered as data locations (`AWS::LakeFormation::Resource`).
     pub locations: BTreeMap<String, BTreeSet<String>>,
     /// (account, link name) → (target catalog, target database): resource links.
@@ -456,6 +459,14 @@ impl Mesh {
                             .flatten()
                             .map(|a| lf_principal(&res(a)));
                         m.lf.admins.entry(account.clone()).or_default().extend(admins);
+                        // Absent means AWS's default: `IAMAllowedPrincipals` gets `ALL`.
+                        let defaults = ["CreateDatabaseDefaultPermissions", "CreateTableDefaultPermissions"];
+                        if defaults
+                            .iter()
+                            .any(|k| props.get(*k).is_none_or(|v| v.as_array().is_none_or(|a| !a.is_empty())))
+                        {
+                            m.lf.iam_defaults.insert(account.clone());
+                        }
                         if let Some(v) = props["Parameters"]["CROSS_ACCOUNT_VERSION"].as_str() {
                             m.lf.cross_account_version.insert(account.clone(), v.to_owned());
                         }
