@@ -459,7 +459,8 @@ impl Mesh {
                             .flatten()
                             .map(|a| lf_principal(&res(a)));
                         m.lf.admins.entry(account.clone()).or_default().extend(admins);
-                        // Absent means AWS's default: `IAMAllowedPrincipals` gets `ALL`.
+                        // Absent leaves the account's setting as it is, AWS's initial one granting
+                        // `IAMAllowedPrincipals`: counted as defaults.
                         let defaults = ["CreateDatabaseDefaultPermissions", "CreateTableDefaultPermissions"];
                         if defaults
                             .iter()
