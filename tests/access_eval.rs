@@ -641,17 +641,21 @@ fn the_example_org_named_readers() {
     assert!(!m.can_get_object(&m.admin(central), &staging, &format!("{results}q.csv")));
 }
 
+/// The first `n` values of a strategy, the same on every run.
+fn samples<S: Strategy>(strategy: S, n: usize) -> Vec<S::Value> {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).expect("a value").current())
+        .collect()
+}
+
 /// The generator reaches every kind of access the property test is about, so a pass means
 /// something: granted service roles and groups, pending requests, narrowed and expired grants.
 #[test]
 fn generated_orgs_cover_every_kind_of_access() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::deterministic();
-    let strategy = org_strategy(6);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for _ in 0..64 {
-        let spec = strategy.new_tree(&mut runner).expect("a value").current();
+    for spec in samples(org_strategy(6), 64) {
         let (org, teams, _) = build(&spec);
         let t = topology(&org, &teams);
         let r = resolve(&t);
@@ -841,19 +845,10 @@ fn check_lf(t: &Topology, m: &Mesh) -> Vec<String> {
                 ));
             }
         }
-        let LfResource::Table {
-            catalog,
-            database,
-            table,
-            columns,
-        } = &g.resource
-        else {
-            continue;
-        };
         for ((c, d, name), (sensitive, open)) in &tables {
-            if c != catalog || d != database || table.as_ref().is_some_and(|t| t != name) {
+            let Some(columns) = g.resource.columns_of(c, d, name) else {
                 continue;
-            }
+            };
             if !open {
                 failures.push(format!(
                     "the organisation is granted {c}/{d}.{name}, not an open live version"
@@ -869,31 +864,22 @@ fn check_lf(t: &Topology, m: &Mesh) -> Vec<String> {
     // A grant of an account on another's table must be within what the account holds with
     // grant option (Lake Formation refuses the rest, failing the deploy).
     for g in &m.lf.grants {
-        let LfResource::Table {
-            catalog,
-            database,
-            table,
-            columns,
-        } = &g.resource
-        else {
-            continue;
-        };
-        if *catalog == g.grantor {
-            continue;
-        }
         for ((c, d, name), cols) in &m.columns {
-            if c != catalog || d != database || table.as_ref().is_some_and(|t| t != name) {
+            if *c == g.grantor {
                 continue;
             }
+            let Some(columns) = g.resource.columns_of(c, d, name) else {
+                continue;
+            };
             for col in cols.iter().filter(|col| columns.covers(col)) {
                 for perm in &g.permissions {
                     let held = m.lf.grants.iter().any(|s| {
-                        s.grantor == *catalog
+                        s.grantor == *c
                             && (s.principal == g.grantor
-                                || s.principal.ends_with(&format!(":organization/{}", t.org.organization_id)))
+                                || s.principal
+                                    .ends_with(&format!(":organization/{}", t.org.organization_id)))
                             && s.grantable.contains(perm)
-                            && matches!(&s.resource, LfResource::Table { catalog: sc, database: sd, table: st, columns: scols }
-                                if sc == c && sd == d && st.as_ref().is_none_or(|x| x == name) && scols.covers(col))
+                            && s.resource.columns_of(c, d, name).is_some_and(|x| x.covers(col))
                     });
                     if !held {
                         failures.push(format!(
@@ -1121,13 +1107,8 @@ fn blueprints_that_drop_the_column_exclusions_are_caught() {
 /// columns read through `columns: all`.
 #[test]
 fn generated_lakeformation_orgs_cover_sensitive_reads() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::deterministic();
-    let strategy = lf_org_strategy(6);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for _ in 0..12 {
-        let spec = strategy.new_tree(&mut runner).expect("a value").current();
+    for spec in samples(lf_org_strategy(6), 12) {
         let (org, teams, _) = build_lf(&spec);
         let t = topology(&org, &teams);
         let m = synthesise(&t);

@@ -366,6 +366,15 @@ async fn an_unchanged_plan_reads_templates_and_makes_no_change_set() {
     assert_eq!(after.get("sts:AssumeRole"), Some(&4));
 }
 
+/// A catalog policy of A granting B's account a database.
+fn granting_policy() -> String {
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "ApprovedRead1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+        "Action": ["glue:GetTable"],
+        "Resource": ["arn:aws:glue:eu-west-1:333333333333:database/episodes_v1"]}]})
+    .to_string()
+}
+
 fn without_policies(mut synth: Synthesis) -> Synthesis {
     synth.manifest.policies.clear();
     synth.policies.clear();
@@ -375,11 +384,7 @@ fn without_policies(mut synth: Synthesis) -> Synthesis {
 #[tokio::test]
 async fn a_policy_no_longer_synthesised_is_deleted() {
     let fakes = FakeConnector::new(&[A, B, C, M]);
-    let granting = json!({"Version": "2012-10-17", "Statement": [{
-        "Sid": "ApprovedRead1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
-        "Action": ["glue:GetTable"],
-        "Resource": ["arn:aws:glue:eu-west-1:333333333333:database/episodes_v1"]}]})
-    .to_string();
+    let granting = granting_policy();
     let mut synth = synthesis(org());
     synth.policies.insert(A.to_owned(), granting);
     let first = plan_with(&fakes, &synth).await;
@@ -585,11 +590,7 @@ async fn without_a_terminal_each_stack_has_its_lines_and_a_slow_wave_a_heartbeat
 #[tokio::test]
 async fn a_deleted_policy_goes_after_the_grants_that_replace_it() {
     let fakes = FakeConnector::new(&[A, B, C, M]);
-    let granting = json!({"Version": "2012-10-17", "Statement": [{
-        "Sid": "ApprovedRead1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
-        "Action": ["glue:GetTable"],
-        "Resource": ["arn:aws:glue:eu-west-1:333333333333:database/episodes_v1"]}]})
-    .to_string();
+    let granting = granting_policy();
     let mut synth = synthesis(org());
     synth.policies.insert(A.to_owned(), granting);
     let first = plan_with(&fakes, &synth).await;

@@ -112,6 +112,21 @@ pub enum LfColumns {
     Only(BTreeSet<String>),
 }
 
+impl LfResource {
+    /// The columns granted of table `catalog`/`database`/`table`, if this resource covers it.
+    pub fn columns_of(&self, catalog: &str, database: &str, table: &str) -> Option<&LfColumns> {
+        match self {
+            LfResource::Table {
+                catalog: c,
+                database: d,
+                table: t,
+                columns,
+            } if c == catalog && d == database && t.as_deref().is_none_or(|t| t == table) => Some(columns),
+            _ => None,
+        }
+    }
+}
+
 impl LfColumns {
     pub fn covers(&self, column: &str) -> bool {
         match self {
@@ -681,20 +696,9 @@ impl Mesh {
             g.grantor == grantor
                 && to(&g.principal)
                 && (held.contains(perm) || held.contains("ALL"))
-                && match &g.resource {
-                    LfResource::Table {
-                        catalog: c,
-                        database: d,
-                        table: t,
-                        columns,
-                    } => {
-                        c == catalog
-                            && d == database
-                            && t.as_deref().is_none_or(|t| t == table)
-                            && columns.covers(column)
-                    }
-                    _ => false,
-                }
+                && g.resource
+                    .columns_of(catalog, database, table)
+                    .is_some_and(|c| c.covers(column))
         })
     }
 
