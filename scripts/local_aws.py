@@ -524,6 +524,68 @@ def patch_s3(m: dict[str, Any]) -> dict[str, type]:
 
 
 # ---------------------------------------------------------------------------
+# 2a. AWS::IAM::Role: inline policies as JSON, updates of trust and policies
+# ---------------------------------------------------------------------------
+
+
+def patch_iam(m: dict[str, Any]) -> None:
+    """AWS::IAM::Role, found while building `meshsynth drift`:
+
+    * inline `Policies` given as objects (the normal CloudFormation form) were
+      stored as Python dicts, so GetRolePolicy returned their Python repr
+      (`{'Statement': [...]}`), which is not JSON;
+    * an update changed only the description: a new trust policy or changed
+      inline policies never reached the role.
+
+    Documents are stored as JSON text, and an update puts the trust policy
+    and the inline policies (removing those the template no longer has)."""
+    from moto.iam import models as iam_models
+
+    Role = _hook(iam_models, "Role")
+    _hook(Role, "put_policy", ["self", "policy_name", "policy_json"])
+    _hook(Role, "delete_policy", ["self", "policy_name"])
+    orig_create = _hook(
+        Role, "create_from_cloudformation_json",
+        ["cls", "resource_name", "cloudformation_json", "account_id", "region_name"],
+    ).__func__
+    orig_update = _hook(
+        Role, "update_from_cloudformation_json",
+        ["cls", "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"],
+    ).__func__
+
+    def as_text(document: Any) -> str:
+        return document if isinstance(document, str) else json.dumps(document)
+
+    def with_text_policies(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+        cfn = copy.deepcopy(cloudformation_json)
+        props = cfn.setdefault("Properties", {})
+        props["Policies"] = [
+            dict(p, PolicyDocument=as_text(p.get("PolicyDocument"))) for p in props.get("Policies") or []
+        ]
+        return cfn
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        return orig_create(cls, resource_name, with_text_policies(cloudformation_json), account_id, region_name, **kwargs)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        cfn = with_text_policies(cloudformation_json)
+        role = orig_update(cls, original_resource, new_resource_name, cfn, account_id, region_name)
+        props = cfn["Properties"]
+        if "AssumeRolePolicyDocument" in props:
+            role.assume_role_policy_document = as_text(props["AssumeRolePolicyDocument"])
+        wanted = {p["PolicyName"]: p["PolicyDocument"] for p in props["Policies"]}
+        for name in list(role.policies):
+            if name not in wanted:
+                role.delete_policy(name)
+        for name, document in wanted.items():
+            role.put_policy(name, document)
+        return role
+
+    Role.create_from_cloudformation_json = classmethod(create)
+    Role.update_from_cloudformation_json = classmethod(update)
+
+
+# ---------------------------------------------------------------------------
 # 2b. AWS::SSO::PermissionSet
 # ---------------------------------------------------------------------------
 
@@ -1464,6 +1526,7 @@ def apply_patches() -> None:
     m = _import_moto()
     errors = _make_errors(m)
     patch_kms(m)
+    patch_iam(m)
     extra = patch_s3(m)
     extra.update(patch_sso(m))
     patch_resource_types(m, extra, make_placeholder(m))

@@ -32,7 +32,6 @@ use super::drift_surface::{self as surface, StatementChange};
 use super::manifest::{ManifestStack, Synthesis, Template};
 use super::plan::WaitOptions;
 use super::progress::Progress;
-use super::DeployError;
 
 /// What to check and how.
 #[derive(Debug, Clone)]
