@@ -566,6 +566,36 @@ def run_checks(url: str) -> None:
         assert calls.get("UpdateTerminationProtection") == 2, calls
         assert calls.get("AssumeRole", 0) >= 1, calls
 
+    @check("IAM::Role: inline policies read back as JSON; an update puts trust and inline policies")
+    def _() -> None:
+        iam = client(acct, "iam")
+
+        def role_template(action: str, extra: bool) -> str:
+            policies = [{"PolicyName": "read", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": action, "Resource": "*"}]}}]
+            if extra:
+                policies.append({"PolicyName": "extra", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}})
+            return json.dumps({"Resources": {"Reader": {"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": "mesh-drift-reader",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Sid": action.replace(":", "")}]},
+                "Policies": policies}}}})
+
+        cfn.create_stack(StackName="mesh-drift-roles", TemplateBody=role_template("s3:GetObject", True),
+                         Capabilities=["CAPABILITY_NAMED_IAM"])
+        doc = iam.get_role_policy(RoleName="mesh-drift-reader", PolicyName="read")["PolicyDocument"]
+        assert doc["Statement"][0]["Action"] == "s3:GetObject", doc
+        cfn.update_stack(StackName="mesh-drift-roles", TemplateBody=role_template("s3:GetObjectVersion", False),
+                         Capabilities=["CAPABILITY_NAMED_IAM"])
+        doc = iam.get_role_policy(RoleName="mesh-drift-reader", PolicyName="read")["PolicyDocument"]
+        assert doc["Statement"][0]["Action"] == "s3:GetObjectVersion", doc
+        assert iam.list_role_policies(RoleName="mesh-drift-reader")["PolicyNames"] == ["read"]
+        trust = iam.get_role(RoleName="mesh-drift-reader")["Role"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"][0]["Sid"] == "s3GetObjectVersion", trust
+        cfn.delete_stack(StackName="mesh-drift-roles")
+
     @check("drift detection is not offered: InvalidAction (HTTP 400), not a crash")
     def _() -> None:
         for call in (lambda: cfn.detect_stack_drift(StackName=stack),

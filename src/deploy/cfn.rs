@@ -219,27 +219,7 @@ impl CfnApi for SdkCfn {
     }
 
     async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
-        let mut call = self
-            .client
-            .create_change_set()
-            .stack_name(&request.stack_name)
-            .change_set_name(&request.change_set_name)
-            .change_set_type(match request.change_set_type {
-                ChangeSetType::Create => SdkChangeSetType::Create,
-                ChangeSetType::Update => SdkChangeSetType::Update,
-            })
-            .capabilities(Capability::CapabilityIam)
-            .capabilities(Capability::CapabilityNamedIam)
-            .description("meshsynth");
-        call = match &request.template {
-            TemplateSource::Body(body) => call.template_body(body),
-            TemplateSource::Url(url) => call.template_url(url),
-        };
-        let out = call
-            .send()
-            .await
-            .map_err(|e| from_sdk("cloudformation:CreateChangeSet", e))?;
-        Ok(out.id().unwrap_or_default().to_owned())
+        self.send_change_set(request, false).await
     }
 
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError> {
@@ -486,16 +466,26 @@ impl SdkCfn {
     /// `REVERT_DRIFT` mode: executing it puts drifted resources back to the
     /// template (a plain update of an unchanged template changes nothing).
     pub(crate) async fn create_revert_drift_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
+        self.send_change_set(request, true).await
+    }
+
+    /// `CreateChangeSet` of `request`; in `REVERT_DRIFT` deployment mode when `revert_drift`.
+    async fn send_change_set(&self, request: &NewChangeSet, revert_drift: bool) -> Result<String, ApiError> {
         let mut call = self
             .client
             .create_change_set()
             .stack_name(&request.stack_name)
             .change_set_name(&request.change_set_name)
-            .change_set_type(SdkChangeSetType::Update)
-            .deployment_mode(cfn::types::DeploymentMode::RevertDrift)
+            .change_set_type(match request.change_set_type {
+                ChangeSetType::Create => SdkChangeSetType::Create,
+                ChangeSetType::Update => SdkChangeSetType::Update,
+            })
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityNamedIam)
-            .description("meshsynth drift --repair");
+            .description("meshsynth");
+        if revert_drift {
+            call = call.deployment_mode(cfn::types::DeploymentMode::RevertDrift);
+        }
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),
             TemplateSource::Url(url) => call.template_url(url),

@@ -25,6 +25,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::account::AccountWork;
 use super::api::{ApiError, ApiErrorKind};
 use super::cfn::{NewChangeSet, TemplateSource};
 use super::drift_api::{DriftApis, DriftConnector, ResourceDrift, StackResource};
@@ -620,14 +621,6 @@ async fn check_catalog(
     });
 }
 
-/// What to check in one account.
-struct AccountWork<'s> {
-    account: &'s str,
-    home_region: String,
-    stacks: Vec<(&'s ManifestStack, &'s Template, String)>,
-    policy: Option<&'s str>,
-}
-
 async fn check_account(connector: &dyn DriftConnector, work: AccountWork<'_>, wait: &WaitOptions) -> AccountDrift {
     let mut out = AccountDrift::default();
     let regions: BTreeSet<&str> = work
@@ -685,34 +678,10 @@ pub async fn check(
     progress: &Progress,
 ) -> DriftReport {
     let manifest = &synth.manifest;
-    let region_of = |r: &str| options.region_override.clone().unwrap_or_else(|| r.to_owned());
-    let home_region = region_of(&manifest.region);
-    let mut work: BTreeMap<&str, AccountWork<'_>> = options
-        .accounts
-        .keys()
-        .map(|a| {
-            (
-                a.as_str(),
-                AccountWork {
-                    account: a.as_str(),
-                    home_region: home_region.clone(),
-                    stacks: Vec::new(),
-                    policy: synth.policies.get(a).map(String::as_str),
-                },
-            )
-        })
-        .collect();
-    for stack in &manifest.stacks {
-        if let (Some(w), Some(t)) = (
-            work.get_mut(stack.account.as_str()),
-            synth.templates.get(&(stack.account.clone(), stack.name.clone())),
-        ) {
-            w.stacks.push((stack, t, region_of(&stack.region)));
-        }
-    }
+    let work = super::plan::work_by_account(synth, &options.accounts, options.region_override.as_deref());
     let bar = progress.bar(work.len() as u64, "checking drift");
     let wait = options.wait;
-    let results: Vec<AccountDrift> = stream::iter(work.into_values())
+    let results: Vec<AccountDrift> = stream::iter(work)
         .map(|w| {
             let bar = bar.clone();
             async move {

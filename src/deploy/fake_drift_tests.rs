@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::deploy::drift::{self, DriftOptions, DriftReport};
 use crate::deploy::drift_api::PropertyDifference;
-use crate::deploy::manifest::{Manifest, ManifestStack, Synthesis, Template};
+use crate::deploy::manifest::{Manifest, ManifestPolicy, ManifestStack, Synthesis, Template};
 use crate::deploy::plan::WaitOptions;
 use crate::deploy::Progress;
 
@@ -60,7 +60,11 @@ fn synthesis() -> Synthesis {
             org: "acast".to_owned(),
             region: "eu-west-1".to_owned(),
             stacks: vec![stack],
-            policies: Vec::new(),
+            policies: vec![ManifestPolicy {
+                account: A.to_owned(),
+                file: format!("{A}/glue-resource-policy.json"),
+                sha256: "0123456789abcdef".to_owned(),
+            }],
         },
         templates: BTreeMap::from([((A.to_owned(), "mesh-baseline".to_owned()), Template { text, json: t })]),
         policies: BTreeMap::from([(A.to_owned(), catalog_policy().to_string())]),
