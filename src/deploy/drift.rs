@@ -552,14 +552,10 @@ async fn check_surface(
             Ok(live) => {
                 let live = live.as_deref().map(parse);
                 let changes = surface::compare_policies(want.as_ref(), live.as_ref());
-                let fix = match &want {
-                    Some(doc) => Fix::PermissionSet {
-                        instance: ps.instance.clone(),
-                        arn: arn.clone(),
-                        policy: compact(doc),
-                    },
-                    // Removing a whole inline policy is left to deploy (the template has none).
-                    None => Fix::Missing,
+                let fix = Fix::PermissionSet {
+                    instance: ps.instance.clone(),
+                    arn: arn.clone(),
+                    policy: want.as_ref().map(compact),
                 };
                 record(
                     "permission-set-policy",
@@ -793,7 +789,11 @@ async fn revert_stack(
                     .await
                     .map_err(|e| e.to_string())?;
                 if reason.contains("didn't contain changes") || reason.contains("No updates") {
-                    return Ok(());
+                    return Err(
+                        "CloudFormation has nothing to revert (the drifted properties are not set by the template); \
+                         fix them by hand"
+                            .to_owned(),
+                    );
                 }
                 return Err(format!("the revert-drift change set failed: {reason}"));
             }
@@ -860,7 +860,9 @@ async fn apply(apis: &DriftApis, fix: &Fix) -> Result<(), ApiError> {
             }
             Ok(())
         }
-        Fix::PermissionSet { instance, arn, policy } => d.put_permission_set_policy(instance, arn, policy).await,
+        Fix::PermissionSet { instance, arn, policy } => {
+            d.put_permission_set_policy(instance, arn, policy.as_deref()).await
+        }
         Fix::Missing => Err(ApiError::new(
             "meshsynth:Repair",
             ApiErrorKind::Other,

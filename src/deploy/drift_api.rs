@@ -357,16 +357,29 @@ impl DriftApi for SdkDrift {
         &self,
         instance: &str,
         permission_set: &str,
-        policy: &str,
+        policy: Option<&str>,
     ) -> Result<(), ApiError> {
-        self.sso
-            .put_inline_policy_to_permission_set()
-            .instance_arn(instance)
-            .permission_set_arn(permission_set)
-            .inline_policy(policy)
-            .send()
-            .await
-            .map_err(|e| from_sdk("sso:PutInlinePolicyToPermissionSet", e))?;
+        match policy {
+            Some(policy) => {
+                self.sso
+                    .put_inline_policy_to_permission_set()
+                    .instance_arn(instance)
+                    .permission_set_arn(permission_set)
+                    .inline_policy(policy)
+                    .send()
+                    .await
+                    .map_err(|e| from_sdk("sso:PutInlinePolicyToPermissionSet", e))?;
+            }
+            None => {
+                self.sso
+                    .delete_inline_policy_from_permission_set()
+                    .instance_arn(instance)
+                    .permission_set_arn(permission_set)
+                    .send()
+                    .await
+                    .map_err(|e| from_sdk("sso:DeleteInlinePolicyFromPermissionSet", e))?;
+            }
+        }
         self.sso
             .provision_permission_set()
             .instance_arn(instance)
@@ -441,7 +454,7 @@ impl<T: DriftApi> DriftApi for Retrying<T> {
         &self,
         instance: &str,
         permission_set: &str,
-        policy: &str,
+        policy: Option<&str>,
     ) -> Result<(), ApiError> {
         self.policy
             .run(|| self.inner.put_permission_set_policy(instance, permission_set, policy))

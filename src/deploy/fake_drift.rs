@@ -244,7 +244,7 @@ impl DriftApi for Arc<FakeDrift> {
         &self,
         _instance: &str,
         permission_set: &str,
-        _policy: &str,
+        _policy: Option<&str>,
     ) -> Result<(), ApiError> {
         self.call("sso:PutInlinePolicyToPermissionSet", permission_set)
     }
