@@ -92,10 +92,11 @@ pub(crate) enum Fix {
         attach: Vec<String>,
         detach: Vec<String>,
     },
+    /// `None`: remove the inline policy.
     PermissionSet {
         instance: String,
         arn: String,
-        policy: String,
+        policy: Option<String>,
     },
     /// What is missing cannot be given a policy: deploy recreates it.
     Missing,

@@ -101,13 +101,14 @@ pub trait DriftApi: Send + Sync {
     async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), ApiError>;
     /// The permission set's inline policy; `None` when it has none.
     async fn permission_set_policy(&self, instance: &str, permission_set: &str) -> Result<Option<String>, ApiError>;
-    /// Sets the inline policy and provisions the permission set to every
-    /// account it is assigned to (the change reaches no one otherwise).
+    /// Sets the inline policy (`None`: removes it) and provisions the
+    /// permission set to every account it is assigned to (the change reaches
+    /// no one otherwise).
     async fn put_permission_set_policy(
         &self,
         instance: &str,
         permission_set: &str,
-        policy: &str,
+        policy: Option<&str>,
     ) -> Result<(), ApiError>;
 }
 
