@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::api::{ApiError, ApiErrorKind, Retrying};
-use super::cfn::NewChangeSet;
+use super::cfn::{CfnApi, NewChangeSet};
 use super::drift_api::{DetectionStatus, DriftApi, DriftApis, DriftConnector, LiveRole, ResourceDrift, StackResource};
-use super::fake::FakeConnector;
+use super::fake::{FakeCfn, FakeConnector};
 use super::session::Connector;
 use super::DeployError;
 
@@ -42,6 +42,9 @@ pub(crate) struct FakeDrift {
     /// Every call, `operation target`, in order.
     pub(crate) log: Mutex<Vec<String>>,
     detections: Mutex<BTreeMap<String, (String, u32)>>,
+    /// The account's CloudFormation, where a revert-drift change set is made
+    /// (creating it puts the stack back in sync, as executing it would).
+    cfn: Option<Arc<FakeCfn>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -146,12 +149,17 @@ impl DriftApi for Arc<FakeDrift> {
 
     async fn create_revert_drift_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
         self.call("cloudformation:CreateChangeSet", &request.stack_name)?;
-        Err(ApiError::new(
-            "cloudformation:CreateChangeSet",
-            ApiErrorKind::Service,
-            Some("ValidationError"),
-            "the fake does not revert stacks",
-        ))
+        let Some(cfn) = &self.cfn else {
+            return Err(FakeDrift::missing_stack(
+                "cloudformation:CreateChangeSet",
+                &request.stack_name,
+            ));
+        };
+        let id = cfn.create_change_set(request).await?;
+        if let Some((_, detection)) = lock(&self.stacks).get_mut(&request.stack_name) {
+            *detection = Some(Detection::InSync);
+        }
+        Ok(id)
     }
 
     async fn bucket_policy(&self, bucket: &str) -> Result<Option<String>, ApiError> {
@@ -258,8 +266,8 @@ pub(crate) struct FakeDriftConnector {
 
 impl FakeDriftConnector {
     pub(crate) fn new(accounts: &[&str], polls: u32) -> Self {
+        let base = FakeConnector::new(accounts);
         FakeDriftConnector {
-            base: FakeConnector::new(accounts),
             drift: accounts
                 .iter()
                 .map(|a| {
@@ -267,11 +275,13 @@ impl FakeDriftConnector {
                         (*a).to_owned(),
                         Arc::new(FakeDrift {
                             polls,
+                            cfn: Some(base.accounts[*a].cfn.clone()),
                             ..FakeDrift::default()
                         }),
                     )
                 })
                 .collect(),
+            base,
         }
     }
 }

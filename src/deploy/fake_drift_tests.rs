@@ -293,3 +293,51 @@ async fn a_stack_not_deployed_is_reported_and_its_surface_skipped() {
     // Only the catalog policy could be compared.
     assert_eq!(report.summary.documents_checked, 1);
 }
+
+fn drifted_bucket() -> Detection {
+    Detection::Drifted(vec![ResourceDrift {
+        logical_id: "DataBucket".to_owned(),
+        physical_id: BUCKET.to_owned(),
+        resource_type: "AWS::S3::Bucket".to_owned(),
+        status: "MODIFIED".to_owned(),
+        differences: Vec::new(),
+    }])
+}
+
+#[tokio::test]
+async fn a_drifted_stack_is_reverted_with_its_own_template() {
+    let c = deployed(0, drifted_bucket());
+    // Deployed from the same template, formatted differently: CloudFormation
+    // makes a revert-drift change set of it.
+    c.base
+        .cfn(A)
+        .deployed("mesh-baseline", &format!("{} ", template()), true);
+    let report = check(&c).await;
+    assert_eq!(report.summary.stacks_drifted, 1);
+    let repairs = drift::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
+    assert_eq!(
+        crate::deploy::drift_render::render_repairs(&repairs),
+        "account 333333333333 stack mesh-baseline: repaired\n\nRepaired 1 of 1 finding.\n"
+    );
+    assert_eq!(
+        c.base.cfn(A).status_of("mesh-baseline").as_deref(),
+        Some("UPDATE_COMPLETE")
+    );
+    assert!(!check(&c).await.drifted());
+}
+
+#[tokio::test]
+async fn drift_that_cloudformation_cannot_revert_is_a_failed_repair() {
+    let c = deployed(0, drifted_bucket());
+    c.base.cfn(A).deployed("mesh-baseline", &template().to_string(), true);
+    let report = check(&c).await;
+    let repairs = drift::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
+    assert_eq!(repairs.len(), 1);
+    assert!(
+        repairs[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("CloudFormation has nothing to revert")),
+        "{repairs:?}"
+    );
+}
