@@ -113,10 +113,14 @@ def _make_errors(m: dict[str, Any]) -> dict[str, type]:
     class InsufficientCapabilities(base):  # type: ignore[misc, valid-type]
         code = "InsufficientCapabilitiesException"
 
+    class InvalidAction(base):  # type: ignore[misc, valid-type]
+        code = "InvalidAction"
+
     return {
         "ChangeSetNotFound": ChangeSetNotFound,
         "InvalidChangeSetStatus": InvalidChangeSetStatus,
         "InsufficientCapabilities": InsufficientCapabilities,
+        "InvalidAction": InvalidAction,
         "AlreadyExists": _hook(m["exc"], "AlreadyExistsException"),
         "ValidationError": _hook(m["exc"], "ValidationError"),
     }
@@ -517,6 +521,164 @@ def patch_s3(m: dict[str, Any]) -> dict[str, type]:
     FakeBucket.create_from_cloudformation_json = classmethod(b_create)
     FakeBucket.update_from_cloudformation_json = classmethod(b_update)
     return {"AWS::S3::BucketPolicy": BucketPolicy}
+
+
+# ---------------------------------------------------------------------------
+# 2a. AWS::IAM::Role: inline policies as JSON, updates of trust and policies
+# ---------------------------------------------------------------------------
+
+
+def patch_iam(m: dict[str, Any]) -> None:
+    """AWS::IAM::Role, found while building `meshsynth drift`:
+
+    * inline `Policies` given as objects (the normal CloudFormation form) were
+      stored as Python dicts, so GetRolePolicy returned their Python repr
+      (`{'Statement': [...]}`), which is not JSON;
+    * an update changed only the description: a new trust policy or changed
+      inline policies never reached the role.
+
+    Documents are stored as JSON text, and an update puts the trust policy
+    and the inline policies (removing those the template no longer has)."""
+    from moto.iam import models as iam_models
+
+    Role = _hook(iam_models, "Role")
+    _hook(Role, "put_policy", ["self", "policy_name", "policy_json"])
+    _hook(Role, "delete_policy", ["self", "policy_name"])
+    orig_create = _hook(
+        Role, "create_from_cloudformation_json",
+        ["cls", "resource_name", "cloudformation_json", "account_id", "region_name"],
+    ).__func__
+    orig_update = _hook(
+        Role, "update_from_cloudformation_json",
+        ["cls", "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"],
+    ).__func__
+
+    def as_text(document: Any) -> str:
+        return document if isinstance(document, str) else json.dumps(document)
+
+    def with_text_policies(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+        cfn = copy.deepcopy(cloudformation_json)
+        props = cfn.setdefault("Properties", {})
+        props["Policies"] = [
+            dict(p, PolicyDocument=as_text(p.get("PolicyDocument"))) for p in props.get("Policies") or []
+        ]
+        return cfn
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        return orig_create(cls, resource_name, with_text_policies(cloudformation_json), account_id, region_name, **kwargs)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        cfn = with_text_policies(cloudformation_json)
+        role = orig_update(cls, original_resource, new_resource_name, cfn, account_id, region_name)
+        props = cfn["Properties"]
+        if "AssumeRolePolicyDocument" in props:
+            role.assume_role_policy_document = as_text(props["AssumeRolePolicyDocument"])
+        wanted = {p["PolicyName"]: p["PolicyDocument"] for p in props["Policies"]}
+        for name in list(role.policies):
+            if name not in wanted:
+                role.delete_policy(name)
+        for name, document in wanted.items():
+            role.put_policy(name, document)
+        return role
+
+    Role.create_from_cloudformation_json = classmethod(create)
+    Role.update_from_cloudformation_json = classmethod(update)
+
+
+# ---------------------------------------------------------------------------
+# 2b. AWS::SSO::PermissionSet
+# ---------------------------------------------------------------------------
+
+
+def patch_sso(m: dict[str, Any]) -> dict[str, type]:
+    """AWS::SSO::PermissionSet (moto.md §2: skipped by moto; the placeholder
+    gave it a physical id but created nothing, so the permission set's inline
+    policy could not be read). Creates the permission set in moto's SSO admin
+    backend with its inline policy, puts the policy again on update, deletes
+    it with the stack. The physical id is the permission set's ARN, as in
+    AWS; GetAtt PermissionSetArn gives the same."""
+    from moto.ssoadmin import models as sso_models
+
+    backends = _hook(sso_models, "ssoadmin_backends")
+    for name, params in (
+        ("create_permission_set", ["self", "name", "description", "instance_arn", "session_duration",
+                                   "relay_state", "tags"]),
+        ("put_inline_policy_to_permission_set", ["self", "instance_arn", "permission_set_arn", "inline_policy"]),
+        ("delete_inline_policy_from_permission_set", ["self", "instance_arn", "permission_set_arn"]),
+        ("delete_permission_set", ["self", "instance_arn", "permission_set_arn"]),
+    ):
+        _hook(sso_models.SSOAdminBackend, name, params)
+
+    def as_text(policy: Any) -> str:
+        return policy if isinstance(policy, str) else json.dumps(policy)
+
+    class PermissionSet:
+        def __init__(self, arn: str, instance: str) -> None:
+            self.arn = arn
+            self.instance = instance
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SSO::PermissionSet"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "PermissionSetArn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> Any:
+            if attribute_name == "PermissionSetArn":
+                return self.arn
+            raise _hook(m["exc"], "UnformattedGetAttTemplateException")()
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def put_policy(backend: Any, instance: str, arn: str, props: dict[str, Any]) -> None:
+            policy = props.get("InlinePolicy")
+            if policy:
+                backend.put_inline_policy_to_permission_set(instance, arn, as_text(policy))
+            else:
+                backend.delete_inline_policy_from_permission_set(instance, arn)
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+            props = cloudformation_json.get("Properties") or {}
+            backend = backends[account_id][region_name]
+            instance = props["InstanceArn"]
+            created = backend.create_permission_set(
+                props.get("Name") or resource_name, props.get("Description") or "", instance,
+                props.get("SessionDuration") or "PT1H", props.get("RelayStateType") or "", props.get("Tags") or [],
+            )
+            arn = created["PermissionSetArn"]
+            cls.put_policy(backend, instance, arn, props)
+            return cls(arn, instance)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+            props = cloudformation_json.get("Properties") or {}
+            cls.put_policy(backends[account_id][region_name], original_resource.instance, original_resource.arn, props)
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+            return None
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                backends[account_id][region_name].delete_permission_set(self.instance, self.arn)
+            except Exception:
+                pass  # already gone: nothing to delete
+
+    return {"AWS::SSO::PermissionSet": PermissionSet}
 
 
 # ---------------------------------------------------------------------------
@@ -1248,6 +1410,20 @@ def patch_cloudformation(m: dict[str, Any], errors: dict[str, type]) -> None:
 
     Response.update_termination_protection = r_update_termination_protection
 
+    # Drift detection is not in moto 5.2.1: the three calls crashed the
+    # request (HTTP 500, an HTML page). Answer as AWS answers an action it
+    # does not offer, so a client can tell "no drift detection here" from a
+    # failure. (`meshsynth drift` then reports the stacks as not checked.)
+    def drift_not_offered(action: str) -> Callable[..., Any]:
+        def respond(self):  # type: ignore[no-untyped-def]
+            raise errors["InvalidAction"](f"The action {action} is not valid for this web service.")
+
+        return respond
+
+    for action in ("DetectStackDrift", "DescribeStackDriftDetectionStatus", "DescribeStackResourceDrifts"):
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+        setattr(Response, name, drift_not_offered(action))
+
     def r_list_change_sets(self):  # type: ignore[no-untyped-def]
         # moto listed every change set in the region whatever StackName said.
         backend = self.cloudformation_backend
@@ -1350,7 +1526,9 @@ def apply_patches() -> None:
     m = _import_moto()
     errors = _make_errors(m)
     patch_kms(m)
+    patch_iam(m)
     extra = patch_s3(m)
+    extra.update(patch_sso(m))
     patch_resource_types(m, extra, make_placeholder(m))
     patch_cloudformation(m, errors)
 

@@ -566,6 +566,73 @@ def run_checks(url: str) -> None:
         assert calls.get("UpdateTerminationProtection") == 2, calls
         assert calls.get("AssumeRole", 0) >= 1, calls
 
+    @check("IAM::Role: inline policies read back as JSON; an update puts trust and inline policies")
+    def _() -> None:
+        iam = client(acct, "iam")
+
+        def role_template(action: str, extra: bool) -> str:
+            policies = [{"PolicyName": "read", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": action, "Resource": "*"}]}}]
+            if extra:
+                policies.append({"PolicyName": "extra", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}})
+            return json.dumps({"Resources": {"Reader": {"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": "mesh-drift-reader",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Sid": action.replace(":", "")}]},
+                "Policies": policies}}}})
+
+        cfn.create_stack(StackName="mesh-drift-roles", TemplateBody=role_template("s3:GetObject", True),
+                         Capabilities=["CAPABILITY_NAMED_IAM"])
+        doc = iam.get_role_policy(RoleName="mesh-drift-reader", PolicyName="read")["PolicyDocument"]
+        assert doc["Statement"][0]["Action"] == "s3:GetObject", doc
+        cfn.update_stack(StackName="mesh-drift-roles", TemplateBody=role_template("s3:GetObjectVersion", False),
+                         Capabilities=["CAPABILITY_NAMED_IAM"])
+        doc = iam.get_role_policy(RoleName="mesh-drift-reader", PolicyName="read")["PolicyDocument"]
+        assert doc["Statement"][0]["Action"] == "s3:GetObjectVersion", doc
+        assert iam.list_role_policies(RoleName="mesh-drift-reader")["PolicyNames"] == ["read"]
+        trust = iam.get_role(RoleName="mesh-drift-reader")["Role"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"][0]["Sid"] == "s3GetObjectVersion", trust
+        cfn.delete_stack(StackName="mesh-drift-roles")
+
+    @check("drift detection is not offered: InvalidAction (HTTP 400), not a crash")
+    def _() -> None:
+        for call in (lambda: cfn.detect_stack_drift(StackName=stack),
+                     lambda: cfn.describe_stack_drift_detection_status(StackDriftDetectionId="x"),
+                     lambda: cfn.describe_stack_resource_drifts(StackName=stack)):
+            e = error_of(call)
+            assert e.response["Error"]["Code"] == "InvalidAction", e.response
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+
+    @check("SSO::PermissionSet: created with its inline policy (ARN as physical id), updated, deleted")
+    def _() -> None:
+        sso = client(acct, "sso-admin")
+        instance = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
+
+        def ps_template(action: str) -> str:
+            return json.dumps({"Resources": {
+                "Set": {"Type": "AWS::SSO::PermissionSet", "Properties": {
+                    "Name": "readers", "InstanceArn": instance,
+                    "InlinePolicy": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": action, "Resource": "*"}]}}},
+                "Assign": {"Type": "AWS::SSO::Assignment", "Properties": {
+                    "InstanceArn": instance, "PermissionSetArn": {"Fn::GetAtt": ["Set", "PermissionSetArn"]},
+                    "PrincipalId": "group-1", "PrincipalType": "GROUP",
+                    "TargetId": ACCOUNT, "TargetType": "AWS_ACCOUNT"}}}})
+
+        cfn.create_stack(StackName="mesh-identity", TemplateBody=ps_template("s3:GetObject"))
+        rows = cfn.describe_stack_resources(StackName="mesh-identity")["StackResources"]
+        arn = next(r["PhysicalResourceId"] for r in rows if r["LogicalResourceId"] == "Set")
+        policy = sso.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+        assert json.loads(policy["InlinePolicy"])["Statement"][0]["Action"] == "s3:GetObject", policy
+        cfn.update_stack(StackName="mesh-identity", TemplateBody=ps_template("s3:ListBucket"))
+        policy = sso.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+        assert json.loads(policy["InlinePolicy"])["Statement"][0]["Action"] == "s3:ListBucket", policy
+        cfn.delete_stack(StackName="mesh-identity")
+        e = error_of(lambda: sso.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=arn))
+        assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
+
     @check("delete_stack: bucket policy and bucket gone, key PendingDeletion, exports and change sets dropped")
     def _() -> None:
         cfn.delete_stack(StackName="mesh-consumer")

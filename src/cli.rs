@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (validate: valid, warnings allowed; synth --check: up to date; plan/deploy: done)
-  1  a finding: invalid topology, stale output, destructive change refused, a stack failed
+  0  success (validate: valid, warnings allowed; synth --check: up to date; plan/deploy: done;
+     drift: nothing drifted)
+  1  a finding: invalid topology, stale output, destructive change refused, a stack failed,
+     drift found
   2  usage error, unreadable input, no credentials, AWS unreachable";
 
 /// Turn one org-wide description of a data mesh on AWS into CloudFormation, and deploy it.
@@ -74,6 +76,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, ask, then execute the change sets in dependency order
     Deploy(DeployArgs),
+    /// What changed in AWS outside meshsynth: CloudFormation drift and the live access surface
+    Drift(DriftArgs),
     /// Compare the topology with AWS Organizations, or draft one from it
     #[command(subcommand)]
     Org(OrgCommand),
@@ -216,6 +220,30 @@ pub struct DeployArgs {
     )]
     pub allow_destructive: Vec<String>,
     /// How many accounts to work on at once (each account's stacks together)
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    #[command(flatten)]
+    pub aws: AwsRunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The synthesised output to compare with
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Only these accounts (repeatable)
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
+    pub format: ReviewFormat,
+    /// Put the synthesis back: the documents that drifted, and drifted stacks (after asking)
+    #[arg(long)]
+    pub repair: bool,
+    /// With --repair: do not ask for confirmation
+    #[arg(long, requires = "repair")]
+    pub yes: bool,
+    /// How many accounts to work on at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     #[command(flatten)]

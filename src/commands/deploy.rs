@@ -48,7 +48,7 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
         if let Err(refusal) = approval::check(&plan, &allowance) {
             return Err(Finding(refusal_message(&plan, &refusal)).into());
         }
-        if !args.yes && !confirm(io)? {
+        if !args.yes && !confirm(io, "Deploy these changes?")? {
             return Err(Finding("deploy cancelled; nothing was executed".to_owned()).into());
         }
         let options = ExecOptions {
@@ -125,9 +125,9 @@ fn refusal_message(plan: &Plan, refusal: &Refusal) -> String {
     }
 }
 
-/// Asks on stderr, reads the answer from stdin.
-fn confirm(io: &mut Io<'_>) -> anyhow::Result<bool> {
-    write!(io.err, "\nDeploy these changes? [y/N] ")?;
+/// Asks `question` on stderr, reads the answer from stdin (`drift --repair` asks too).
+pub(super) fn confirm(io: &mut Io<'_>, question: &str) -> anyhow::Result<bool> {
+    write!(io.err, "\n{question} [y/N] ")?;
     io.err.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

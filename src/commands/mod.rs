@@ -5,6 +5,7 @@
 mod codeowners;
 mod deploy;
 mod diff;
+mod drift;
 mod graph;
 mod impact;
 mod migrate;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(&settings, &args, io),
         Command::Plan(args) => plan::run(&settings, &args, io),
         Command::Deploy(args) => deploy::run(&settings, &args, io),
+        Command::Drift(args) => drift::run(&settings, &args, io),
         Command::Org(cmd) => org::run(&settings, &cmd, io),
         Command::NewTeam(args) => new_team::run(&settings, &args, io),
         Command::Migrate => migrate::run(&settings, io),

@@ -219,27 +219,7 @@ impl CfnApi for SdkCfn {
     }
 
     async fn create_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
-        let mut call = self
-            .client
-            .create_change_set()
-            .stack_name(&request.stack_name)
-            .change_set_name(&request.change_set_name)
-            .change_set_type(match request.change_set_type {
-                ChangeSetType::Create => SdkChangeSetType::Create,
-                ChangeSetType::Update => SdkChangeSetType::Update,
-            })
-            .capabilities(Capability::CapabilityIam)
-            .capabilities(Capability::CapabilityNamedIam)
-            .description("meshsynth");
-        call = match &request.template {
-            TemplateSource::Body(body) => call.template_body(body),
-            TemplateSource::Url(url) => call.template_url(url),
-        };
-        let out = call
-            .send()
-            .await
-            .map_err(|e| from_sdk("cloudformation:CreateChangeSet", e))?;
-        Ok(out.id().unwrap_or_default().to_owned())
+        self.send_change_set(request, false).await
     }
 
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, ApiError> {
@@ -379,5 +359,141 @@ impl<T: CfnApi> CfnApi for Retrying<T> {
     }
     async fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, ApiError> {
         self.policy.run(|| self.inner.stack_events(stack)).await
+    }
+}
+
+// Drift detection (`meshsynth drift`): inherent calls of `SdkCfn`, so this
+// file stays the only one that imports the CloudFormation SDK; the trait
+// the drift engine uses is `drift_api::DriftApi`.
+use super::drift_api::{DetectionStatus, PropertyDifference, ResourceDrift, StackResource};
+
+impl SdkCfn {
+    /// Starts drift detection of a stack; returns the detection's id.
+    pub(crate) async fn detect_stack_drift(&self, stack: &str) -> Result<String, ApiError> {
+        let out = self
+            .client
+            .detect_stack_drift()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:DetectStackDrift", e))?;
+        Ok(out.stack_drift_detection_id().unwrap_or_default().to_owned())
+    }
+
+    pub(crate) async fn drift_detection_status(&self, detection_id: &str) -> Result<DetectionStatus, ApiError> {
+        let out = self
+            .client
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(detection_id)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:DescribeStackDriftDetectionStatus", e))?;
+        Ok(DetectionStatus {
+            status: out
+                .detection_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            stack_drift_status: out.stack_drift_status().map(|s| s.as_str().to_owned()),
+            reason: out.detection_status_reason().map(str::to_owned),
+        })
+    }
+
+    /// The stack's resources that are MODIFIED or DELETED, every page.
+    pub(crate) async fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, ApiError> {
+        use cfn::types::StackResourceDriftStatus as S;
+        let mut drifts = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_stack_resource_drifts()
+                .stack_name(stack)
+                .stack_resource_drift_status_filters(S::Modified)
+                .stack_resource_drift_status_filters(S::Deleted)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| from_sdk("cloudformation:DescribeStackResourceDrifts", e))?;
+            for d in out.stack_resource_drifts() {
+                drifts.push(ResourceDrift {
+                    logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
+                    physical_id: d.physical_resource_id().unwrap_or_default().to_owned(),
+                    resource_type: d.resource_type().unwrap_or_default().to_owned(),
+                    status: d
+                        .stack_resource_drift_status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    differences: d
+                        .property_differences()
+                        .iter()
+                        .map(|p| PropertyDifference {
+                            path: p.property_path().unwrap_or_default().to_owned(),
+                            kind: p.difference_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                            expected: p.expected_value().map(str::to_owned),
+                            actual: p.actual_value().map(str::to_owned),
+                        })
+                        .collect(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(drifts),
+            }
+        }
+    }
+
+    /// Logical id → physical id and type of every resource of the stack.
+    pub(crate) async fn stack_resources(&self, stack: &str) -> Result<Vec<StackResource>, ApiError> {
+        let out = self
+            .client
+            .describe_stack_resources()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:DescribeStackResources", e))?;
+        Ok(out
+            .stack_resources()
+            .iter()
+            .map(|r| StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                physical_id: r.physical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+            })
+            .collect())
+    }
+
+    /// Creates an UPDATE change set of the stack's own template in
+    /// `REVERT_DRIFT` mode: executing it puts drifted resources back to the
+    /// template (a plain update of an unchanged template changes nothing).
+    pub(crate) async fn create_revert_drift_change_set(&self, request: &NewChangeSet) -> Result<String, ApiError> {
+        self.send_change_set(request, true).await
+    }
+
+    /// `CreateChangeSet` of `request`; in `REVERT_DRIFT` deployment mode when `revert_drift`.
+    async fn send_change_set(&self, request: &NewChangeSet, revert_drift: bool) -> Result<String, ApiError> {
+        let mut call = self
+            .client
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.change_set_name)
+            .change_set_type(match request.change_set_type {
+                ChangeSetType::Create => SdkChangeSetType::Create,
+                ChangeSetType::Update => SdkChangeSetType::Update,
+            })
+            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityNamedIam)
+            .description("meshsynth");
+        if revert_drift {
+            call = call.deployment_mode(cfn::types::DeploymentMode::RevertDrift);
+        }
+        call = match &request.template {
+            TemplateSource::Body(body) => call.template_body(body),
+            TemplateSource::Url(url) => call.template_url(url),
+        };
+        let out = call
+            .send()
+            .await
+            .map_err(|e| from_sdk("cloudformation:CreateChangeSet", e))?;
+        Ok(out.id().unwrap_or_default().to_owned())
     }
 }

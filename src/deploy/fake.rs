@@ -658,6 +658,7 @@ impl Connector for FakeConnector {
             cfn: Arc::new(Retrying::new(a.cfn.clone(), self.retry)),
             glue: Arc::new(Retrying::new(a.glue.clone(), self.retry)),
             s3: Arc::new(Retrying::new(FakeS3, self.retry)),
+            config: None,
         }))
     }
 }

@@ -16,6 +16,10 @@ pub mod api;
 pub mod approval;
 pub mod cfn;
 pub mod change_set;
+pub mod drift;
+pub mod drift_api;
+pub mod drift_render;
+pub mod drift_surface;
 pub mod execute;
 pub mod glue;
 pub(crate) mod guards;
@@ -30,6 +34,8 @@ pub mod sts;
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod fake_drift;
 
 pub use api::{ApiError, ApiErrorKind, RetryPolicy};
 pub use execute::{execute, DeployReport, ExecOptions, Step, StepStatus};

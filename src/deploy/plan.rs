@@ -278,20 +278,18 @@ pub struct PlanOptions {
 
 type Task<'a> = Pin<Box<dyn Future<Output = Result<AccountPlan, DeployError>> + Send + 'a>>;
 
-/// Plans every stack and policy of `synth` in `options.accounts`: one task
-/// per account (`account::plan_account`), at most `options.concurrency` at once.
-pub async fn plan(
-    connector: &dyn Connector,
-    synth: &Synthesis,
-    options: &PlanOptions,
-    progress: &Progress,
-) -> Result<Plan, DeployError> {
+/// The work of each of `accounts` (by id): its stacks of the synthesis with
+/// their templates and regions (`region_override` replacing each), and its
+/// catalog policy. `plan` and `drift` both go account by account.
+pub(crate) fn work_by_account<'s>(
+    synth: &'s Synthesis,
+    accounts: &'s BTreeMap<String, String>,
+    region_override: Option<&str>,
+) -> Vec<AccountWork<'s>> {
     let manifest = &synth.manifest;
-    let region_of = |r: &str| options.region_override.clone().unwrap_or_else(|| r.to_owned());
+    let region_of = |r: &str| region_override.map_or_else(|| r.to_owned(), str::to_owned);
     let home_region = region_of(&manifest.region);
-
-    let mut work: BTreeMap<&str, AccountWork<'_>> = options
-        .accounts
+    let mut work: BTreeMap<&str, AccountWork<'_>> = accounts
         .keys()
         .map(|a| {
             (
@@ -322,9 +320,26 @@ pub async fn plan(
             w.policy = Some(document.as_str());
         }
     }
+    work.into_values().collect()
+}
+
+/// Plans every stack and policy of `synth` in `options.accounts`: one task
+/// per account (`account::plan_account`), at most `options.concurrency` at once.
+pub async fn plan(
+    connector: &dyn Connector,
+    synth: &Synthesis,
+    options: &PlanOptions,
+    progress: &Progress,
+) -> Result<Plan, DeployError> {
+    let manifest = &synth.manifest;
+    let home_region = options
+        .region_override
+        .clone()
+        .unwrap_or_else(|| manifest.region.clone());
+    let work = work_by_account(synth, &options.accounts, options.region_override.as_deref());
     let wait = options.wait;
     let tasks: Vec<Task<'_>> = work
-        .into_values()
+        .into_iter()
         .map(|w| -> Task<'_> { Box::pin(async move { account::plan_account(connector, w, &wait).await }) })
         .collect();
 

@@ -49,6 +49,39 @@ impl S3Api for SdkS3 {
     }
 }
 
+// Bucket policies (`meshsynth drift`): inherent calls, so this file stays
+// the only one that imports the S3 SDK; the drift engine reaches them
+// through `drift_api::DriftApi`.
+impl SdkS3 {
+    /// The bucket's policy; `None` when it has none. A missing bucket is an
+    /// error with code `NoSuchBucket`.
+    pub(crate) async fn bucket_policy(&self, bucket: &str) -> Result<Option<String>, ApiError> {
+        match self.client.get_bucket_policy().bucket(bucket).send().await {
+            Ok(out) => Ok(out.policy().filter(|p| !p.trim().is_empty()).map(str::to_owned)),
+            Err(e) => {
+                let e = from_sdk("s3:GetBucketPolicy", e);
+                if e.is_code("NoSuchBucketPolicy") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// Replaces the bucket's policy.
+    pub(crate) async fn put_bucket_policy(&self, bucket: &str, policy: &str) -> Result<(), ApiError> {
+        self.client
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy)
+            .send()
+            .await
+            .map_err(|e| from_sdk("s3:PutBucketPolicy", e))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl<T: S3Api> S3Api for Retrying<T> {
     async fn put_object(&self, bucket: &str, key: &str, body: &str) -> Result<(), ApiError> {

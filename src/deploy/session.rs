@@ -29,6 +29,10 @@ pub struct AccountApis {
     pub cfn: Arc<dyn CfnApi>,
     pub glue: Arc<dyn GlueApi>,
     pub s3: Arc<dyn S3Api>,
+    /// The SDK configuration with the account's assumed role, for clients
+    /// only some commands need (`drift`: KMS, IAM, Identity Center); `None`
+    /// for test doubles.
+    pub config: Option<aws_config::SdkConfig>,
 }
 
 /// Where the engine gets an account's clients from.
@@ -102,6 +106,16 @@ impl AwsSession {
         }
     }
 
+    /// Whether S3 buckets are addressed path style (an emulator endpoint).
+    pub(crate) fn path_style(&self) -> bool {
+        self.options.endpoint_url.is_some()
+    }
+
+    /// Our retry of throttling, for clients made beside `AccountApis`.
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.options.retry
+    }
+
     async fn connect(&self, account: &str, region: &str) -> Result<Arc<AccountApis>, DeployError> {
         let role_arn = format!("arn:aws:iam::{account}:role/{}", self.options.deploy_role);
         let role = AssumedRole::assume(self.sts.clone(), role_arn.clone())
@@ -125,6 +139,7 @@ impl AwsSession {
                 SdkS3::new(&config, self.options.endpoint_url.is_some()),
                 retry,
             )),
+            config: Some(config),
         }))
     }
 }

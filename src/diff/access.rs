@@ -543,6 +543,29 @@ impl Cx<'_> {
     }
 }
 
+/// A policy document of a template as AWS stores it once deployed in
+/// `account`: every intrinsic function the template alone can resolve
+/// (`Ref` and `Fn::Sub` of `AWS::AccountId` and of named resources,
+/// `Fn::Join`) becomes its string; what it cannot (`Fn::GetAtt`, other
+/// pseudo parameters) becomes a `${...}` placeholder for the caller to fill
+/// in or to refuse. `drift` compares the result with the live document.
+pub(crate) fn resolve_document(account: &str, template: &Value, doc: &Value) -> Value {
+    let empty = serde_json::Map::new();
+    let resources = template.get("Resources").and_then(Value::as_object).unwrap_or(&empty);
+    let cx = Cx { account, resources };
+    fn walk(cx: &Cx<'_>, v: &Value) -> Value {
+        match v {
+            Value::Object(m) if m.len() == 1 && m.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) => {
+                cx.flatten(v).map_or_else(|| v.clone(), Value::String)
+            }
+            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), walk(cx, v))).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(|v| walk(cx, v)).collect()),
+            other => other.clone(),
+        }
+    }
+    walk(&cx, doc)
+}
+
 /// What names a resource in AWS, to recognise the same physical resource in
 /// another stack of the account: the bucket name, the database name, the
 /// database and table name; the logical id for types without a name (a KMS key).
