@@ -11,11 +11,12 @@
 //!
 //! Speed: a stack is compared only when its manifest sha256 (or, without
 //! one, its bytes) differs, so a one-team change in a 2,000-account org
-//! parses only the templates that changed. Access changes are worked out from
-//! the changed templates and policies only: an unchanged stack grants the same
-//! before and after.
+//! parses only the templates that changed. Access changes come from the two
+//! `access.json` files (`access`), the decisions synth made, not from reading
+//! policies back out of templates.
 
-pub(crate) mod access;
+pub mod access;
+mod identity;
 mod render;
 mod synthesis;
 
@@ -51,8 +52,11 @@ pub struct Review {
     pub breaking: Vec<crate::contract::BreakingVersion>,
     /// Every stateful resource removed, replaced (even conditionally) or moved to another stack.
     pub destructive: Vec<Destructive>,
-    /// Access granted or taken away, in words.
+    /// Access granted or taken away, in words (from the two `access.json`).
     pub access: Vec<AccessChange>,
+    /// Why access was not compared: a side has no `access.json` (written before it existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_unknown: Option<String>,
     /// Changed stacks only, by (account, name).
     pub stacks: Vec<StackDiff>,
     /// Changed Glue resource policies only, by account.
@@ -113,6 +117,8 @@ pub struct PolicyDiff {
     pub status: Status,
     /// Paths start with `Policy`; statements with a `Sid` are matched by it.
     pub changes: Vec<PropertyChange>,
+    /// What the change grants or takes away: the access changes on this account's data.
+    pub access: Vec<String>,
 }
 
 /// A stateful resource that loses its data (or may).
@@ -152,9 +158,6 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
     let old = Synthesis::open(old_dir)?;
     let new = Synthesis::open(new_dir)?;
 
-    let mut names = access::Names::default();
-    let mut old_grants = BTreeSet::new();
-    let mut new_grants = BTreeSet::new();
     let mut stacks = Vec::new();
     let mut removed: Vec<Placed> = Vec::new();
     let mut added: Vec<Placed> = Vec::new();
@@ -189,20 +192,6 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
             continue;
         }
         let account = &key.0;
-        if let Some(t) = &old_t {
-            access::Extractor {
-                names: &mut names,
-                out: &mut old_grants,
-            }
-            .template(account, t);
-        }
-        if let Some(t) = &new_t {
-            access::Extractor {
-                names: &mut names,
-                out: &mut new_grants,
-            }
-            .template(account, t);
-        }
         for c in &changes {
             if !c.stateful {
                 continue;
@@ -219,7 +208,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                         removed.push(Placed {
                             key: key.clone(),
                             logical_id: c.logical_id.clone(),
-                            identity: access::physical_identity(account, t, &c.logical_id),
+                            identity: identity::physical_identity(account, t, &c.logical_id),
                         });
                     }
                 }
@@ -228,7 +217,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                         added.push(Placed {
                             key: key.clone(),
                             logical_id: c.logical_id.clone(),
-                            identity: access::physical_identity(account, t, &c.logical_id),
+                            identity: identity::physical_identity(account, t, &c.logical_id),
                         });
                     }
                 }
@@ -264,15 +253,6 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         if changes.is_empty() {
             continue;
         }
-        for (doc, grants) in [(&old_doc, &mut old_grants), (&new_doc, &mut new_grants)] {
-            if let Some(doc) = doc {
-                access::Extractor {
-                    names: &mut names,
-                    out: grants,
-                }
-                .glue_policy(account, doc);
-            }
-        }
         policies.push(PolicyDiff {
             account: account.clone(),
             kind: "glue-resource-policy",
@@ -282,6 +262,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                 _ => Status::Modified,
             },
             changes,
+            access: Vec::new(),
         });
     }
 
@@ -330,7 +311,18 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         }
     }
 
-    let access = access::compare(&old_grants, &new_grants, &names);
+    let (access, access_unknown) = match (old.access()?, new.access()?) {
+        (Some(o), Some(n)) => (access::compare(&o, &n), None),
+        (o, _) => {
+            let dir = if o.is_none() { old_dir } else { new_dir };
+            (Vec::new(), Some(missing_access(dir)))
+        }
+    };
+    for p in &mut policies {
+        p.access = access::of_producer(&access, &p.account)
+            .map(|c| c.text.clone())
+            .collect();
+    }
     // Contracts: both sides need a `contracts.json` (syntheses before it have none).
     let breaking = match (old.contracts()?, new.contracts()?) {
         (Some(o), Some(n)) => crate::contract::breaking(&o.versions, &n.versions, &n.versions),
@@ -363,9 +355,20 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         breaking,
         destructive,
         access,
+        access_unknown,
         stacks,
         policies,
     })
+}
+
+/// Why access is not compared when a side has no `access.json`.
+fn missing_access(dir: &Path) -> String {
+    format!(
+        "`{}` has no {} (written by a meshsynth from before it existed), so access is not compared; \
+         run `meshsynth synth` on that side to compare it",
+        dir.join(crate::synth::decisions::ACCESS_FILE).display(),
+        crate::synth::decisions::ACCESS_FILE
+    )
 }
 
 fn read_policy(synthesis: &Synthesis, file: Option<&FileEntry>) -> Result<Option<Value>, DiffError> {
