@@ -565,6 +565,15 @@ impl S3Api for FakeS3 {
             "no bucket",
         ))
     }
+
+    async fn get_object(&self, _bucket: &str, _key: &str) -> Result<Option<String>, ApiError> {
+        Err(ApiError::new(
+            "s3:GetObject",
+            ApiErrorKind::Service,
+            Some("NoSuchBucket"),
+            "no bucket",
+        ))
+    }
 }
 
 /// A fake account: its CloudFormation and catalog, kept for inspection.

@@ -11,6 +11,7 @@
 //! of the unit tests. Nothing outside `deploy/` talks to AWS for these
 //! commands, and nothing here prints: commands do, with what this returns.
 
+pub mod access;
 mod account;
 pub mod api;
 pub mod approval;
@@ -55,6 +56,8 @@ pub enum DeployError {
         stack: Option<String>,
         error: ApiError,
     },
+    #[error("`{url}` is not an access record of meshsynth: {reason}")]
+    Record { url: String, reason: String },
     #[error("account {account}, stack `{stack}`: the change set failed: {reason}")]
     ChangeSetFailed {
         account: String,
@@ -106,7 +109,10 @@ impl DeployError {
             | DeployError::StackBusy { .. }
             | DeployError::StackStuck { .. }
             | DeployError::UnreadableTemplate { .. } => true,
-            DeployError::AssumeRole { .. } | DeployError::Api { .. } | DeployError::WaitTimeout { .. } => false,
+            DeployError::AssumeRole { .. }
+            | DeployError::Api { .. }
+            | DeployError::WaitTimeout { .. }
+            | DeployError::Record { .. } => false,
         }
     }
 }
