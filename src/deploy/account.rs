@@ -24,7 +24,7 @@ use super::api::ApiError;
 use super::cfn::StackInfo;
 use super::change_set::{self, Deployed};
 use super::manifest::{ManifestStack, Template};
-use super::plan::{PolicyPlan, PolicyStatus, StackPlan, WaitOptions};
+use super::planned::{PolicyPlan, PolicyStatus, StackPlan, WaitOptions};
 use super::policy_diff;
 use super::session::{AccountApis, Connector};
 use super::DeployError;

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
 use super::guards;
 use super::manifest::{ManifestStack, Template};
-use super::plan::{ChangeAction, ContractSides, Exec, PlannedChange, StackPlan, StackStatus, WaitOptions};
+use super::planned::{ContractSides, Exec, StackPlan, StackStatus, WaitOptions};
 use super::s3::template_url;
 use super::session::AccountApis;
 use super::DeployError;
@@ -242,24 +242,6 @@ fn replacement_of(s: &str) -> Option<Replacement> {
     }
 }
 
-fn action_of(a: Action) -> ChangeAction {
-    match a {
-        Action::Add => ChangeAction::Add,
-        Action::Modify => ChangeAction::Modify,
-        Action::Remove => ChangeAction::Remove,
-    }
-}
-
-fn service_action(s: &str) -> ChangeAction {
-    match s {
-        "Add" => ChangeAction::Add,
-        "Remove" => ChangeAction::Remove,
-        "Import" => ChangeAction::Import,
-        "Dynamic" => ChangeAction::Dynamic,
-        _ => ChangeAction::Modify,
-    }
-}
-
 fn rank(r: Option<Replacement>) -> u8 {
     match r {
         None | Some(Replacement::False) => 0,
@@ -268,40 +250,30 @@ fn rank(r: Option<Replacement>) -> u8 {
     }
 }
 
-fn is_destructive(action: ChangeAction, replacement: Option<Replacement>, stateful: bool) -> bool {
-    stateful && (action == ChangeAction::Remove || rank(replacement) > 0)
+fn is_destructive(action: Action, replacement: Option<Replacement>, stateful: bool) -> bool {
+    stateful && (action == Action::Remove || rank(replacement) > 0)
 }
 
 /// Our classification, upgraded by the service's where the service is more
 /// serious (a replacement we did not predict), plus any change only the
 /// service saw. Sorted: destructive first, then by logical id.
-pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]) -> Vec<PlannedChange> {
-    let mut merged: Vec<PlannedChange> = ours
-        .into_iter()
-        .map(|c| PlannedChange {
-            action: action_of(c.action),
-            logical_id: c.logical_id,
-            resource_type: c.resource_type,
-            replacement: c.replacement,
-            stateful: c.stateful,
-            destructive: c.destructive,
-            properties: c.properties.into_iter().map(|p| p.path).collect(),
-        })
-        .collect();
+pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]) -> Vec<ResourceChange> {
+    let mut merged = ours;
     for s in service {
         let theirs = s.replacement.as_deref().and_then(replacement_of);
         if let Some(c) = merged.iter_mut().find(|c| c.logical_id == s.logical_id) {
-            if c.action == ChangeAction::Modify && rank(theirs) > rank(c.replacement) {
+            if c.action == Action::Modify && rank(theirs) > rank(c.replacement) {
                 c.replacement = theirs;
             }
             c.destructive = c.destructive || is_destructive(c.action, c.replacement, c.stateful);
         } else {
-            let action = service_action(&s.action);
+            let action = Action::from_service(&s.action);
             let stateful = change::is_stateful(&s.resource_type);
-            merged.push(PlannedChange {
+            merged.push(ResourceChange {
                 action,
                 logical_id: s.logical_id.clone(),
                 resource_type: s.resource_type.clone(),
+                // CloudFormation's replacement only for a modification, as `change::classify` gives it.
                 replacement: theirs,
                 stateful,
                 destructive: is_destructive(action, theirs, stateful),
@@ -864,9 +836,9 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                ("Bucket", ChangeAction::Dynamic, Some(Replacement::Conditional), true),
-                ("Key", ChangeAction::Modify, Some(Replacement::True), true),
-                ("Role", ChangeAction::Modify, Some(Replacement::False), false),
+                ("Bucket", Action::Dynamic, Some(Replacement::Conditional), true),
+                ("Key", Action::Modify, Some(Replacement::True), true),
+                ("Role", Action::Modify, Some(Replacement::False), false),
             ]
         );
         // A service that says "False" where we predict a replacement is not believed.

@@ -16,7 +16,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::change_set::{self, Outcome};
 use super::manifest::{order_within, Synthesis};
-use super::plan::{Exec, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+use super::planned::{Exec, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
 use super::progress::Progress;
 use super::session::Connector;
 

@@ -22,6 +22,7 @@ pub mod glue;
 pub(crate) mod guards;
 pub mod manifest;
 pub mod plan;
+pub mod planned;
 pub mod policy_diff;
 pub mod preview;
 pub mod progress;

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::approval;
 use super::execute::{DeployReport, StepStatus, POLICY_STEP};
-use super::plan::{ChangeAction, Exec, Plan, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
-use crate::change::Replacement;
+use super::planned::{Exec, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
+use crate::change::{Action, Replacement, ResourceChange};
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -91,20 +91,20 @@ pub fn render_json(plan: &Plan) -> String {
     out
 }
 
-fn symbol(c: &PlannedChange) -> &'static str {
+fn symbol(c: &ResourceChange) -> &'static str {
     if c.destructive {
         return "!";
     }
     match c.action {
-        ChangeAction::Add => "+",
-        ChangeAction::Modify => "~",
-        ChangeAction::Remove => "-",
-        ChangeAction::Import => "<",
-        ChangeAction::Dynamic => "?",
+        Action::Add => "+",
+        Action::Modify => "~",
+        Action::Remove => "-",
+        Action::Import => "<",
+        Action::Dynamic => "?",
     }
 }
 
-fn replacement_note(c: &PlannedChange) -> &'static str {
+fn replacement_note(c: &ResourceChange) -> &'static str {
     match c.replacement {
         Some(Replacement::True) => " replaced",
         Some(Replacement::Conditional) => " may be replaced",
@@ -113,16 +113,16 @@ fn replacement_note(c: &PlannedChange) -> &'static str {
 }
 
 /// `+3 ~1 -2` for a stack's changes.
-fn counts(changes: &[PlannedChange]) -> String {
-    let n = |a: ChangeAction| changes.iter().filter(|c| c.action == a).count();
+fn counts(changes: &[ResourceChange]) -> String {
+    let n = |a: Action| changes.iter().filter(|c| c.action == a).count();
     let mut s = format!(
         "+{} ~{} -{}",
-        n(ChangeAction::Add),
-        n(ChangeAction::Modify) + n(ChangeAction::Dynamic),
-        n(ChangeAction::Remove)
+        n(Action::Add),
+        n(Action::Modify) + n(Action::Dynamic),
+        n(Action::Remove)
     );
-    if n(ChangeAction::Import) > 0 {
-        let _ = write!(s, " <{}", n(ChangeAction::Import));
+    if n(Action::Import) > 0 {
+        let _ = write!(s, " <{}", n(Action::Import));
     }
     s
 }
@@ -203,7 +203,7 @@ fn status_word(style: Style, s: &StackPlan) -> String {
     }
 }
 
-fn change_line(style: Style, c: &PlannedChange) -> String {
+fn change_line(style: Style, c: &ResourceChange) -> String {
     let mut line = format!(
         "{} {:<7} {}  {}{}",
         symbol(c),
@@ -216,7 +216,7 @@ fn change_line(style: Style, c: &PlannedChange) -> String {
         line.push_str("  DESTRUCTIVE");
     }
     if !c.properties.is_empty() {
-        let shown: Vec<&str> = c.properties.iter().take(3).map(String::as_str).collect();
+        let shown: Vec<&str> = c.properties.iter().take(3).map(|p| p.path.as_str()).collect();
         let _ = write!(line, "  [{}", shown.join(", "));
         if c.properties.len() > 3 {
             let _ = write!(line, ", +{} more", c.properties.len() - 3);
@@ -227,8 +227,8 @@ fn change_line(style: Style, c: &PlannedChange) -> String {
         style.red(&line)
     } else {
         match c.action {
-            ChangeAction::Add => style.green(&line),
-            ChangeAction::Remove => style.red(&line),
+            Action::Add => style.green(&line),
+            Action::Remove => style.red(&line),
             _ => style.yellow(&line),
         }
     }
@@ -251,7 +251,7 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
         ))
     );
 
-    let destructive: Vec<(&StackPlan, &PlannedChange)> = plan
+    let destructive: Vec<(&StackPlan, &ResourceChange)> = plan
         .stacks
         .iter()
         .flat_map(|s| s.changes.iter().filter(|c| c.destructive).map(move |c| (s, c)))
@@ -383,7 +383,7 @@ pub fn render_summary(plan: &Plan, color: bool) -> String {
     let style = Style { on: color };
     let stacks = status_counts(plan);
     let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
-    let all: Vec<PlannedChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
+    let all: Vec<ResourceChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
     let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
     let destructive = plan.destructive();
     let mut out = String::new();
@@ -420,7 +420,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     let stacks = status_counts(plan);
     let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
     let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
-    let all: Vec<PlannedChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
+    let all: Vec<ResourceChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
     let mut out = String::new();
     let _ = writeln!(out, "### meshsynth plan: `{}` ({})\n", plan.org, plan.region);
     let destructive = plan.destructive();
@@ -500,7 +500,7 @@ pub fn render_markdown(plan: &Plan) -> String {
                     .join("<br>")
             );
         }
-        let changes: Vec<(&StackPlan, &PlannedChange)> = v
+        let changes: Vec<(&StackPlan, &ResourceChange)> = v
             .stacks
             .iter()
             .flat_map(|s| s.changes.iter().map(move |c| (*s, c)))

@@ -221,7 +221,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                         });
                     }
                 }
-                Action::Modify => {}
+                Action::Modify | Action::Import | Action::Dynamic => {}
             }
         }
         let status = match (o, n) {
@@ -343,9 +343,9 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         }
         for c in &s.changes {
             match c.action {
-                Action::Add => summary.resources_added += 1,
+                Action::Add | Action::Import => summary.resources_added += 1,
                 Action::Remove => summary.resources_removed += 1,
-                Action::Modify => summary.resources_modified += 1,
+                Action::Modify | Action::Dynamic => summary.resources_modified += 1,
             }
         }
     }
@@ -417,6 +417,8 @@ fn reason(c: &ResourceChange, moved_to: Option<&str>, retained: bool) -> String 
             }
         }
         Action::Add => "added".to_owned(),
+        Action::Import => "imported".to_owned(),
+        Action::Dynamic => "may change when deployed".to_owned(),
     }
 }
 

@@ -143,6 +143,9 @@ fn sign(a: Action) -> char {
         Action::Add => '+',
         Action::Remove => '-',
         Action::Modify => '~',
+        // Only a change set reports these; two templates never do.
+        Action::Import => '<',
+        Action::Dynamic => '?',
     }
 }
 
