@@ -26,12 +26,16 @@ pub mod planned;
 pub mod policy_diff;
 pub mod preview;
 pub mod progress;
+mod report;
 pub mod s3;
 pub mod session;
+pub mod stack_exec;
 pub mod sts;
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod fake_services;
 
 pub use api::{ApiError, ApiErrorKind, RetryPolicy};
 pub use execute::{execute, DeployReport, ExecOptions, Step, StepStatus};
