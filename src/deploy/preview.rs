@@ -235,22 +235,56 @@ fn change_line(style: Style, c: &ResourceChange) -> String {
 }
 
 /// The review for a terminal. `verbose` also lists each resource of a stack
-/// to create (otherwise counted).
-pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
-    let style = Style { on: color };
+/// One changed account of the text review: its stacks and its Glue resource policy.
+fn account_text(style: Style, v: &AccountView<'_>, verbose: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}",
-        style.bold(&format!(
-            "Plan for {} ({}), {} account{}",
-            plan.org,
-            plan.region,
-            plan.accounts.len(),
-            if plan.accounts.len() == 1 { "" } else { "s" }
-        ))
-    );
+    out.push('\n');
+    let _ = writeln!(out, "{} {}", style.bold(v.id), v.name);
+    for s in &v.stacks {
+        if s.status == StackStatus::NoChanges {
+            let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
+            if let Some(note) = &s.note {
+                let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+            }
+            continue;
+        }
+        let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
+        if s.destructive() > 0 {
+            let _ = write!(head, "  {}", style.red(&format!("{} destructive", s.destructive())));
+        }
+        let _ = writeln!(out, "{head}");
+        if let Some(note) = &s.note {
+            let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+        }
+        let list_all = verbose || s.status != StackStatus::Create;
+        for c in s.changes.iter().filter(|c| list_all || c.destructive) {
+            let _ = writeln!(out, "    {}", change_line(style, c));
+        }
+    }
+    if let Some(p) = v.policy {
+        let word = p.status.as_str().replace('_', " ");
+        let word = match p.status {
+            PolicyStatus::NoChanges => style.dim(&word),
+            PolicyStatus::Delete => style.red(&word),
+            _ => style.yellow(&word),
+        };
+        let _ = writeln!(out, "  glue resource policy  {word}");
+        for line in &p.changes {
+            let painted = match line.as_bytes().first() {
+                Some(b'+') => style.green(line),
+                Some(b'-') => style.red(line),
+                _ => style.yellow(line),
+            };
+            let _ = writeln!(out, "    {painted}");
+        }
+    }
+    out
+}
 
+/// The text review's first section: destructive changes and stack deletions, and the
+/// `--allow-destructive` values that allow exactly them (empty when there are none).
+fn destructive_text(style: Style, plan: &Plan) -> String {
+    let mut out = String::new();
     let destructive: Vec<(&StackPlan, &ResourceChange)> = plan
         .stacks
         .iter()
@@ -303,6 +337,26 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
             let _ = writeln!(out, "  --allow-destructive {a}");
         }
     }
+    out
+}
+
+/// to create (otherwise counted).
+pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
+    let style = Style { on: color };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Plan for {} ({}), {} account{}",
+            plan.org,
+            plan.region,
+            plan.accounts.len(),
+            if plan.accounts.len() == 1 { "" } else { "s" }
+        ))
+    );
+
+    out.push_str(&destructive_text(style, plan));
 
     let views = accounts(plan);
     let mut unchanged = Vec::new();
@@ -311,46 +365,7 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
             unchanged.push(v.id);
             continue;
         }
-        out.push('\n');
-        let _ = writeln!(out, "{} {}", style.bold(v.id), v.name);
-        for s in &v.stacks {
-            if s.status == StackStatus::NoChanges {
-                let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
-                if let Some(note) = &s.note {
-                    let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
-                }
-                continue;
-            }
-            let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
-            if s.destructive() > 0 {
-                let _ = write!(head, "  {}", style.red(&format!("{} destructive", s.destructive())));
-            }
-            let _ = writeln!(out, "{head}");
-            if let Some(note) = &s.note {
-                let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
-            }
-            let list_all = verbose || s.status != StackStatus::Create;
-            for c in s.changes.iter().filter(|c| list_all || c.destructive) {
-                let _ = writeln!(out, "    {}", change_line(style, c));
-            }
-        }
-        if let Some(p) = v.policy {
-            let word = p.status.as_str().replace('_', " ");
-            let word = match p.status {
-                PolicyStatus::NoChanges => style.dim(&word),
-                PolicyStatus::Delete => style.red(&word),
-                _ => style.yellow(&word),
-            };
-            let _ = writeln!(out, "  glue resource policy  {word}");
-            for line in &p.changes {
-                let painted = match line.as_bytes().first() {
-                    Some(b'+') => style.green(line),
-                    Some(b'-') => style.red(line),
-                    _ => style.yellow(line),
-                };
-                let _ = writeln!(out, "    {painted}");
-            }
-        }
+        out.push_str(&account_text(style, v, verbose));
     }
     if !unchanged.is_empty() {
         out.push('\n');

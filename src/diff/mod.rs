@@ -157,7 +157,70 @@ struct Placed {
 pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
     let old = Synthesis::open(old_dir)?;
     let new = Synthesis::open(new_dir)?;
+    let compared = compare_stacks(&old, &new)?;
+    let mut policies = compare_policies(&old, &new)?;
+    let destructive = destructive_changes(&compared);
+    let stacks = compared.stacks;
+    let (access, access_unknown) = match (old.access()?, new.access()?) {
+        (Some(o), Some(n)) => (access::compare(&o, &n), None),
+        (o, _) => {
+            let dir = if o.is_none() { old_dir } else { new_dir };
+            (Vec::new(), Some(missing_access(dir)))
+        }
+    };
+    for p in &mut policies {
+        p.access = access::of_producer(&access, &p.account)
+            .map(|c| c.text.clone())
+            .collect();
+    }
+    // Contracts: both sides need a `contracts.json` (syntheses before it have none).
+    let breaking = match (old.contracts()?, new.contracts()?) {
+        (Some(o), Some(n)) => crate::contract::breaking(&o.versions, &n.versions, &n.versions),
+        _ => Vec::new(),
+    };
+    let mut summary = Summary {
+        breaking: breaking.iter().map(|b| b.changes.len()).sum(),
+        destructive: destructive.len(),
+        access_changes: access.len(),
+        policies_changed: policies.len(),
+        ..Summary::default()
+    };
+    for s in &stacks {
+        match s.status {
+            Status::Added => summary.stacks_added += 1,
+            Status::Removed => summary.stacks_removed += 1,
+            Status::Modified => summary.stacks_modified += 1,
+        }
+        for c in &s.changes {
+            match c.action {
+                Action::Add | Action::Import => summary.resources_added += 1,
+                Action::Remove => summary.resources_removed += 1,
+                Action::Modify | Action::Dynamic => summary.resources_modified += 1,
+            }
+        }
+    }
+    Ok(Review {
+        format: 1,
+        summary,
+        breaking,
+        destructive,
+        access,
+        access_unknown,
+        stacks,
+        policies,
+    })
+}
 
+/// The stacks of two syntheses that differ, with the stateful resources removed and added
+/// (to pair moves) and the removed ones that `DeletionPolicy: Retain` keeps.
+struct Compared {
+    stacks: Vec<StackDiff>,
+    removed: Vec<Placed>,
+    added: Vec<Placed>,
+    retained: BTreeSet<(StackKey, String)>,
+}
+
+fn compare_stacks(old: &Synthesis, new: &Synthesis) -> Result<Compared, DiffError> {
     let mut stacks = Vec::new();
     let mut removed: Vec<Placed> = Vec::new();
     let mut added: Vec<Placed> = Vec::new();
@@ -237,6 +300,16 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         });
     }
 
+    Ok(Compared {
+        stacks,
+        removed,
+        added,
+        retained,
+    })
+}
+
+/// The Glue resource policies that differ, by account (`access` filled in later).
+fn compare_policies(old: &Synthesis, new: &Synthesis) -> Result<Vec<PolicyDiff>, DiffError> {
     let mut policies = Vec::new();
     let accounts: BTreeSet<&String> = old.policies.keys().chain(new.policies.keys()).collect();
     for account in accounts {
@@ -247,8 +320,8 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                 continue;
             }
         }
-        let old_doc = read_policy(&old, o)?;
-        let new_doc = read_policy(&new, n)?;
+        let old_doc = read_policy(old, o)?;
+        let new_doc = read_policy(new, n)?;
         let changes = change::diff_documents("Policy", old_doc.as_ref(), new_doc.as_ref());
         if changes.is_empty() {
             continue;
@@ -266,11 +339,17 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         });
     }
 
+    Ok(policies)
+}
+
+/// Every stateful resource removed, replaced or moved to another stack, with why.
+fn destructive_changes(c: &Compared) -> Vec<Destructive> {
+    let (stacks, removed, added, retained) = (&c.stacks, &c.removed, &c.added, &c.retained);
     // A stateful resource removed from one stack and added to another (same
     // account, same physical name) has moved: CloudFormation deletes it from
     // the old stack, and the new stack cannot create it while it exists.
     let mut added_at: BTreeMap<(&str, &str), &Placed> = BTreeMap::new();
-    for a in &added {
+    for a in added {
         added_at.insert((a.key.0.as_str(), a.identity.as_str()), a);
     }
     let moves: BTreeMap<(StackKey, String), (String, String)> = removed
@@ -291,7 +370,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         .collect();
 
     let mut destructive = Vec::new();
-    for s in &stacks {
+    for s in stacks {
         let key = (s.account.clone(), s.name.clone());
         for c in s.changes.iter().filter(|c| c.destructive) {
             let id = (key.clone(), c.logical_id.clone());
@@ -311,54 +390,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         }
     }
 
-    let (access, access_unknown) = match (old.access()?, new.access()?) {
-        (Some(o), Some(n)) => (access::compare(&o, &n), None),
-        (o, _) => {
-            let dir = if o.is_none() { old_dir } else { new_dir };
-            (Vec::new(), Some(missing_access(dir)))
-        }
-    };
-    for p in &mut policies {
-        p.access = access::of_producer(&access, &p.account)
-            .map(|c| c.text.clone())
-            .collect();
-    }
-    // Contracts: both sides need a `contracts.json` (syntheses before it have none).
-    let breaking = match (old.contracts()?, new.contracts()?) {
-        (Some(o), Some(n)) => crate::contract::breaking(&o.versions, &n.versions, &n.versions),
-        _ => Vec::new(),
-    };
-    let mut summary = Summary {
-        breaking: breaking.iter().map(|b| b.changes.len()).sum(),
-        destructive: destructive.len(),
-        access_changes: access.len(),
-        policies_changed: policies.len(),
-        ..Summary::default()
-    };
-    for s in &stacks {
-        match s.status {
-            Status::Added => summary.stacks_added += 1,
-            Status::Removed => summary.stacks_removed += 1,
-            Status::Modified => summary.stacks_modified += 1,
-        }
-        for c in &s.changes {
-            match c.action {
-                Action::Add | Action::Import => summary.resources_added += 1,
-                Action::Remove => summary.resources_removed += 1,
-                Action::Modify | Action::Dynamic => summary.resources_modified += 1,
-            }
-        }
-    }
-    Ok(Review {
-        format: 1,
-        summary,
-        breaking,
-        destructive,
-        access,
-        access_unknown,
-        stacks,
-        policies,
-    })
+    destructive
 }
 
 /// Why access is not compared when a side has no `access.json`.
