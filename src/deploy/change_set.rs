@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
+use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, StackState, TemplateSource};
 use super::guards;
 use super::manifest::{ManifestStack, Template};
 use super::planned::{ContractSides, Exec, StackPlan, StackStatus, WaitOptions};
@@ -39,18 +39,6 @@ pub(super) fn api_error(account: &str, stack: &str, error: super::api::ApiError)
     }
 }
 
-/// Stack statuses from which a stack can be updated by a change set.
-pub(super) fn is_updatable(status: &str) -> bool {
-    matches!(
-        status,
-        "CREATE_COMPLETE"
-            | "UPDATE_COMPLETE"
-            | "UPDATE_ROLLBACK_COMPLETE"
-            | "IMPORT_COMPLETE"
-            | "IMPORT_ROLLBACK_COMPLETE"
-    )
-}
-
 /// What a stack needs before a change set can be made, from its status.
 enum Start {
     /// Absent (or only reviewed, never created): a CREATE change set.
@@ -65,21 +53,21 @@ fn start_of(account: &str, name: &str, existing: Option<StackInfo>) -> Result<St
     let Some(info) = existing else {
         return Ok(Start::Create);
     };
-    match info.status.as_str() {
-        "REVIEW_IN_PROGRESS" => Ok(Start::Create),
-        "ROLLBACK_COMPLETE" => Ok(Start::Recreate {
+    match &info.status {
+        StackState::ReviewInProgress => Ok(Start::Create),
+        StackState::RollbackComplete => Ok(Start::Recreate {
             stack_id: info.stack_id,
         }),
-        s if is_updatable(s) => Ok(Start::Update),
-        s if s.ends_with("_IN_PROGRESS") => Err(DeployError::StackBusy {
+        s if s.is_updatable() => Ok(Start::Update),
+        s if s.is_in_progress() => Err(DeployError::StackBusy {
             account: account.to_owned(),
             stack: name.to_owned(),
-            status: s.to_owned(),
+            status: s.to_string(),
         }),
         s => Err(DeployError::StackStuck {
             account: account.to_owned(),
             stack: name.to_owned(),
-            status: s.to_owned(),
+            status: s.to_string(),
             reason: info.status_reason.unwrap_or_default(),
         }),
     }
@@ -439,12 +427,12 @@ pub(crate) async fn plan_stale(
         // A stack only ever reviewed (an abandoned plan) holds nothing, and a
         // stack being deleted is on its way out already.
         if matches!(
-            info.status.as_str(),
-            "REVIEW_IN_PROGRESS" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE"
+            info.status,
+            StackState::ReviewInProgress | StackState::DeleteInProgress | StackState::DeleteComplete
         ) {
             continue;
         }
-        let (changes, contracts) = if info.status == "ROLLBACK_COMPLETE" {
+        let (changes, contracts) = if info.status == StackState::RollbackComplete {
             (Vec::new(), ContractSides::default()) // rolled back: nothing left to remove
         } else {
             let text = apis

@@ -12,7 +12,8 @@ use async_trait::async_trait;
 
 use super::api::{ApiError, ApiErrorKind, RetryPolicy, Retrying};
 use super::cfn::{
-    CfnApi, ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo, TemplateSource,
+    CfnApi, ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo, StackState,
+    TemplateSource,
 };
 pub(crate) use super::fake_services::{Calls, FakeGlue, FakeS3};
 use super::session::{AccountApis, Connector};
@@ -153,7 +154,7 @@ impl CfnApi for FakeCfn {
         Ok(FakeCfn::live(&mut state, stack).map(|s| StackInfo {
             stack_id: s.id.clone(),
             name: s.name.clone(),
-            status: s.status.clone(),
+            status: StackState::of(&s.status),
             status_reason: None,
             termination_protection: s.protected,
         }))
@@ -169,7 +170,7 @@ impl CfnApi for FakeCfn {
             .map(|s| StackInfo {
                 stack_id: s.id.clone(),
                 name: s.name.clone(),
-                status: s.status.clone(),
+                status: StackState::of(&s.status),
                 status_reason: None,
                 termination_protection: s.protected,
             })

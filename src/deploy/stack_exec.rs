@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::cfn::{ChangeSetType, StackInfo};
+use super::cfn::{ChangeSetType, StackInfo, StackState};
 use super::change_set::{api_error, change_set_name, prepare, Poll, Prepared};
 use super::guards;
 use super::manifest::{ManifestStack, Template};
@@ -193,13 +193,13 @@ async fn settle(
                 reason: "the stack disappeared while it was being deployed".to_owned(),
             });
         };
-        match info.status.as_str() {
-            "CREATE_COMPLETE" => return Ok(Outcome::Created),
-            "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => {
+        match &info.status {
+            StackState::CreateComplete => return Ok(Outcome::Created),
+            StackState::UpdateComplete | StackState::ImportComplete => {
                 return Ok(if creating { Outcome::Created } else { Outcome::Updated });
             }
-            s if s.ends_with("_IN_PROGRESS") => {}
-            s => return Err(failure(apis, &info, s).await),
+            s if s.is_in_progress() => {}
+            _ => return Err(failure(apis, &info).await),
         }
         if !poll.again().await {
             return Err(DeployError::WaitTimeout {
@@ -229,12 +229,9 @@ async fn settle_deleted(
             .map_err(|e| api_error(account, name, e))?;
         match info {
             None => return Ok(()),
-            Some(i) if i.status == "DELETE_COMPLETE" => return Ok(()),
-            Some(i) if i.status.ends_with("_IN_PROGRESS") => {}
-            Some(i) => {
-                let status = i.status.clone();
-                return Err(failure(apis, &i, &status).await);
-            }
+            Some(i) if i.status == StackState::DeleteComplete => return Ok(()),
+            Some(i) if i.status.is_in_progress() => {}
+            Some(i) => return Err(failure(apis, &i).await),
         }
         if !poll.again().await {
             return Err(DeployError::WaitTimeout {
@@ -250,13 +247,13 @@ async fn settle_deleted(
 
 /// The failure of a stack, explained by its events: the first resource that
 /// failed in the latest operation, else the stack's own reason.
-async fn failure(apis: &AccountApis, info: &StackInfo, status: &str) -> StackFailure {
+async fn failure(apis: &AccountApis, info: &StackInfo) -> StackFailure {
     let events = apis.cfn.stack_events(&info.stack_id).await.unwrap_or_default();
     let reason = failure_reason(&events, &info.name)
         .or_else(|| info.status_reason.clone())
         .unwrap_or_else(|| "no reason given in the stack events".to_owned());
     StackFailure {
-        status: Some(status.to_owned()),
+        status: Some(info.status.to_string()),
         reason,
     }
 }
