@@ -153,12 +153,38 @@ pub struct ServiceChange {
 /// A change set with every page of its changes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChangeSetInfo {
-    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `FAILED`, ...
-    pub status: String,
+    /// Its status, classified.
+    pub status: ChangeSetState,
     /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, ...
     pub execution_status: Option<String>,
     pub status_reason: Option<String>,
     pub changes: Vec<ServiceChange>,
+}
+
+/// A change set's status as meshsynth acts on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ChangeSetState {
+    /// `CREATE_PENDING` or `CREATE_IN_PROGRESS`: still being worked out.
+    #[default]
+    Pending,
+    /// `CREATE_COMPLETE`: ready to describe and execute.
+    Ready,
+    /// `FAILED` (also when the template changes nothing).
+    Failed,
+    /// Anything else, by CloudFormation's name (`DELETE_COMPLETE`, ...).
+    Other(String),
+}
+
+impl ChangeSetState {
+    /// Classifies CloudFormation's status name.
+    pub fn of(status: &str) -> ChangeSetState {
+        match status {
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS" => ChangeSetState::Pending,
+            "CREATE_COMPLETE" => ChangeSetState::Ready,
+            "FAILED" => ChangeSetState::Failed,
+            s => ChangeSetState::Other(s.to_owned()),
+        }
+    }
 }
 
 /// One stack event (newest first when listed).
@@ -341,7 +367,7 @@ impl CfnApi for SdkCfn {
                 .send()
                 .await
                 .map_err(|e| from_sdk("cloudformation:DescribeChangeSet", e))?;
-            info.status = out.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
+            info.status = ChangeSetState::of(out.status().map_or("", |s| s.as_str()));
             info.execution_status = out.execution_status().map(|s| s.as_str().to_owned());
             info.status_reason = out.status_reason().map(str::to_owned);
             for change in out.changes() {

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, StackState, TemplateSource};
+use super::cfn::{
+    ChangeSetInfo, ChangeSetState, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, StackState, TemplateSource,
+};
 use super::guards;
 use super::manifest::{ManifestStack, Template};
 use super::planned::{ContractSides, Exec, StackPlan, StackStatus, WaitOptions};
@@ -148,7 +150,7 @@ pub(super) async fn prepare(
         Err(e) => return Err(refused(e)),
     }
     let info = wait_change_set(apis, account, name, &cs, wait).await?;
-    if info.status == "FAILED" {
+    if info.status == ChangeSetState::Failed {
         if is_no_changes(info.status_reason.as_deref()) {
             apis.cfn
                 .delete_change_set(name, &cs)
@@ -206,7 +208,7 @@ async fn wait_change_set(
             .describe_change_set(stack, change_set)
             .await
             .map_err(|e| api_error(account, stack, e))?;
-        if !matches!(info.status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
+        if info.status != ChangeSetState::Pending {
             return Ok(info);
         }
         if !poll.again().await {

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use super::api::{ApiError, ApiErrorKind, RetryPolicy, Retrying};
 use super::cfn::{
-    CfnApi, ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo, StackState,
-    TemplateSource,
+    CfnApi, ChangeSetInfo, ChangeSetState, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo,
+    StackState, TemplateSource,
 };
 pub(crate) use super::fake_services::{Calls, FakeGlue, FakeS3};
 use super::session::{AccountApis, Connector};
@@ -245,7 +245,11 @@ impl CfnApi for FakeCfn {
             .collect();
         let no_changes = deployed.as_deref() == Some(template.as_str());
         let info = ChangeSetInfo {
-            status: if no_changes { "FAILED" } else { "CREATE_COMPLETE" }.into(),
+            status: if no_changes {
+                ChangeSetState::Failed
+            } else {
+                ChangeSetState::Ready
+            },
             execution_status: Some(if no_changes { "UNAVAILABLE" } else { "AVAILABLE" }.into()),
             status_reason: no_changes.then(|| "The submitted information didn't contain changes.".to_owned()),
             changes: if no_changes { Vec::new() } else { changes },
