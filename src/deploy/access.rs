@@ -51,15 +51,13 @@ pub enum InForce {
     NothingDeployed,
     /// Deployed, but by a meshsynth that kept no record.
     Unknown { url: String },
+    /// The record could not be read (no `s3:GetObject`, say): the plan goes on without it.
+    Unreadable { url: String, reason: String },
 }
 
-/// Reads the record.
+/// Reads the record. Only an unreachable central account is an error: a record that cannot
+/// be read leaves the access section unknown, not the plan undone.
 pub async fn in_force(connector: &dyn Connector, place: &RecordPlace) -> Result<InForce, DeployError> {
-    let api_error = |error| DeployError::Api {
-        account: place.account.clone(),
-        stack: None,
-        error,
-    };
     let apis = connector.account(&place.account, &place.region).await?;
     match apis.s3.get_object(&place.bucket, RECORD_KEY).await {
         Ok(Some(text)) => {
@@ -80,7 +78,15 @@ pub async fn in_force(connector: &dyn Connector, place: &RecordPlace) -> Result<
         }
         Ok(None) => Ok(InForce::Unknown { url: place.url() }),
         Err(e) if e.code.as_deref() == Some("NoSuchBucket") => Ok(InForce::NothingDeployed),
-        Err(e) => Err(api_error(e)),
+        Err(e) if e.kind == super::ApiErrorKind::Unreachable => Err(DeployError::Api {
+            account: place.account.clone(),
+            stack: None,
+            error: e,
+        }),
+        Err(e) => Ok(InForce::Unreadable {
+            url: place.url(),
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -133,6 +139,13 @@ impl AccessSection {
                 unknown: Some(format!(
                     "no record of the access in force at `{url}` (deployed by a meshsynth from before it); \
                      the next complete `meshsynth deploy` records it"
+                )),
+            },
+            InForce::Unreadable { url, reason } => AccessSection {
+                changes: Vec::new(),
+                unknown: Some(format!(
+                    "cannot read the record of the access in force at `{url}` ({reason}); the plan role needs \
+                     `s3:GetObject` on it"
                 )),
             },
         }
@@ -219,5 +232,28 @@ mod tests {
         );
         let no_file = AccessSection::new(&InForce::NothingDeployed, None, "out/access.json");
         assert!(no_file.render_text().contains("`out/access.json` does not exist"));
+        let unreadable = AccessSection::new(
+            &InForce::Unreadable {
+                url: "s3://b/meshsynth/access.json".into(),
+                reason: "s3:GetObject: AccessDenied: denied".into(),
+            },
+            Some(&model(true)),
+            "out/access.json",
+        );
+        assert_eq!(
+            unreadable.render_text(),
+            "Access changes: not compared: cannot read the record of the access in force at \
+             `s3://b/meshsynth/access.json` (s3:GetObject: AccessDenied: denied); the plan role needs \
+             `s3:GetObject` on it\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_staging_bucket_nothing_is_in_force() {
+        let connector = crate::deploy::fake::FakeConnector::new(&["222222222222"]);
+        let place = RecordPlace::new("acast", "222222222222", "eu-west-1");
+        assert_eq!(place.bucket, "acast-222222222222-eu-west-1-staging");
+        let found = in_force(&connector, &place).await.expect("no bucket is an answer");
+        assert_eq!(found, InForce::NothingDeployed);
     }
 }
