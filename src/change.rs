@@ -32,21 +32,49 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What happens to a resource.
+/// What happens to a resource: the one model of a change, for `diff` (two
+/// templates) and `plan` (the deployed template, merged with CloudFormation's
+/// change set). Template comparison gives `Add`, `Modify` and `Remove`; only a
+/// change set reports `Import` and `Dynamic`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Action {
     Add,
     Modify,
     Remove,
+    /// CloudFormation imports an existing resource into the stack.
+    Import,
+    /// CloudFormation can tell only at execution whether it changes.
+    Dynamic,
+}
+
+impl Action {
+    /// CloudFormation's name of the action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Add => "Add",
+            Action::Modify => "Modify",
+            Action::Remove => "Remove",
+            Action::Import => "Import",
+            Action::Dynamic => "Dynamic",
+        }
+    }
+
+    /// The action of a change set entry, as CloudFormation names it (anything unknown is a
+    /// modification, the cautious reading).
+    pub fn from_service(s: &str) -> Action {
+        match s {
+            "Add" => Action::Add,
+            "Remove" => Action::Remove,
+            "Import" => Action::Import,
+            "Dynamic" => Action::Dynamic,
+            _ => Action::Modify,
+        }
+    }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Action::Add => "Add",
-            Action::Modify => "Modify",
-            Action::Remove => "Remove",
-        })
+        f.write_str(self.as_str())
     }
 }
 

@@ -8,7 +8,7 @@
 //! nothing in the target has changed.
 //!
 //! Only files meshsynth owns are compared or removed: `manifest.json`,
-//! `contracts.json` and, in
+//! `contracts.json`, `access.json` and, in
 //! folders named by a 12-digit account id, `*.template.json` and
 //! `glue-resource-policy.json`. Anything else in the folder is left alone.
 //! This module does IO only; what to write comes from `render`.
@@ -99,7 +99,11 @@ fn owned_files(out: &Path) -> Result<Vec<String>, EmitError> {
         let entry = entry.map_err(|e| read_err(out, &e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let kind = entry.file_type().map_err(|e| read_err(&entry.path(), &e))?;
-        if kind.is_file() && (name == "manifest.json" || name == crate::contract::CONTRACTS_FILE) {
+        if kind.is_file()
+            && (name == "manifest.json"
+                || name == crate::contract::CONTRACTS_FILE
+                || name == crate::synth::decisions::ACCESS_FILE)
+        {
             found.push(name);
         } else if kind.is_dir() && is_account_dir(&name) {
             let dir = entry.path();

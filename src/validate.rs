@@ -971,8 +971,8 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
         );
         ok = false;
     }
-    // Bucket names are `<org>-<account>-<region>-staging` at the longest and must fit in 63 characters.
-    if ok && o.name.value.len() + 1 + 12 + 1 + o.region.value.len() + "-staging".len() > 63 {
+    // The staging bucket has the longest bucket name, and it must fit S3's limit.
+    if ok && o.name.value.len() > crate::model::physical::max_org_name_len(&o.region.value) {
         cx.error(
             of,
             &o.name,
@@ -982,7 +982,7 @@ fn validate_org(cx: &mut Cx, of: &Path, org: &S<crate::model::raw::RawOrg>) -> O
             ),
             format!(
                 "use at most {} characters",
-                63 - 1 - 12 - 1 - o.region.value.len() - "-staging".len()
+                crate::model::physical::max_org_name_len(&o.region.value)
             ),
         );
         ok = false;

@@ -676,9 +676,13 @@ fn plan_formats_and_account_filter() {
     let ws = Workspace::fixture();
     let r = run(&moto, &ws, &["plan", "--account", PRODUCER]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // The access section is the whole org's, `--account` or not; nothing is in force yet.
     assert_eq!(
         r.stdout,
         "\
+Access changes (1):
+  + podcasts.episodes v1 becomes readable org-wide
+
 Plan for tiny (eu-west-1), 1 account
 
 333333333333 shows-prod
@@ -956,6 +960,9 @@ fn the_example_org_deploys_replans_clean_and_refuses_destructive_changes() {
     let plan = ex.plan(&moto);
     assert_eq!(statuses(&plan).len(), manifest["stacks"].as_array().map_or(0, Vec::len));
     assert_eq!(planned_changes(&plan), (BTreeMap::new(), BTreeMap::new()), "{plan:#}");
+    // The deploy recorded the access it put in force, and the plan compares with that record.
+    assert_eq!(plan["access"], json!([]), "{plan:#}");
+    assert_eq!(plan.get("access_unknown"), None, "{plan:#}");
 
     // One consumer more: only the stacks whose templates changed are planned.
     ex.edit(

@@ -229,6 +229,7 @@ fn snapshot_fixture(mode: &str) {
     insta::assert_yaml_snapshot!(format!("{mode}_files"), names);
     for (name, path) in [
         ("manifest", "manifest.json"),
+        ("access", "access.json"),
         ("baseline", "333333333333/mesh-baseline.template.json"),
         ("products", "333333333333/mesh-products.template.json"),
         ("products_restricted", "444444444444/mesh-products.template.json"),

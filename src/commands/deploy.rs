@@ -16,6 +16,30 @@ use crate::deploy::{self, preview, AwsSession, ExecOptions, Plan};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
+/// Records the synthesis's `access.json` as the access in force, after a deploy of every
+/// account (a deploy of some accounts does not put all of it in force). A failure is a
+/// warning: what was deployed stays deployed.
+async fn record_access(
+    session: &AwsSession,
+    place: &deploy::access::RecordPlace,
+    args: &DeployArgs,
+    io: &mut Io<'_>,
+) -> anyhow::Result<()> {
+    if !args.accounts.is_empty() {
+        return Ok(());
+    }
+    if let Some((_, text)) = super::plan::read_access(&args.out)? {
+        if let Err(e) = deploy::access::record(session, place, &text).await {
+            writeln!(
+                io.err,
+                "warning: the access now in force was not recorded ({e}); the next `meshsynth plan` compares \
+                 access with the last record"
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     if !args.yes && !io.interactive {
         anyhow::bail!("not a terminal, so there is no one to confirm the deploy (pass --yes to deploy without asking)");
@@ -31,6 +55,10 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
         let plan = deploy::plan(&session, &setup.synth, &setup.plan, &progress)
             .await
             .map_err(deploy_error)?;
+        let in_force = deploy::access::in_force(&session, &setup.record)
+            .await
+            .map_err(deploy_error)?;
+        let access = super::plan::access_section(&in_force, &args.out)?;
         if !quiet {
             // Shown, not refused: the producer decides, after telling the consumers it names.
             let breaking = super::plan::breaking(&plan, &args.out)?;
@@ -38,10 +66,17 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
             if !breaking.is_empty() {
                 writeln!(io.out)?;
             }
+            let access = access.render_text();
+            if !access.is_empty() {
+                writeln!(io.out, "{access}")?;
+            }
             io.out
                 .write_all(preview::render_text(&plan, settings.color, verbose).as_bytes())?;
         }
         if plan.is_unchanged() {
+            if access != deploy::access::AccessSection::default() {
+                record_access(&session, &setup.record, args, io).await?;
+            }
             writeln!(io.out, "{}Nothing to deploy.", if quiet { "" } else { "\n" })?;
             return Ok(ExitCode::Success);
         }
@@ -65,6 +100,7 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
             io.out.write_all(rendered.as_bytes())?;
         }
         if report.is_success() {
+            record_access(&session, &setup.record, args, io).await?;
             Ok(ExitCode::Success)
         } else {
             let failed = report.with(|s| matches!(s, deploy::StepStatus::Failed { .. })).len();

@@ -23,6 +23,8 @@ pub(super) struct Setup {
     pub(super) synth: deploy::Synthesis,
     pub(super) plan: PlanOptions,
     pub(super) aws: AwsOptions,
+    /// Where the access decisions in force are recorded (`deploy::access`).
+    pub(super) record: deploy::access::RecordPlace,
 }
 
 /// Reads the topology and the synthesis, checks they belong together, and
@@ -107,7 +109,21 @@ pub(super) fn setup(
             ..WaitOptions::default()
         },
     };
-    Ok(Setup { synth, plan, aws })
+    let record = deploy::access::RecordPlace {
+        account: topology.org.central_account.as_str().to_owned(),
+        bucket: crate::model::physical::staging_bucket(
+            &topology.org.name,
+            topology.org.central_account.as_str(),
+            &topology.org.region,
+        ),
+        region,
+    };
+    Ok(Setup {
+        synth,
+        plan,
+        aws,
+        record,
+    })
 }
 
 /// Maps an engine error to the command's: findings exit 1, the rest 2.
@@ -144,33 +160,51 @@ pub(super) fn progress(settings: &Settings, io: &Io<'_>) -> Progress {
 pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let progress = progress(settings, io);
-    let plan = runtime()?
+    let (plan, in_force) = runtime()?
         .block_on(async {
             let session = AwsSession::new(setup.aws.clone()).await;
-            deploy::plan(&session, &setup.synth, &setup.plan, &progress).await
+            let plan = deploy::plan(&session, &setup.synth, &setup.plan, &progress).await?;
+            let in_force = deploy::access::in_force(&session, &setup.record).await?;
+            Ok::<_, DeployError>((plan, in_force))
         })
         .map_err(deploy_error)?;
     let breaking = breaking(&plan, &args.out)?;
+    let access = access_section(&in_force, &args.out)?;
     let text = match args.format {
         ReviewFormat::Text => {
             let review = preview::render_text(&plan, settings.color, settings.verbosity == Verbosity::Verbose);
-            match crate::contract::render_text(&breaking) {
-                b if b.is_empty() => review,
-                b => format!("{b}\n{review}"),
-            }
+            // Each section, then a blank line.
+            let sections: String = [crate::contract::render_text(&breaking), access.render_text()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("{s}\n"))
+                .collect();
+            format!("{sections}{review}")
         }
         ReviewFormat::Markdown => {
             let review = preview::render_markdown(&plan);
             let b = crate::contract::render_markdown(&breaking);
-            // The section goes right after the review's title line.
+            let a = access.render_markdown();
+            let sections = match (b.is_empty(), a.is_empty()) {
+                (_, true) => b,
+                (true, false) => format!("{a}\n"),
+                (false, false) => format!("{b}{a}\n"),
+            };
+            // The sections go right after the review's title line.
             match review.split_once('\n') {
-                Some((title, rest)) if !b.is_empty() => format!("{title}\n\n{b}{}", rest.trim_start_matches('\n')),
+                Some((title, rest)) if !sections.is_empty() => {
+                    format!("{title}\n\n{sections}{}", rest.trim_start_matches('\n'))
+                }
                 _ => review,
             }
         }
         ReviewFormat::Json => {
             let mut v: serde_json::Value = serde_json::from_str(&preview::render_json(&plan))?;
             v["breaking"] = serde_json::to_value(&breaking)?;
+            v["access"] = serde_json::to_value(&access.changes)?;
+            if let Some(why) = &access.unknown {
+                v["access_unknown"] = serde_json::Value::String(why.clone());
+            }
             let mut s = serde_json::to_string_pretty(&v)?;
             s.push('\n');
             s
@@ -178,6 +212,35 @@ pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyh
     };
     io.out.write_all(text.as_bytes())?;
     Ok(ExitCode::Success)
+}
+
+/// The synthesis's `access.json`, or `None` when it has none (written before it existed).
+pub(super) fn read_access(out: &Path) -> anyhow::Result<Option<(crate::synth::decisions::AccessModel, String)>> {
+    let path = out.join(crate::synth::decisions::ACCESS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let model = serde_json::from_str(&text)
+                .with_context(|| format!("`{}` is not an access file (run `meshsynth synth`)", path.display()))?;
+            Ok(Some((model, text)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// What the deploy would change in who reads what: the synthesis's `access.json` against
+/// the record of the last complete deploy.
+pub(super) fn access_section(
+    in_force: &deploy::access::InForce,
+    out: &Path,
+) -> anyhow::Result<deploy::access::AccessSection> {
+    let new = read_access(out)?;
+    let file = out.join(crate::synth::decisions::ACCESS_FILE);
+    Ok(deploy::access::AccessSection::new(
+        in_force,
+        new.as_ref().map(|(m, _)| m),
+        &file.display().to_string(),
+    ))
 }
 
 /// Breaking changes to live versions between the deployed Glue tables and

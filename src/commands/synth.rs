@@ -23,11 +23,13 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> any
         e => anyhow::Error::new(e),
     })?;
     let contracts = crate::contract::from_topology(&topology);
+    let access = crate::synth::decisions::access_model(&topology);
     // Freeing a large topology costs time just before the process exits anyway.
     std::mem::forget(topology);
     let planned = started.elapsed();
     let mut files = crate::render::render(&blueprints, &mut synthesis)?;
     files.push(crate::render::contracts_file(&contracts));
+    files.push(crate::render::manifest::access_file(&access));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let rendered = started.elapsed();
     let out = args.out.as_path();

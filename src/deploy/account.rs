@@ -24,7 +24,7 @@ use super::api::ApiError;
 use super::cfn::StackInfo;
 use super::change_set::{self, Deployed};
 use super::manifest::{ManifestStack, Template};
-use super::plan::{PolicyPlan, PolicyStatus, StackPlan, WaitOptions};
+use super::planned::{PolicyPlan, PolicyStatus, StackPlan, WaitOptions};
 use super::policy_diff;
 use super::session::{AccountApis, Connector};
 use super::DeployError;
@@ -55,12 +55,6 @@ fn account_error(account: &str, error: ApiError) -> DeployError {
     }
 }
 
-/// Stack statuses from which GetTemplate reads a template worth comparing: those a change set
-/// can update, where the deployed template is the one the stack runs.
-fn has_template(status: &str) -> bool {
-    super::change_set::is_updatable(status)
-}
-
 /// Plans the account's stacks of one region: one listing, the templates read
 /// alongside, change sets only where needed. In the home region also the
 /// stacks to delete.
@@ -85,7 +79,9 @@ async fn plan_region(
     }
     let plans = try_join_all(stacks.iter().zip(templates).map(|((stack, template, _), read)| {
         let info = by_name.get(stack.name.as_str()).map(|i| (*i).clone());
-        let template_read = info.as_ref().filter(|i| has_template(&i.status)).map(|_| read);
+        let template_read = // GetTemplate reads a template worth comparing only where a change set can update the
+        // stack: there the deployed template is the one the stack runs.
+        info.as_ref().filter(|i| i.status.is_updatable()).map(|_| read);
         let deployed = Deployed {
             info,
             template: template_read,

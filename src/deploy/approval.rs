@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use super::plan::{Plan, StackStatus};
+use super::planned::{Plan, StackStatus};
 
 /// One value of `--allow-destructive`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,7 +140,8 @@ pub fn check(plan: &Plan, allowance: &Allowance) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::plan::{ChangeAction, Exec, PlannedChange, StackPlan};
+    use crate::change::{Action, ResourceChange};
+    use crate::deploy::planned::{Exec, StackPlan};
 
     fn stack(account: &str, name: &str, status: StackStatus, destructive: &[&str]) -> StackPlan {
         StackPlan {
@@ -150,8 +151,8 @@ mod tests {
             status,
             changes: destructive
                 .iter()
-                .map(|id| PlannedChange {
-                    action: ChangeAction::Remove,
+                .map(|id| ResourceChange {
+                    action: Action::Remove,
                     logical_id: (*id).to_owned(),
                     resource_type: "AWS::Glue::Database".to_owned(),
                     replacement: None,

@@ -1,6 +1,7 @@
 //! The CloudFormation calls meshsynth makes, behind a trait.
 //!
-//! `CfnApi` speaks in plain types (strings for statuses, our own structs), so
+//! `CfnApi` speaks in plain types (our own structs; a stack's status is
+//! classified here, once, into [`StackState`]), so
 //! the engine and its tests never see an SDK type, and a test double
 //! (`FakeCfn` in `deploy/fake.rs`) can inject throttling and failures.
 //! `SdkCfn` is the real implementation. This is the only file that imports
@@ -20,11 +21,96 @@ use super::api::{from_sdk, ApiError, ApiErrorKind, Retrying};
 pub struct StackInfo {
     pub stack_id: String,
     pub name: String,
-    /// `CREATE_COMPLETE`, `REVIEW_IN_PROGRESS`, ...
-    pub status: String,
+    /// Its status, classified.
+    pub status: StackState,
     pub status_reason: Option<String>,
     /// Whether the stack cannot be deleted until this is turned off.
     pub termination_protection: bool,
+}
+
+/// A stack's status as meshsynth acts on it: the settled states it tells
+/// apart by name, and every other one as in progress or failed (with
+/// CloudFormation's name, for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StackState {
+    CreateComplete,
+    UpdateComplete,
+    ImportComplete,
+    /// An update failed and was rolled back: the stack is as before, and updatable.
+    UpdateRollbackComplete,
+    ImportRollbackComplete,
+    /// Created by a change set that was never executed: it holds nothing.
+    ReviewInProgress,
+    /// Its creation failed: it can only be deleted.
+    RollbackComplete,
+    DeleteInProgress,
+    DeleteComplete,
+    /// Any other `*_IN_PROGRESS`: an operation is running.
+    InProgress(String),
+    /// Anything else (`CREATE_FAILED`, `UPDATE_ROLLBACK_FAILED`, ...): needs a person.
+    Failed(String),
+}
+
+impl StackState {
+    /// Classifies CloudFormation's status name.
+    pub fn of(status: &str) -> StackState {
+        match status {
+            "CREATE_COMPLETE" => StackState::CreateComplete,
+            "UPDATE_COMPLETE" => StackState::UpdateComplete,
+            "IMPORT_COMPLETE" => StackState::ImportComplete,
+            "UPDATE_ROLLBACK_COMPLETE" => StackState::UpdateRollbackComplete,
+            "IMPORT_ROLLBACK_COMPLETE" => StackState::ImportRollbackComplete,
+            "REVIEW_IN_PROGRESS" => StackState::ReviewInProgress,
+            "ROLLBACK_COMPLETE" => StackState::RollbackComplete,
+            "DELETE_IN_PROGRESS" => StackState::DeleteInProgress,
+            "DELETE_COMPLETE" => StackState::DeleteComplete,
+            s if s.ends_with("_IN_PROGRESS") => StackState::InProgress(s.to_owned()),
+            s => StackState::Failed(s.to_owned()),
+        }
+    }
+
+    /// CloudFormation's name of the status.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StackState::CreateComplete => "CREATE_COMPLETE",
+            StackState::UpdateComplete => "UPDATE_COMPLETE",
+            StackState::ImportComplete => "IMPORT_COMPLETE",
+            StackState::UpdateRollbackComplete => "UPDATE_ROLLBACK_COMPLETE",
+            StackState::ImportRollbackComplete => "IMPORT_ROLLBACK_COMPLETE",
+            StackState::ReviewInProgress => "REVIEW_IN_PROGRESS",
+            StackState::RollbackComplete => "ROLLBACK_COMPLETE",
+            StackState::DeleteInProgress => "DELETE_IN_PROGRESS",
+            StackState::DeleteComplete => "DELETE_COMPLETE",
+            StackState::InProgress(s) | StackState::Failed(s) => s,
+        }
+    }
+
+    /// Whether a change set can update the stack (and GetTemplate reads a template worth
+    /// comparing).
+    pub fn is_updatable(&self) -> bool {
+        matches!(
+            self,
+            StackState::CreateComplete
+                | StackState::UpdateComplete
+                | StackState::ImportComplete
+                | StackState::UpdateRollbackComplete
+                | StackState::ImportRollbackComplete
+        )
+    }
+
+    /// Whether an operation is running on the stack.
+    pub fn is_in_progress(&self) -> bool {
+        matches!(
+            self,
+            StackState::ReviewInProgress | StackState::DeleteInProgress | StackState::InProgress(_)
+        )
+    }
+}
+
+impl std::fmt::Display for StackState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Whether a change set creates the stack or updates it.
@@ -67,12 +153,38 @@ pub struct ServiceChange {
 /// A change set with every page of its changes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChangeSetInfo {
-    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `FAILED`, ...
-    pub status: String,
+    /// Its status, classified.
+    pub status: ChangeSetState,
     /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, ...
     pub execution_status: Option<String>,
     pub status_reason: Option<String>,
     pub changes: Vec<ServiceChange>,
+}
+
+/// A change set's status as meshsynth acts on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ChangeSetState {
+    /// `CREATE_PENDING` or `CREATE_IN_PROGRESS`: still being worked out.
+    #[default]
+    Pending,
+    /// `CREATE_COMPLETE`: ready to describe and execute.
+    Ready,
+    /// `FAILED` (also when the template changes nothing).
+    Failed,
+    /// Anything else, by CloudFormation's name (`DELETE_COMPLETE`, ...).
+    Other(String),
+}
+
+impl ChangeSetState {
+    /// Classifies CloudFormation's status name.
+    pub fn of(status: &str) -> ChangeSetState {
+        match status {
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS" => ChangeSetState::Pending,
+            "CREATE_COMPLETE" => ChangeSetState::Ready,
+            "FAILED" => ChangeSetState::Failed,
+            s => ChangeSetState::Other(s.to_owned()),
+        }
+    }
 }
 
 /// One stack event (newest first when listed).
@@ -137,7 +249,7 @@ fn stack_info(s: &cfn::types::Stack) -> StackInfo {
     StackInfo {
         stack_id: s.stack_id().unwrap_or_default().to_owned(),
         name: s.stack_name().unwrap_or_default().to_owned(),
-        status: s.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status: StackState::of(s.stack_status().map_or("", |s| s.as_str())),
         status_reason: s.stack_status_reason().map(str::to_owned),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
     }
@@ -235,7 +347,7 @@ impl CfnApi for SdkCfn {
                 .send()
                 .await
                 .map_err(|e| from_sdk("cloudformation:DescribeChangeSet", e))?;
-            info.status = out.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
+            info.status = ChangeSetState::of(out.status().map_or("", |s| s.as_str()));
             info.execution_status = out.execution_status().map(|s| s.as_str().to_owned());
             info.status_reason = out.status_reason().map(str::to_owned);
             for change in out.changes() {

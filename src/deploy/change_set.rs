@@ -7,15 +7,16 @@
 //! service's `Replacement` can only make a change more serious, never less,
 //! because some services (and emulators) leave it out.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use serde_json::Value;
 
-use super::cfn::{ChangeSetInfo, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, TemplateSource};
+use super::cfn::{
+    ChangeSetInfo, ChangeSetState, ChangeSetType, NewChangeSet, ServiceChange, StackInfo, StackState, TemplateSource,
+};
 use super::guards;
 use super::manifest::{ManifestStack, Template};
-use super::plan::{ChangeAction, ContractSides, Exec, PlannedChange, StackPlan, StackStatus, WaitOptions};
+use super::planned::{ContractSides, Exec, StackPlan, StackStatus, WaitOptions};
 use super::s3::template_url;
 use super::session::AccountApis;
 use super::DeployError;
@@ -32,24 +33,12 @@ fn is_no_changes(reason: Option<&str>) -> bool {
     reason.is_some_and(|r| r.contains("didn't contain changes") || r.contains("No updates are to be performed"))
 }
 
-fn api_error(account: &str, stack: &str, error: super::api::ApiError) -> DeployError {
+pub(super) fn api_error(account: &str, stack: &str, error: super::api::ApiError) -> DeployError {
     DeployError::Api {
         account: account.to_owned(),
         stack: Some(stack.to_owned()),
         error,
     }
-}
-
-/// Stack statuses from which a stack can be updated by a change set.
-pub(super) fn is_updatable(status: &str) -> bool {
-    matches!(
-        status,
-        "CREATE_COMPLETE"
-            | "UPDATE_COMPLETE"
-            | "UPDATE_ROLLBACK_COMPLETE"
-            | "IMPORT_COMPLETE"
-            | "IMPORT_ROLLBACK_COMPLETE"
-    )
 }
 
 /// What a stack needs before a change set can be made, from its status.
@@ -66,21 +55,21 @@ fn start_of(account: &str, name: &str, existing: Option<StackInfo>) -> Result<St
     let Some(info) = existing else {
         return Ok(Start::Create);
     };
-    match info.status.as_str() {
-        "REVIEW_IN_PROGRESS" => Ok(Start::Create),
-        "ROLLBACK_COMPLETE" => Ok(Start::Recreate {
+    match &info.status {
+        StackState::ReviewInProgress => Ok(Start::Create),
+        StackState::RollbackComplete => Ok(Start::Recreate {
             stack_id: info.stack_id,
         }),
-        s if is_updatable(s) => Ok(Start::Update),
-        s if s.ends_with("_IN_PROGRESS") => Err(DeployError::StackBusy {
+        s if s.is_updatable() => Ok(Start::Update),
+        s if s.is_in_progress() => Err(DeployError::StackBusy {
             account: account.to_owned(),
             stack: name.to_owned(),
-            status: s.to_owned(),
+            status: s.to_string(),
         }),
         s => Err(DeployError::StackStuck {
             account: account.to_owned(),
             stack: name.to_owned(),
-            status: s.to_owned(),
+            status: s.to_string(),
             reason: info.status_reason.unwrap_or_default(),
         }),
     }
@@ -109,7 +98,7 @@ async fn template_source(
 }
 
 /// What preparing a change set came to.
-enum Prepared {
+pub(super) enum Prepared {
     NoChanges,
     Ready(ChangeSetInfo),
     /// The staging bucket is missing: try again once earlier waves ran.
@@ -118,7 +107,7 @@ enum Prepared {
 
 /// Creates the stack's change set (replacing one of the same name left by an
 /// earlier plan), waits for it, and reads it whole.
-async fn prepare(
+pub(super) async fn prepare(
     apis: &AccountApis,
     stack: &ManifestStack,
     region: &str,
@@ -161,7 +150,7 @@ async fn prepare(
         Err(e) => return Err(refused(e)),
     }
     let info = wait_change_set(apis, account, name, &cs, wait).await?;
-    if info.status == "FAILED" {
+    if info.status == ChangeSetState::Failed {
         if is_no_changes(info.status_reason.as_deref()) {
             apis.cfn
                 .delete_change_set(name, &cs)
@@ -179,14 +168,14 @@ async fn prepare(
 }
 
 /// Sleeps between two looks at something that is not done yet.
-struct Poll {
+pub(super) struct Poll {
     started: Instant,
     next: std::time::Duration,
     options: WaitOptions,
 }
 
 impl Poll {
-    fn new(options: &WaitOptions) -> Poll {
+    pub(super) fn new(options: &WaitOptions) -> Poll {
         Poll {
             started: Instant::now(),
             next: options.poll_initial,
@@ -195,7 +184,7 @@ impl Poll {
     }
 
     /// Waits before the next look; `false` once the timeout is spent.
-    async fn again(&mut self) -> bool {
+    pub(super) async fn again(&mut self) -> bool {
         if self.started.elapsed() >= self.options.timeout {
             return false;
         }
@@ -219,7 +208,7 @@ async fn wait_change_set(
             .describe_change_set(stack, change_set)
             .await
             .map_err(|e| api_error(account, stack, e))?;
-        if !matches!(info.status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
+        if info.status != ChangeSetState::Pending {
             return Ok(info);
         }
         if !poll.again().await {
@@ -242,24 +231,6 @@ fn replacement_of(s: &str) -> Option<Replacement> {
     }
 }
 
-fn action_of(a: Action) -> ChangeAction {
-    match a {
-        Action::Add => ChangeAction::Add,
-        Action::Modify => ChangeAction::Modify,
-        Action::Remove => ChangeAction::Remove,
-    }
-}
-
-fn service_action(s: &str) -> ChangeAction {
-    match s {
-        "Add" => ChangeAction::Add,
-        "Remove" => ChangeAction::Remove,
-        "Import" => ChangeAction::Import,
-        "Dynamic" => ChangeAction::Dynamic,
-        _ => ChangeAction::Modify,
-    }
-}
-
 fn rank(r: Option<Replacement>) -> u8 {
     match r {
         None | Some(Replacement::False) => 0,
@@ -268,40 +239,30 @@ fn rank(r: Option<Replacement>) -> u8 {
     }
 }
 
-fn is_destructive(action: ChangeAction, replacement: Option<Replacement>, stateful: bool) -> bool {
-    stateful && (action == ChangeAction::Remove || rank(replacement) > 0)
+fn is_destructive(action: Action, replacement: Option<Replacement>, stateful: bool) -> bool {
+    stateful && (action == Action::Remove || rank(replacement) > 0)
 }
 
 /// Our classification, upgraded by the service's where the service is more
 /// serious (a replacement we did not predict), plus any change only the
 /// service saw. Sorted: destructive first, then by logical id.
-pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]) -> Vec<PlannedChange> {
-    let mut merged: Vec<PlannedChange> = ours
-        .into_iter()
-        .map(|c| PlannedChange {
-            action: action_of(c.action),
-            logical_id: c.logical_id,
-            resource_type: c.resource_type,
-            replacement: c.replacement,
-            stateful: c.stateful,
-            destructive: c.destructive,
-            properties: c.properties.into_iter().map(|p| p.path).collect(),
-        })
-        .collect();
+pub(crate) fn merge_changes(ours: Vec<ResourceChange>, service: &[ServiceChange]) -> Vec<ResourceChange> {
+    let mut merged = ours;
     for s in service {
         let theirs = s.replacement.as_deref().and_then(replacement_of);
         if let Some(c) = merged.iter_mut().find(|c| c.logical_id == s.logical_id) {
-            if c.action == ChangeAction::Modify && rank(theirs) > rank(c.replacement) {
+            if c.action == Action::Modify && rank(theirs) > rank(c.replacement) {
                 c.replacement = theirs;
             }
             c.destructive = c.destructive || is_destructive(c.action, c.replacement, c.stateful);
         } else {
-            let action = service_action(&s.action);
+            let action = Action::from_service(&s.action);
             let stateful = change::is_stateful(&s.resource_type);
-            merged.push(PlannedChange {
+            merged.push(ResourceChange {
                 action,
                 logical_id: s.logical_id.clone(),
                 resource_type: s.resource_type.clone(),
+                // CloudFormation's replacement only for a modification, as `change::classify` gives it.
                 replacement: theirs,
                 stateful,
                 destructive: is_destructive(action, theirs, stateful),
@@ -468,12 +429,12 @@ pub(crate) async fn plan_stale(
         // A stack only ever reviewed (an abandoned plan) holds nothing, and a
         // stack being deleted is on its way out already.
         if matches!(
-            info.status.as_str(),
-            "REVIEW_IN_PROGRESS" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETE"
+            info.status,
+            StackState::ReviewInProgress | StackState::DeleteInProgress | StackState::DeleteComplete
         ) {
             continue;
         }
-        let (changes, contracts) = if info.status == "ROLLBACK_COMPLETE" {
+        let (changes, contracts) = if info.status == StackState::RollbackComplete {
             (Vec::new(), ContractSides::default()) // rolled back: nothing left to remove
         } else {
             let text = apis
@@ -507,287 +468,11 @@ pub(crate) async fn plan_stale(
     Ok(plans)
 }
 
-/// How one stack's execution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Created,
-    Updated,
-    Deleted,
-    Unchanged,
-    /// Only the guards were set (stack policy, termination protection).
-    Guarded,
-}
-
-/// Why a stack failed: the stack's status and the first failed resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackFailure {
-    pub status: Option<String>,
-    pub reason: String,
-}
-
-impl From<DeployError> for StackFailure {
-    fn from(e: DeployError) -> Self {
-        StackFailure {
-            status: None,
-            reason: e.to_string(),
-        }
-    }
-}
-
-/// Carries out one stack's plan and waits until the stack settles.
-pub(crate) async fn execute_stack(
-    apis: &AccountApis,
-    plan: &StackPlan,
-    stack: Option<&ManifestStack>,
-    template: Option<&Template>,
-    wait: &WaitOptions,
-) -> Result<Outcome, StackFailure> {
-    let (account, name) = (plan.account.as_str(), plan.name.as_str());
-    let outcome = match &plan.exec {
-        Exec::Nothing => return Ok(Outcome::Unchanged),
-        Exec::Guard => {
-            guard(apis, account, name).await?;
-            return Ok(Outcome::Guarded);
-        }
-        Exec::Execute { change_set } => {
-            run_change_set(apis, plan, change_set, plan.status == StackStatus::Create, wait).await?
-        }
-        Exec::Prepare {
-            change_set_type,
-            delete_first,
-        } => {
-            let (Some(stack), Some(template)) = (stack, template) else {
-                return Err(StackFailure {
-                    status: None,
-                    reason: "not in the synthesis".to_owned(),
-                });
-            };
-            if let Some(stack_id) = delete_first {
-                apis.cfn
-                    .delete_stack(stack_id)
-                    .await
-                    .map_err(|e| api_error(account, name, e))?;
-                settle_deleted(apis, account, name, stack_id, wait).await?;
-            }
-            match prepare(apis, stack, &plan.region, template, *change_set_type, wait).await? {
-                Prepared::NoChanges => Outcome::Unchanged,
-                Prepared::NoBucket => {
-                    return Err(StackFailure {
-                        status: None,
-                        reason: format!(
-                            "staging bucket `{}` does not exist in account {account}",
-                            stack.upload.as_ref().map(|u| u.bucket.as_str()).unwrap_or_default()
-                        ),
-                    })
-                }
-                Prepared::Ready(_) => {
-                    let creating = *change_set_type == ChangeSetType::Create;
-                    run_change_set(apis, plan, &change_set_name(&stack.sha256), creating, wait).await?
-                }
-            }
-        }
-        Exec::Delete { stack_id, protected } => {
-            // The deploy allowed this deletion: only now does protection go.
-            if *protected {
-                apis.cfn
-                    .set_termination_protection(stack_id, false)
-                    .await
-                    .map_err(|e| api_error(account, name, e))?;
-            }
-            apis.cfn
-                .delete_stack(stack_id)
-                .await
-                .map_err(|e| api_error(account, name, e))?;
-            settle_deleted(apis, account, name, stack_id, wait).await?;
-            return Ok(Outcome::Deleted);
-        }
-    };
-    // Created or updated (or found unchanged): a stack holding data gets its
-    // guards, which also puts back the protective policy after a lifted update.
-    if outcome != Outcome::Unchanged && template.is_some_and(|t| guards::holds_data(&t.json)) {
-        guard(apis, account, name).await?;
-    }
-    Ok(outcome)
-}
-
-/// Executes a change set and waits for the stack. An update that replaces
-/// or removes stateful resources (each one allowed by the deploy) runs under
-/// a temporary stack policy lifting exactly those logical ids; the
-/// protective policy is put back afterwards, whatever happened.
-async fn run_change_set(
-    apis: &AccountApis,
-    plan: &StackPlan,
-    change_set: &str,
-    creating: bool,
-    wait: &WaitOptions,
-) -> Result<Outcome, StackFailure> {
-    let (account, name) = (plan.account.as_str(), plan.name.as_str());
-    let lifted: BTreeSet<String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.destructive)
-        .map(|c| c.logical_id.clone())
-        .collect();
-    let temporary = !creating && !lifted.is_empty();
-    if temporary {
-        apis.cfn
-            .set_stack_policy(name, &guards::stack_policy(&lifted))
-            .await
-            .map_err(|e| api_error(account, name, e))?;
-    }
-    let executed = match apis.cfn.execute_change_set(name, change_set).await {
-        Ok(()) => settle(apis, account, name, name, creating, wait).await,
-        Err(e) => Err(api_error(account, name, e).into()),
-    };
-    if temporary {
-        let restored = apis
-            .cfn
-            .set_stack_policy(name, &guards::stack_policy(&BTreeSet::new()))
-            .await
-            .map_err(|e| api_error(account, name, e).into());
-        // A failed update is the news; a failed restore after it is secondary.
-        return executed.and_then(|o| restored.map(|()| o));
-    }
-    executed
-}
-
-/// Sets a stack's guards: the protective stack policy and termination
-/// protection (`guards.rs`).
-async fn guard(apis: &AccountApis, account: &str, name: &str) -> Result<(), StackFailure> {
-    apis.cfn
-        .set_stack_policy(name, &guards::stack_policy(&BTreeSet::new()))
-        .await
-        .map_err(|e| api_error(account, name, e))?;
-    apis.cfn
-        .set_termination_protection(name, true)
-        .await
-        .map_err(|e| api_error(account, name, e))?;
-    Ok(())
-}
-
-/// Waits for an executed change set's stack to settle.
-async fn settle(
-    apis: &AccountApis,
-    account: &str,
-    name: &str,
-    stack: &str,
-    creating: bool,
-    wait: &WaitOptions,
-) -> Result<Outcome, StackFailure> {
-    let mut poll = Poll::new(wait);
-    loop {
-        let info = apis
-            .cfn
-            .describe_stack(stack)
-            .await
-            .map_err(|e| api_error(account, name, e))?;
-        let Some(info) = info else {
-            return Err(StackFailure {
-                status: None,
-                reason: "the stack disappeared while it was being deployed".to_owned(),
-            });
-        };
-        match info.status.as_str() {
-            "CREATE_COMPLETE" => return Ok(Outcome::Created),
-            "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => {
-                return Ok(if creating { Outcome::Created } else { Outcome::Updated });
-            }
-            s if s.ends_with("_IN_PROGRESS") => {}
-            s => return Err(failure(apis, &info, s).await),
-        }
-        if !poll.again().await {
-            return Err(DeployError::WaitTimeout {
-                account: account.to_owned(),
-                stack: name.to_owned(),
-                what: "the stack".to_owned(),
-                secs: wait.timeout.as_secs(),
-            }
-            .into());
-        }
-    }
-}
-
-async fn settle_deleted(
-    apis: &AccountApis,
-    account: &str,
-    name: &str,
-    stack_id: &str,
-    wait: &WaitOptions,
-) -> Result<(), StackFailure> {
-    let mut poll = Poll::new(wait);
-    loop {
-        let info = apis
-            .cfn
-            .describe_stack(stack_id)
-            .await
-            .map_err(|e| api_error(account, name, e))?;
-        match info {
-            None => return Ok(()),
-            Some(i) if i.status == "DELETE_COMPLETE" => return Ok(()),
-            Some(i) if i.status.ends_with("_IN_PROGRESS") => {}
-            Some(i) => {
-                let status = i.status.clone();
-                return Err(failure(apis, &i, &status).await);
-            }
-        }
-        if !poll.again().await {
-            return Err(DeployError::WaitTimeout {
-                account: account.to_owned(),
-                stack: name.to_owned(),
-                what: "the deletion".to_owned(),
-                secs: wait.timeout.as_secs(),
-            }
-            .into());
-        }
-    }
-}
-
-/// The failure of a stack, explained by its events: the first resource that
-/// failed in the latest operation, else the stack's own reason.
-async fn failure(apis: &AccountApis, info: &StackInfo, status: &str) -> StackFailure {
-    let events = apis.cfn.stack_events(&info.stack_id).await.unwrap_or_default();
-    let reason = failure_reason(&events, &info.name)
-        .or_else(|| info.status_reason.clone())
-        .unwrap_or_else(|| "no reason given in the stack events".to_owned());
-    StackFailure {
-        status: Some(status.to_owned()),
-        reason,
-    }
-}
-
-/// From events listed newest first: the oldest failed resource of the latest
-/// operation (which began with the stack's "User Initiated" event).
-pub(crate) fn failure_reason(events: &[super::cfn::StackEvent], stack_name: &str) -> Option<String> {
-    let latest: Vec<_> = events
-        .iter()
-        .take_while(|e| !(e.logical_id == stack_name && e.reason.as_deref() == Some("User Initiated")))
-        .collect();
-    latest
-        .iter()
-        .rev()
-        .find(|e| e.status.ends_with("_FAILED") && e.logical_id != stack_name && e.reason.is_some())
-        .map(|e| {
-            format!(
-                "{} ({}) {}: {}",
-                e.logical_id,
-                e.resource_type,
-                e.status,
-                e.reason.as_deref().unwrap_or_default()
-            )
-        })
-        .or_else(|| {
-            latest
-                .iter()
-                .rev()
-                .find(|e| e.status.ends_with("_FAILED") && e.reason.is_some())
-                .and_then(|e| e.reason.clone())
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::deploy::cfn::StackEvent;
+    use crate::deploy::stack_exec::failure_reason;
 
     fn ev(id: &str, ty: &str, status: &str, reason: Option<&str>) -> StackEvent {
         StackEvent {
@@ -864,9 +549,9 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                ("Bucket", ChangeAction::Dynamic, Some(Replacement::Conditional), true),
-                ("Key", ChangeAction::Modify, Some(Replacement::True), true),
-                ("Role", ChangeAction::Modify, Some(Replacement::False), false),
+                ("Bucket", Action::Dynamic, Some(Replacement::Conditional), true),
+                ("Key", Action::Modify, Some(Replacement::True), true),
+                ("Role", Action::Modify, Some(Replacement::False), false),
             ]
         );
         // A service that says "False" where we predict a replacement is not believed.

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use super::account::AccountWork;
 use super::api::{ApiError, ApiErrorKind};
-use super::cfn::{NewChangeSet, TemplateSource};
+use super::cfn::{ChangeSetState, NewChangeSet, StackState, TemplateSource};
 use super::drift_api::{DriftApis, DriftConnector, ResourceDrift, StackResource};
 use super::drift_surface::{self as surface, StatementChange};
 use super::manifest::{ManifestStack, Synthesis, Template};
@@ -782,9 +782,9 @@ async fn revert_stack(
             .describe_change_set(&stack.name, &name)
             .await
             .map_err(|e| e.to_string())?;
-        match info.status.as_str() {
-            "CREATE_COMPLETE" => break,
-            "FAILED" => {
+        match info.status {
+            ChangeSetState::Ready => break,
+            ChangeSetState::Failed => {
                 let reason = info.status_reason.unwrap_or_default();
                 cfn.delete_change_set(&stack.name, &name)
                     .await
@@ -814,13 +814,16 @@ async fn revert_stack(
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "the stack is gone".to_owned())?;
-        if !info.status.ends_with("_IN_PROGRESS") {
-            return if info.status == "UPDATE_COMPLETE" {
+        if !matches!(
+            info.status,
+            StackState::InProgress(_) | StackState::ReviewInProgress | StackState::DeleteInProgress
+        ) {
+            return if info.status == StackState::UpdateComplete {
                 Ok(())
             } else {
                 Err(format!(
                     "the stack ended {}{}",
-                    info.status,
+                    info.status.as_str(),
                     info.status_reason.map(|r| format!(" ({r})")).unwrap_or_default()
                 ))
             };

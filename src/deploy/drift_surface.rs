@@ -5,7 +5,7 @@
 //! managed policies), Identity Center permission sets' inline policies (read
 //! here from the templates) and the Glue catalog policy (a file of the
 //! synthesis). Template documents are resolved as AWS stores them
-//! (`diff::access::resolve_document`, then [`fill`] with what only the
+//! (`diff::identity::resolve_document`, then [`fill`] with what only the
 //! deployed stack knows: the region and physical ids).
 //!
 //! Documents are compared statement by statement, semantically: key order,
@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::drift_api::StackResource;
-use crate::diff::access::resolve_document;
+use crate::diff::identity::resolve_document;
 
 /// An IAM role of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::stream::{self, StreamExt};
 
-use super::change_set::{self, Outcome};
 use super::manifest::{order_within, Synthesis};
-use super::plan::{Exec, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+use super::planned::{Exec, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
 use super::progress::Progress;
 use super::session::Connector;
+use super::stack_exec::{self, Outcome};
 
 /// How to execute.
 #[derive(Debug, Clone, Copy)]
@@ -317,7 +317,7 @@ async fn run_group(
         let status = match work {
             Work::Stack(plan) => {
                 let key = (plan.account.clone(), plan.name.clone());
-                match change_set::execute_stack(apis, plan, synth.stack(&key), synth.templates.get(&key), &options.wait)
+                match stack_exec::execute_stack(apis, plan, synth.stack(&key), synth.templates.get(&key), &options.wait)
                     .await
                 {
                     Ok(Outcome::Created) => StepStatus::Created,

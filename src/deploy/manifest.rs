@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+
+use crate::render::manifest::{parse, sha256_hex, MANIFEST_FILE};
 
 /// What can be wrong with a synthesis folder.
 #[derive(Debug, thiserror::Error)]
@@ -30,52 +30,7 @@ impl ManifestError {
     }
 }
 
-/// `manifest.json` as `synth` writes it (`spec/cli.md`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Manifest {
-    pub format: u32,
-    pub org: String,
-    pub region: String,
-    pub stacks: Vec<ManifestStack>,
-    #[serde(default)]
-    pub policies: Vec<ManifestPolicy>,
-}
-
-/// One stack of the manifest.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ManifestStack {
-    pub name: String,
-    pub account: String,
-    pub region: String,
-    /// The template's path, relative to the manifest.
-    pub template: String,
-    /// `<account>/<stack>` of the stacks deployed before this one.
-    #[serde(default)]
-    pub depends_on: Vec<String>,
-    /// Deploy order: every stack of wave N before any of wave N+1.
-    pub wave: u32,
-    #[serde(default)]
-    pub resources: u32,
-    pub sha256: String,
-    /// Set when the template is too large to send inline: stage it here first.
-    #[serde(default)]
-    pub upload: Option<Upload>,
-}
-
-/// Where a large template is staged (a bucket of the stack's own account).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Upload {
-    pub bucket: String,
-    pub key: String,
-}
-
-/// The Glue catalog resource policy of a producer account.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ManifestPolicy {
-    pub account: String,
-    pub file: String,
-    pub sha256: String,
-}
+pub use crate::render::manifest::{Manifest, ManifestPolicy, ManifestStack, Upload};
 
 /// A stack's identity across the org: (account, stack name).
 pub type StackKey = (String, String);
@@ -109,11 +64,6 @@ impl Synthesis {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn read_text(path: &Path) -> Result<String, ManifestError> {
     std::fs::read_to_string(path).map_err(|e| ManifestError::Unreadable {
         path: path.to_owned(),
@@ -123,19 +73,13 @@ fn read_text(path: &Path) -> Result<String, ManifestError> {
 
 /// Reads `dir/manifest.json` and everything it lists.
 pub fn read(dir: &Path) -> Result<Synthesis, ManifestError> {
-    let manifest_path = dir.join("manifest.json");
+    let manifest_path = dir.join(MANIFEST_FILE);
     let text = read_text(&manifest_path)?;
     let invalid = |reason: String| ManifestError::Invalid {
         path: manifest_path.clone(),
         reason,
     };
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    if manifest.format != 1 {
-        return Err(invalid(format!(
-            "format {} is not supported (this meshsynth reads format 1)",
-            manifest.format
-        )));
-    }
+    let manifest = parse(text.as_bytes()).map_err(invalid)?;
     check(&manifest).map_err(invalid)?;
 
     let mut templates = BTreeMap::new();

@@ -11,6 +11,7 @@
 //! of the unit tests. Nothing outside `deploy/` talks to AWS for these
 //! commands, and nothing here prints: commands do, with what this returns.
 
+pub mod access;
 mod account;
 pub mod api;
 pub mod approval;
@@ -25,17 +26,22 @@ pub mod glue;
 pub(crate) mod guards;
 pub mod manifest;
 pub mod plan;
+pub mod planned;
 pub mod policy_diff;
 pub mod preview;
 pub mod progress;
+mod report;
 pub mod s3;
 pub mod session;
+pub mod stack_exec;
 pub mod sts;
 
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod fake_drift;
+#[cfg(test)]
+mod fake_services;
 
 pub use api::{ApiError, ApiErrorKind, RetryPolicy};
 pub use execute::{execute, DeployReport, ExecOptions, Step, StepStatus};
@@ -61,6 +67,8 @@ pub enum DeployError {
         stack: Option<String>,
         error: ApiError,
     },
+    #[error("`{url}` is not an access record of meshsynth: {reason}")]
+    Record { url: String, reason: String },
     #[error("account {account}, stack `{stack}`: the change set failed: {reason}")]
     ChangeSetFailed {
         account: String,
@@ -112,7 +120,10 @@ impl DeployError {
             | DeployError::StackBusy { .. }
             | DeployError::StackStuck { .. }
             | DeployError::UnreadableTemplate { .. } => true,
-            DeployError::AssumeRole { .. } | DeployError::Api { .. } | DeployError::WaitTimeout { .. } => false,
+            DeployError::AssumeRole { .. }
+            | DeployError::Api { .. }
+            | DeployError::WaitTimeout { .. }
+            | DeployError::Record { .. } => false,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Rendering a [`Plan`] and a [`DeployReport`] for people and programs:
+//! Rendering a [`Plan`] and a [`DeployReport`](super::execute::DeployReport) for people and programs:
 //! `text` for a terminal, `markdown` for a pull-request comment, `json` as
 //! `spec/cli.md` fixes it. Pure: strings in, strings out.
 //!
@@ -13,14 +13,13 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::approval;
-use super::execute::{DeployReport, StepStatus, POLICY_STEP};
-use super::plan::{ChangeAction, Exec, Plan, PlannedChange, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
-use crate::change::Replacement;
+use super::planned::{Exec, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus};
+use crate::change::{Action, Replacement, ResourceChange};
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
-struct Style {
-    on: bool,
+pub(super) struct Style {
+    pub(super) on: bool,
 }
 
 impl Style {
@@ -31,19 +30,19 @@ impl Style {
             text.to_owned()
         }
     }
-    fn red(self, t: &str) -> String {
+    pub(super) fn red(self, t: &str) -> String {
         self.paint("31", t)
     }
-    fn green(self, t: &str) -> String {
+    pub(super) fn green(self, t: &str) -> String {
         self.paint("32", t)
     }
-    fn yellow(self, t: &str) -> String {
+    pub(super) fn yellow(self, t: &str) -> String {
         self.paint("33", t)
     }
-    fn bold(self, t: &str) -> String {
+    pub(super) fn bold(self, t: &str) -> String {
         self.paint("1", t)
     }
-    fn dim(self, t: &str) -> String {
+    pub(super) fn dim(self, t: &str) -> String {
         self.paint("2", t)
     }
 }
@@ -91,20 +90,20 @@ pub fn render_json(plan: &Plan) -> String {
     out
 }
 
-fn symbol(c: &PlannedChange) -> &'static str {
+fn symbol(c: &ResourceChange) -> &'static str {
     if c.destructive {
         return "!";
     }
     match c.action {
-        ChangeAction::Add => "+",
-        ChangeAction::Modify => "~",
-        ChangeAction::Remove => "-",
-        ChangeAction::Import => "<",
-        ChangeAction::Dynamic => "?",
+        Action::Add => "+",
+        Action::Modify => "~",
+        Action::Remove => "-",
+        Action::Import => "<",
+        Action::Dynamic => "?",
     }
 }
 
-fn replacement_note(c: &PlannedChange) -> &'static str {
+fn replacement_note(c: &ResourceChange) -> &'static str {
     match c.replacement {
         Some(Replacement::True) => " replaced",
         Some(Replacement::Conditional) => " may be replaced",
@@ -113,16 +112,16 @@ fn replacement_note(c: &PlannedChange) -> &'static str {
 }
 
 /// `+3 ~1 -2` for a stack's changes.
-fn counts(changes: &[PlannedChange]) -> String {
-    let n = |a: ChangeAction| changes.iter().filter(|c| c.action == a).count();
+fn counts(changes: &[ResourceChange]) -> String {
+    let n = |a: Action| changes.iter().filter(|c| c.action == a).count();
     let mut s = format!(
         "+{} ~{} -{}",
-        n(ChangeAction::Add),
-        n(ChangeAction::Modify) + n(ChangeAction::Dynamic),
-        n(ChangeAction::Remove)
+        n(Action::Add),
+        n(Action::Modify) + n(Action::Dynamic),
+        n(Action::Remove)
     );
-    if n(ChangeAction::Import) > 0 {
-        let _ = write!(s, " <{}", n(ChangeAction::Import));
+    if n(Action::Import) > 0 {
+        let _ = write!(s, " <{}", n(Action::Import));
     }
     s
 }
@@ -203,7 +202,7 @@ fn status_word(style: Style, s: &StackPlan) -> String {
     }
 }
 
-fn change_line(style: Style, c: &PlannedChange) -> String {
+fn change_line(style: Style, c: &ResourceChange) -> String {
     let mut line = format!(
         "{} {:<7} {}  {}{}",
         symbol(c),
@@ -216,7 +215,7 @@ fn change_line(style: Style, c: &PlannedChange) -> String {
         line.push_str("  DESTRUCTIVE");
     }
     if !c.properties.is_empty() {
-        let shown: Vec<&str> = c.properties.iter().take(3).map(String::as_str).collect();
+        let shown: Vec<&str> = c.properties.iter().take(3).map(|p| p.path.as_str()).collect();
         let _ = write!(line, "  [{}", shown.join(", "));
         if c.properties.len() > 3 {
             let _ = write!(line, ", +{} more", c.properties.len() - 3);
@@ -227,31 +226,65 @@ fn change_line(style: Style, c: &PlannedChange) -> String {
         style.red(&line)
     } else {
         match c.action {
-            ChangeAction::Add => style.green(&line),
-            ChangeAction::Remove => style.red(&line),
+            Action::Add => style.green(&line),
+            Action::Remove => style.red(&line),
             _ => style.yellow(&line),
         }
     }
 }
 
 /// The review for a terminal. `verbose` also lists each resource of a stack
-/// to create (otherwise counted).
-pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
-    let style = Style { on: color };
+/// One changed account of the text review: its stacks and its Glue resource policy.
+fn account_text(style: Style, v: &AccountView<'_>, verbose: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}",
-        style.bold(&format!(
-            "Plan for {} ({}), {} account{}",
-            plan.org,
-            plan.region,
-            plan.accounts.len(),
-            if plan.accounts.len() == 1 { "" } else { "s" }
-        ))
-    );
+    out.push('\n');
+    let _ = writeln!(out, "{} {}", style.bold(v.id), v.name);
+    for s in &v.stacks {
+        if s.status == StackStatus::NoChanges {
+            let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
+            if let Some(note) = &s.note {
+                let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+            }
+            continue;
+        }
+        let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
+        if s.destructive() > 0 {
+            let _ = write!(head, "  {}", style.red(&format!("{} destructive", s.destructive())));
+        }
+        let _ = writeln!(out, "{head}");
+        if let Some(note) = &s.note {
+            let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
+        }
+        let list_all = verbose || s.status != StackStatus::Create;
+        for c in s.changes.iter().filter(|c| list_all || c.destructive) {
+            let _ = writeln!(out, "    {}", change_line(style, c));
+        }
+    }
+    if let Some(p) = v.policy {
+        let word = p.status.as_str().replace('_', " ");
+        let word = match p.status {
+            PolicyStatus::NoChanges => style.dim(&word),
+            PolicyStatus::Delete => style.red(&word),
+            _ => style.yellow(&word),
+        };
+        let _ = writeln!(out, "  glue resource policy  {word}");
+        for line in &p.changes {
+            let painted = match line.as_bytes().first() {
+                Some(b'+') => style.green(line),
+                Some(b'-') => style.red(line),
+                _ => style.yellow(line),
+            };
+            let _ = writeln!(out, "    {painted}");
+        }
+    }
+    out
+}
 
-    let destructive: Vec<(&StackPlan, &PlannedChange)> = plan
+/// The text review's first section: destructive changes and stack deletions, and the
+/// `--allow-destructive` values that allow exactly them (empty when there are none).
+fn destructive_text(style: Style, plan: &Plan) -> String {
+    let mut out = String::new();
+    let destructive: Vec<(&StackPlan, &ResourceChange)> = plan
         .stacks
         .iter()
         .flat_map(|s| s.changes.iter().filter(|c| c.destructive).map(move |c| (s, c)))
@@ -303,6 +336,26 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
             let _ = writeln!(out, "  --allow-destructive {a}");
         }
     }
+    out
+}
+
+/// to create (otherwise counted).
+pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
+    let style = Style { on: color };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Plan for {} ({}), {} account{}",
+            plan.org,
+            plan.region,
+            plan.accounts.len(),
+            if plan.accounts.len() == 1 { "" } else { "s" }
+        ))
+    );
+
+    out.push_str(&destructive_text(style, plan));
 
     let views = accounts(plan);
     let mut unchanged = Vec::new();
@@ -311,46 +364,7 @@ pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
             unchanged.push(v.id);
             continue;
         }
-        out.push('\n');
-        let _ = writeln!(out, "{} {}", style.bold(v.id), v.name);
-        for s in &v.stacks {
-            if s.status == StackStatus::NoChanges {
-                let _ = writeln!(out, "  {}  {}", s.name, status_word(style, s));
-                if let Some(note) = &s.note {
-                    let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
-                }
-                continue;
-            }
-            let mut head = format!("  {}  {}  {}", s.name, status_word(style, s), counts(&s.changes));
-            if s.destructive() > 0 {
-                let _ = write!(head, "  {}", style.red(&format!("{} destructive", s.destructive())));
-            }
-            let _ = writeln!(out, "{head}");
-            if let Some(note) = &s.note {
-                let _ = writeln!(out, "    {}", style.dim(&format!("note: {note}")));
-            }
-            let list_all = verbose || s.status != StackStatus::Create;
-            for c in s.changes.iter().filter(|c| list_all || c.destructive) {
-                let _ = writeln!(out, "    {}", change_line(style, c));
-            }
-        }
-        if let Some(p) = v.policy {
-            let word = p.status.as_str().replace('_', " ");
-            let word = match p.status {
-                PolicyStatus::NoChanges => style.dim(&word),
-                PolicyStatus::Delete => style.red(&word),
-                _ => style.yellow(&word),
-            };
-            let _ = writeln!(out, "  glue resource policy  {word}");
-            for line in &p.changes {
-                let painted = match line.as_bytes().first() {
-                    Some(b'+') => style.green(line),
-                    Some(b'-') => style.red(line),
-                    _ => style.yellow(line),
-                };
-                let _ = writeln!(out, "    {painted}");
-            }
-        }
+        out.push_str(&account_text(style, v, verbose));
     }
     if !unchanged.is_empty() {
         out.push('\n');
@@ -383,7 +397,7 @@ pub fn render_summary(plan: &Plan, color: bool) -> String {
     let style = Style { on: color };
     let stacks = status_counts(plan);
     let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
-    let all: Vec<PlannedChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
+    let all: Vec<ResourceChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
     let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
     let destructive = plan.destructive();
     let mut out = String::new();
@@ -420,7 +434,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     let stacks = status_counts(plan);
     let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
     let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
-    let all: Vec<PlannedChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
+    let all: Vec<ResourceChange> = plan.stacks.iter().flat_map(|s| s.changes.clone()).collect();
     let mut out = String::new();
     let _ = writeln!(out, "### meshsynth plan: `{}` ({})\n", plan.org, plan.region);
     let destructive = plan.destructive();
@@ -500,7 +514,7 @@ pub fn render_markdown(plan: &Plan) -> String {
                     .join("<br>")
             );
         }
-        let changes: Vec<(&StackPlan, &PlannedChange)> = v
+        let changes: Vec<(&StackPlan, &ResourceChange)> = v
             .stacks
             .iter()
             .flat_map(|s| s.changes.iter().map(move |c| (*s, c)))
@@ -527,110 +541,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     out
 }
 
-/// What a deploy did: one summary line, then (when anything went wrong, or
-/// `verbose`) what completed, failed and was skipped.
-pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> String {
-    let style = Style { on: color };
-    let count = |pick: fn(&StepStatus) -> bool| report.steps.iter().filter(|s| pick(&s.status)).count();
-    let created = count(|s| *s == StepStatus::Created);
-    let updated = count(|s| *s == StepStatus::Updated);
-    let policy_deleted = report
-        .steps
-        .iter()
-        .filter(|s| s.status == StepStatus::Deleted && s.name == POLICY_STEP)
-        .count();
-    let deleted = count(|s| *s == StepStatus::Deleted) - policy_deleted;
-    let applied = count(|s| *s == StepStatus::Applied);
-    let unchanged = count(|s| *s == StepStatus::Unchanged);
-    let failed = report.with(|s| matches!(s, StepStatus::Failed { .. }));
-    let skipped = report.with(|s| *s == StepStatus::Skipped);
-    let mut out = String::new();
-    let guarded = count(|s| *s == StepStatus::Guarded);
-    let guarded = if guarded > 0 {
-        format!(", {guarded} given guards")
-    } else {
-        String::new()
-    };
-    let policies_deleted = if policy_deleted > 0 {
-        format!(
-            ", {policy_deleted} polic{} deleted",
-            if policy_deleted == 1 { "y" } else { "ies" }
-        )
-    } else {
-        String::new()
-    };
-    let headline = format!(
-        "{created} created, {updated} updated, {deleted} deleted, {applied} polic{} applied{policies_deleted}, \
-         {unchanged} unchanged{guarded}",
-        if applied == 1 { "y" } else { "ies" }
-    );
-    if failed.is_empty() && skipped.is_empty() {
-        let _ = writeln!(out, "{} {headline}", style.green(&style.bold("Deployed:")));
-    } else {
-        let _ = writeln!(
-            out,
-            "{} {headline}, {} failed, {} skipped",
-            style.red(&style.bold("Deploy failed:")),
-            failed.len(),
-            skipped.len()
-        );
-    }
-    if !failed.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            style.red(&style.bold(&format!("Failed ({}):", failed.len())))
-        );
-        for s in &failed {
-            if let StepStatus::Failed { status, reason } = &s.status {
-                let status = status.as_deref().map(|st| format!("{st}: ")).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  {} {}  {}",
-                    s.account,
-                    s.name,
-                    style.red(&format!("{status}{reason}"))
-                );
-            }
-        }
-    }
-    if !skipped.is_empty() {
-        let _ = writeln!(out, "\n{}", style.yellow(&format!("Skipped ({}):", skipped.len())));
-        for s in &skipped {
-            let _ = writeln!(out, "  {} {}", s.account, s.name);
-        }
-    }
-    if verbose || !failed.is_empty() || !skipped.is_empty() {
-        let done: Vec<_> = report
-            .steps
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s.status,
-                    StepStatus::Created
-                        | StepStatus::Updated
-                        | StepStatus::Deleted
-                        | StepStatus::Applied
-                        | StepStatus::Guarded
-                )
-            })
-            .collect();
-        if !done.is_empty() {
-            let _ = writeln!(out, "\n{}", style.green(&format!("Completed ({}):", done.len())));
-            for s in done {
-                let word = match s.status {
-                    StepStatus::Created => "created",
-                    StepStatus::Updated => "updated",
-                    StepStatus::Deleted => "deleted",
-                    StepStatus::Guarded => "guards set",
-                    _ => "applied",
-                };
-                let _ = writeln!(out, "  {} {}  {word}", s.account, s.name);
-            }
-        }
-    }
-    out
-}
+pub use super::report::render_report;
 
 #[cfg(test)]
 #[path = "preview_tests.rs"]

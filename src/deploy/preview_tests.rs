@@ -4,31 +4,30 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::deploy::execute::Step;
-use crate::deploy::plan::{Exec, PolicyPlan};
+use crate::deploy::planned::{Exec, PolicyPlan};
 
-fn change(
-    action: ChangeAction,
-    id: &str,
-    ty: &str,
-    replacement: Option<Replacement>,
-    destructive: bool,
-) -> PlannedChange {
-    PlannedChange {
+fn change(action: Action, id: &str, ty: &str, replacement: Option<Replacement>, destructive: bool) -> ResourceChange {
+    ResourceChange {
         action,
         logical_id: id.to_owned(),
         resource_type: ty.to_owned(),
         replacement,
         stateful: crate::change::is_stateful(ty),
         destructive,
-        properties: if action == ChangeAction::Modify {
-            vec!["Properties.DatabaseInput.Description".to_owned()]
+        properties: if action == Action::Modify {
+            vec![crate::change::PropertyChange {
+                path: "Properties.DatabaseInput.Description".to_owned(),
+                old: None,
+                new: None,
+                requires_replacement: false,
+            }]
         } else {
             Vec::new()
         },
     }
 }
 
-fn stack(account: &str, name: &str, status: StackStatus, changes: Vec<PlannedChange>) -> StackPlan {
+fn stack(account: &str, name: &str, status: StackStatus, changes: Vec<ResourceChange>) -> StackPlan {
     StackPlan {
         account: account.to_owned(),
         name: name.to_owned(),
@@ -61,10 +60,10 @@ fn plan() -> Plan {
                 "mesh-products",
                 StackStatus::Update,
                 vec![
-                    change(ChangeAction::Remove, "GlueDbPodcastsEpisodesV1", db, None, true),
-                    change(ChangeAction::Add, "GlueDbPodcastsEpisodesV3", db, None, false),
+                    change(Action::Remove, "GlueDbPodcastsEpisodesV1", db, None, true),
+                    change(Action::Add, "GlueDbPodcastsEpisodesV3", db, None, false),
                     change(
-                        ChangeAction::Modify,
+                        Action::Modify,
                         "GlueDbPodcastsShowsV1",
                         db,
                         Some(Replacement::False),
@@ -76,13 +75,13 @@ fn plan() -> Plan {
                 "444444444444",
                 "mesh-consumer",
                 StackStatus::Create,
-                vec![change(ChangeAction::Add, "ReaderRole", "AWS::IAM::Role", None, false)],
+                vec![change(Action::Add, "ReaderRole", "AWS::IAM::Role", None, false)],
             ),
             stack(
                 "555555555555",
                 "mesh-products",
                 StackStatus::Delete,
-                vec![change(ChangeAction::Remove, "GlueDbFeedsRssV1", db, None, true)],
+                vec![change(Action::Remove, "GlueDbFeedsRssV1", db, None, true)],
             ),
         ],
         policies: vec![PolicyPlan {

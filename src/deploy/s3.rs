@@ -14,6 +14,10 @@ pub trait S3Api: Send + Sync {
     /// code `NoSuchBucket` (the staging bucket comes with the baseline stack,
     /// so it is missing before the first deploy).
     async fn put_object(&self, bucket: &str, key: &str, body: &str) -> Result<(), ApiError>;
+
+    /// Reads `s3://bucket/key` as text; `Ok(None)` when the object does not exist. A missing
+    /// bucket is an error with code `NoSuchBucket`.
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<String>, ApiError>;
 }
 
 /// `S3Api` over the AWS SDK.
@@ -46,6 +50,30 @@ impl S3Api for SdkS3 {
             .await
             .map_err(|e| from_sdk("s3:PutObject", e))?;
         Ok(())
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<String>, ApiError> {
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(from_sdk("s3:GetObject", e)),
+        };
+        let bytes = out.body.collect().await.map_err(|e| {
+            ApiError::new(
+                "s3:GetObject",
+                super::api::ApiErrorKind::Unreachable,
+                None,
+                format!("reading the body of s3://{bucket}/{key}: {e}"),
+            )
+        })?;
+        String::from_utf8(bytes.into_bytes().to_vec()).map(Some).map_err(|_| {
+            ApiError::new(
+                "s3:GetObject",
+                super::api::ApiErrorKind::Service,
+                None,
+                format!("s3://{bucket}/{key} is not UTF-8 text"),
+            )
+        })
     }
 }
 
@@ -86,6 +114,10 @@ impl SdkS3 {
 impl<T: S3Api> S3Api for Retrying<T> {
     async fn put_object(&self, bucket: &str, key: &str, body: &str) -> Result<(), ApiError> {
         self.policy.run(|| self.inner.put_object(bucket, key, body)).await
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<String>, ApiError> {
+        self.policy.run(|| self.inner.get_object(bucket, key)).await
     }
 }
 

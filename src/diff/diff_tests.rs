@@ -11,10 +11,12 @@ fn synthesis(stacks: &[(&str, &str, Value)], policies: &[(&str, Value)]) -> temp
         let rel = format!("{account}/{name}.template.json");
         let path = dir.path().join(&rel);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, serde_json::to_string_pretty(template).expect("json")).expect("write");
+        let text = serde_json::to_string_pretty(template).expect("json");
+        std::fs::write(&path, &text).expect("write");
+        let sha256 = crate::render::manifest::sha256_hex(text.as_bytes());
         entries.push(
             json!({ "name": name, "account": account, "region": "eu-west-1", "template": rel,
-                             "depends_on": [], "wave": 1, "resources": 0 }),
+                             "depends_on": [], "wave": 1, "resources": 0, "sha256": sha256 }),
         );
     }
     for (account, doc) in policies {
@@ -134,7 +136,7 @@ fn a_retained_bucket_says_so() {
 }
 
 #[test]
-fn glue_policy_changes_become_access_changes() {
+fn glue_policy_changes_say_what_they_grant_from_access_json() {
     let policy = |accounts: &[&str]| {
         json!({ "Version": "2012-10-17", "Statement": [
             { "Sid": "Read", "Effect": "Allow",
@@ -145,14 +147,64 @@ fn glue_policy_changes_become_access_changes() {
     };
     let a = synthesis(&[], &[("333333333333", policy(&["444444444444"]))]);
     let b = synthesis(&[], &[("333333333333", policy(&["444444444444", "555555555555"]))]);
+    // Without access.json on a side, access is not compared, and the review says why.
     let r = compare(a.path(), b.path()).expect("compare");
+    assert!(r.access.is_empty());
+    let why = r.access_unknown.expect("a side has no access.json");
+    assert!(
+        why.starts_with(&format!(
+            "`{}` has no access.json",
+            a.path().join("access.json").display()
+        )),
+        "{why}"
+    );
+
+    write_access(&a, &["444444444444"]);
+    write_access(&b, &["444444444444", "555555555555"]);
+    let r = compare(a.path(), b.path()).expect("compare");
+    assert_eq!(r.access_unknown, None);
     assert_eq!(r.policies.len(), 1);
     assert_eq!(r.policies[0].changes[0].path, "Policy.Statement[Read].Principal.AWS");
     let texts: Vec<_> = r.access.iter().map(|c| c.text.as_str()).collect();
-    assert_eq!(
-        texts,
-        vec!["account 555555555555 gains read on Glue database `finance_payouts_v2`"]
-    );
+    let gained = "account 555555555555 gains read on finance.payouts v2 through role mesh-service-reader";
+    assert_eq!(texts, vec![gained]);
+    assert_eq!(r.policies[0].access, vec![gained.to_owned()]);
+}
+
+/// Writes `access.json`: finance.payouts v2 of 333333333333 read by a service role of each account.
+fn write_access(dir: &tempfile::TempDir, readers: &[&str]) {
+    use crate::synth::decisions::{AccessModel, GrantRef, VersionAccess, VersionReader, ACCESS_FORMAT};
+    let model = AccessModel {
+        format: ACCESS_FORMAT,
+        versions: vec![VersionAccess {
+            product: "finance.payouts".into(),
+            version: 2,
+            producer: "333333333333".into(),
+            classification: "restricted".into(),
+            status: "active".into(),
+            org_wide: false,
+            readers: readers
+                .iter()
+                .map(|a| VersionReader {
+                    account: (*a).to_owned(),
+                    through: "role mesh-service-reader".into(),
+                    principals: vec![format!("arn:aws:iam::{a}:role/mesh-service-reader")],
+                    grant: GrantRef {
+                        to: format!("account {a}"),
+                        approved_by: "steward@example.com".into(),
+                        expires: None,
+                        all_columns: false,
+                    },
+                })
+                .collect(),
+        }],
+        readers: vec![],
+    };
+    std::fs::write(
+        dir.path().join("access.json"),
+        serde_json::to_string(&model).expect("json"),
+    )
+    .expect("write access.json");
 }
 
 #[test]
@@ -166,9 +218,28 @@ fn missing_manifest_is_an_error_naming_the_file() {
 fn matching_hashes_skip_reading_the_templates() {
     let a = synthesis(&[("333333333333", "mesh-baseline", t(json!({})))], &[]);
     // Same manifest hash on both sides: the (missing) template is never read.
-    let manifest = json!({ "format": 1, "stacks": [{ "name": "mesh-baseline", "account": "333333333333",
+    let manifest = json!({ "format": 1, "org": "acast", "region": "eu-west-1", "stacks": [{ "name": "mesh-baseline",
+        "account": "333333333333", "region": "eu-west-1", "wave": 1,
         "template": "333333333333/gone.template.json", "sha256": "abc" }] });
     std::fs::write(a.path().join("manifest.json"), manifest.to_string()).expect("write");
     let r = compare(a.path(), a.path()).expect("compare");
     assert!(r.is_empty());
+}
+
+#[test]
+fn a_manifest_path_outside_the_folder_is_refused() {
+    let a = synthesis(&[], &[]);
+    let manifest = json!({ "format": 1, "org": "acast", "region": "eu-west-1", "stacks": [{ "name": "mesh-baseline",
+        "account": "333333333333", "region": "eu-west-1", "wave": 1,
+        "template": "../../etc/passwd", "sha256": "abc" }] });
+    std::fs::write(a.path().join("manifest.json"), manifest.to_string()).expect("write");
+    let err = compare(a.path(), a.path()).expect_err("outside").to_string();
+    assert_eq!(
+        err,
+        format!(
+            "`{}` is not valid: stack `333333333333/mesh-baseline` has path `../../etc/passwd`, which leaves the \
+             output folder (paths are relative to manifest.json, inside its folder, without `..`)",
+            a.path().join("manifest.json").display()
+        )
+    );
 }

@@ -11,11 +11,12 @@
 //!
 //! Speed: a stack is compared only when its manifest sha256 (or, without
 //! one, its bytes) differs, so a one-team change in a 2,000-account org
-//! parses only the templates that changed. Access changes are worked out from
-//! the changed templates and policies only: an unchanged stack grants the same
-//! before and after.
+//! parses only the templates that changed. Access changes come from the two
+//! `access.json` files (`access`), the decisions synth made, not from reading
+//! policies back out of templates.
 
-pub(crate) mod access;
+pub mod access;
+pub(crate) mod identity;
 mod render;
 mod synthesis;
 
@@ -51,8 +52,11 @@ pub struct Review {
     pub breaking: Vec<crate::contract::BreakingVersion>,
     /// Every stateful resource removed, replaced (even conditionally) or moved to another stack.
     pub destructive: Vec<Destructive>,
-    /// Access granted or taken away, in words.
+    /// Access granted or taken away, in words (from the two `access.json`).
     pub access: Vec<AccessChange>,
+    /// Why access was not compared: a side has no `access.json` (written before it existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_unknown: Option<String>,
     /// Changed stacks only, by (account, name).
     pub stacks: Vec<StackDiff>,
     /// Changed Glue resource policies only, by account.
@@ -113,6 +117,8 @@ pub struct PolicyDiff {
     pub status: Status,
     /// Paths start with `Policy`; statements with a `Sid` are matched by it.
     pub changes: Vec<PropertyChange>,
+    /// What the change grants or takes away: the access changes on this account's data.
+    pub access: Vec<String>,
 }
 
 /// A stateful resource that loses its data (or may).
@@ -151,10 +157,70 @@ struct Placed {
 pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
     let old = Synthesis::open(old_dir)?;
     let new = Synthesis::open(new_dir)?;
+    let compared = compare_stacks(&old, &new)?;
+    let mut policies = compare_policies(&old, &new)?;
+    let destructive = destructive_changes(&compared);
+    let stacks = compared.stacks;
+    let (access, access_unknown) = match (old.access()?, new.access()?) {
+        (Some(o), Some(n)) => (access::compare(&o, &n), None),
+        (o, _) => {
+            let dir = if o.is_none() { old_dir } else { new_dir };
+            (Vec::new(), Some(missing_access(dir)))
+        }
+    };
+    for p in &mut policies {
+        p.access = access::of_producer(&access, &p.account)
+            .map(|c| c.text.clone())
+            .collect();
+    }
+    // Contracts: both sides need a `contracts.json` (syntheses before it have none).
+    let breaking = match (old.contracts()?, new.contracts()?) {
+        (Some(o), Some(n)) => crate::contract::breaking(&o.versions, &n.versions, &n.versions),
+        _ => Vec::new(),
+    };
+    let mut summary = Summary {
+        breaking: breaking.iter().map(|b| b.changes.len()).sum(),
+        destructive: destructive.len(),
+        access_changes: access.len(),
+        policies_changed: policies.len(),
+        ..Summary::default()
+    };
+    for s in &stacks {
+        match s.status {
+            Status::Added => summary.stacks_added += 1,
+            Status::Removed => summary.stacks_removed += 1,
+            Status::Modified => summary.stacks_modified += 1,
+        }
+        for c in &s.changes {
+            match c.action {
+                Action::Add | Action::Import => summary.resources_added += 1,
+                Action::Remove => summary.resources_removed += 1,
+                Action::Modify | Action::Dynamic => summary.resources_modified += 1,
+            }
+        }
+    }
+    Ok(Review {
+        format: 1,
+        summary,
+        breaking,
+        destructive,
+        access,
+        access_unknown,
+        stacks,
+        policies,
+    })
+}
 
-    let mut names = access::Names::default();
-    let mut old_grants = BTreeSet::new();
-    let mut new_grants = BTreeSet::new();
+/// The stacks of two syntheses that differ, with the stateful resources removed and added
+/// (to pair moves) and the removed ones that `DeletionPolicy: Retain` keeps.
+struct Compared {
+    stacks: Vec<StackDiff>,
+    removed: Vec<Placed>,
+    added: Vec<Placed>,
+    retained: BTreeSet<(StackKey, String)>,
+}
+
+fn compare_stacks(old: &Synthesis, new: &Synthesis) -> Result<Compared, DiffError> {
     let mut stacks = Vec::new();
     let mut removed: Vec<Placed> = Vec::new();
     let mut added: Vec<Placed> = Vec::new();
@@ -189,20 +255,6 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
             continue;
         }
         let account = &key.0;
-        if let Some(t) = &old_t {
-            access::Extractor {
-                names: &mut names,
-                out: &mut old_grants,
-            }
-            .template(account, t);
-        }
-        if let Some(t) = &new_t {
-            access::Extractor {
-                names: &mut names,
-                out: &mut new_grants,
-            }
-            .template(account, t);
-        }
         for c in &changes {
             if !c.stateful {
                 continue;
@@ -219,7 +271,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                         removed.push(Placed {
                             key: key.clone(),
                             logical_id: c.logical_id.clone(),
-                            identity: access::physical_identity(account, t, &c.logical_id),
+                            identity: identity::physical_identity(account, t, &c.logical_id),
                         });
                     }
                 }
@@ -228,11 +280,11 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                         added.push(Placed {
                             key: key.clone(),
                             logical_id: c.logical_id.clone(),
-                            identity: access::physical_identity(account, t, &c.logical_id),
+                            identity: identity::physical_identity(account, t, &c.logical_id),
                         });
                     }
                 }
-                Action::Modify => {}
+                Action::Modify | Action::Import | Action::Dynamic => {}
             }
         }
         let status = match (o, n) {
@@ -248,6 +300,16 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         });
     }
 
+    Ok(Compared {
+        stacks,
+        removed,
+        added,
+        retained,
+    })
+}
+
+/// The Glue resource policies that differ, by account (`access` filled in later).
+fn compare_policies(old: &Synthesis, new: &Synthesis) -> Result<Vec<PolicyDiff>, DiffError> {
     let mut policies = Vec::new();
     let accounts: BTreeSet<&String> = old.policies.keys().chain(new.policies.keys()).collect();
     for account in accounts {
@@ -258,20 +320,11 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                 continue;
             }
         }
-        let old_doc = read_policy(&old, o)?;
-        let new_doc = read_policy(&new, n)?;
+        let old_doc = read_policy(old, o)?;
+        let new_doc = read_policy(new, n)?;
         let changes = change::diff_documents("Policy", old_doc.as_ref(), new_doc.as_ref());
         if changes.is_empty() {
             continue;
-        }
-        for (doc, grants) in [(&old_doc, &mut old_grants), (&new_doc, &mut new_grants)] {
-            if let Some(doc) = doc {
-                access::Extractor {
-                    names: &mut names,
-                    out: grants,
-                }
-                .glue_policy(account, doc);
-            }
         }
         policies.push(PolicyDiff {
             account: account.clone(),
@@ -282,14 +335,21 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
                 _ => Status::Modified,
             },
             changes,
+            access: Vec::new(),
         });
     }
 
+    Ok(policies)
+}
+
+/// Every stateful resource removed, replaced or moved to another stack, with why.
+fn destructive_changes(c: &Compared) -> Vec<Destructive> {
+    let (stacks, removed, added, retained) = (&c.stacks, &c.removed, &c.added, &c.retained);
     // A stateful resource removed from one stack and added to another (same
     // account, same physical name) has moved: CloudFormation deletes it from
     // the old stack, and the new stack cannot create it while it exists.
     let mut added_at: BTreeMap<(&str, &str), &Placed> = BTreeMap::new();
-    for a in &added {
+    for a in added {
         added_at.insert((a.key.0.as_str(), a.identity.as_str()), a);
     }
     let moves: BTreeMap<(StackKey, String), (String, String)> = removed
@@ -310,7 +370,7 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         .collect();
 
     let mut destructive = Vec::new();
-    for s in &stacks {
+    for s in stacks {
         let key = (s.account.clone(), s.name.clone());
         for c in s.changes.iter().filter(|c| c.destructive) {
             let id = (key.clone(), c.logical_id.clone());
@@ -330,42 +390,17 @@ pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
         }
     }
 
-    let access = access::compare(&old_grants, &new_grants, &names);
-    // Contracts: both sides need a `contracts.json` (syntheses before it have none).
-    let breaking = match (old.contracts()?, new.contracts()?) {
-        (Some(o), Some(n)) => crate::contract::breaking(&o.versions, &n.versions, &n.versions),
-        _ => Vec::new(),
-    };
-    let mut summary = Summary {
-        breaking: breaking.iter().map(|b| b.changes.len()).sum(),
-        destructive: destructive.len(),
-        access_changes: access.len(),
-        policies_changed: policies.len(),
-        ..Summary::default()
-    };
-    for s in &stacks {
-        match s.status {
-            Status::Added => summary.stacks_added += 1,
-            Status::Removed => summary.stacks_removed += 1,
-            Status::Modified => summary.stacks_modified += 1,
-        }
-        for c in &s.changes {
-            match c.action {
-                Action::Add => summary.resources_added += 1,
-                Action::Remove => summary.resources_removed += 1,
-                Action::Modify => summary.resources_modified += 1,
-            }
-        }
-    }
-    Ok(Review {
-        format: 1,
-        summary,
-        breaking,
-        destructive,
-        access,
-        stacks,
-        policies,
-    })
+    destructive
+}
+
+/// Why access is not compared when a side has no `access.json`.
+fn missing_access(dir: &Path) -> String {
+    format!(
+        "`{}` has no {} (written by a meshsynth from before it existed), so access is not compared; \
+         run `meshsynth synth` on that side to compare it",
+        dir.join(crate::synth::decisions::ACCESS_FILE).display(),
+        crate::synth::decisions::ACCESS_FILE
+    )
 }
 
 fn read_policy(synthesis: &Synthesis, file: Option<&FileEntry>) -> Result<Option<Value>, DiffError> {
@@ -414,6 +449,8 @@ fn reason(c: &ResourceChange, moved_to: Option<&str>, retained: bool) -> String 
             }
         }
         Action::Add => "added".to_owned(),
+        Action::Import => "imported".to_owned(),
+        Action::Dynamic => "may change when deployed".to_owned(),
     }
 }
 

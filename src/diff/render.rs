@@ -143,6 +143,9 @@ fn sign(a: Action) -> char {
         Action::Add => '+',
         Action::Remove => '-',
         Action::Modify => '~',
+        // Only a change set reports these; two templates never do.
+        Action::Import => '<',
+        Action::Dynamic => '?',
     }
 }
 
@@ -165,22 +168,6 @@ fn plural(n: usize, noun: &str) -> String {
         format!("{n} {noun}")
     } else {
         format!("{n} {noun}s")
-    }
-}
-
-fn access_suffix(c: &super::AccessChange) -> String {
-    match c.change {
-        "gains" => format!(" (through {})", c.now.join(", ")),
-        "loses" => format!(" (was through {})", c.was.join(", ")),
-        _ => format!(" (now through {}; was through {})", c.now.join(", "), c.was.join(", ")),
-    }
-}
-
-fn access_sign(c: &super::AccessChange) -> char {
-    match c.change {
-        "gains" => '+',
-        "loses" => '-',
-        _ => '~',
     }
 }
 
@@ -251,8 +238,12 @@ fn text(r: &Review, w: &mut dyn Write) -> io::Result<()> {
     if !r.access.is_empty() {
         writeln!(w, "Access changes ({}):", r.access.len())?;
         for c in &r.access {
-            writeln!(w, "  {} {}{}", access_sign(c), c.text, access_suffix(c))?;
+            writeln!(w, "  {}", super::access::line(c))?;
         }
+        writeln!(w)?;
+    }
+    if let Some(why) = &r.access_unknown {
+        writeln!(w, "Access changes: not compared: {why}")?;
         writeln!(w)?;
     }
     if !r.stacks.is_empty() {
@@ -272,6 +263,9 @@ fn text(r: &Review, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "Glue resource policies ({}):", r.policies.len())?;
         for p in &r.policies {
             writeln!(w, "  {}: {}", p.account, p.status.as_str())?;
+            for a in &p.access {
+                writeln!(w, "    access: {a}")?;
+            }
             for c in &p.changes {
                 writeln!(w, "        {}", property_line(c))?;
             }
@@ -328,8 +322,14 @@ fn markdown(r: &Review, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "### Access changes ({})", r.access.len())?;
         writeln!(w)?;
         for c in &r.access {
-            writeln!(w, "- `{}` {}{}", access_sign(c), c.text, access_suffix(c))?;
+            let line = super::access::line(c);
+            let (sign, rest) = line.split_at(1);
+            writeln!(w, "- `{sign}`{rest}")?;
         }
+        writeln!(w)?;
+    }
+    if let Some(why) = &r.access_unknown {
+        writeln!(w, "**Access changes:** not compared: {}", cell(why))?;
         writeln!(w)?;
     }
     if !r.stacks.is_empty() {
@@ -366,6 +366,9 @@ fn markdown(r: &Review, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w)?;
         for p in &r.policies {
             writeln!(w, "- {}: {}", p.account, p.status.as_str())?;
+            for a in &p.access {
+                writeln!(w, "  - access: {}", cell(a))?;
+            }
             for c in &p.changes {
                 writeln!(w, "  - {}", code(&property_line(c)))?;
             }

@@ -8,13 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::DiffError;
+use crate::render::manifest::{self, MANIFEST_FILE};
 
-/// The name of the Glue catalog resource policy file beside an account's templates.
-pub(crate) const GLUE_POLICY_FILE: &str = "glue-resource-policy.json";
+use super::DiffError;
 
 /// A stack's identity in a synthesis: (account id, stack name).
 pub(crate) type StackKey = (String, String);
@@ -41,48 +39,18 @@ pub(crate) struct FileEntry {
     pub(crate) sha256: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RawManifest {
-    stacks: Vec<RawStack>,
-    #[serde(default)]
-    policies: Vec<RawPolicy>,
-}
-
-#[derive(Deserialize)]
-struct RawStack {
-    name: String,
-    account: String,
-    template: String,
-    #[serde(default)]
-    sha256: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawPolicy {
-    account: String,
-    file: String,
-    #[serde(default)]
-    sha256: Option<String>,
-}
-
 impl Synthesis {
     /// Reads `dir/manifest.json` and finds the Glue resource policies
     /// (listed in the manifest, or `<account>/glue-resource-policy.json`).
     pub(crate) fn open(dir: &Path) -> Result<Synthesis, DiffError> {
-        let manifest_path = dir.join("manifest.json");
+        let manifest_path = dir.join(MANIFEST_FILE);
         let bytes = read(&manifest_path)?;
-        let raw: RawManifest = serde_json::from_slice(&bytes).map_err(|e| DiffError::Malformed {
+        let manifest = manifest::parse(&bytes).map_err(|reason| DiffError::Malformed {
             path: manifest_path.clone(),
-            reason: e.to_string(),
+            reason,
         })?;
         let mut stacks = BTreeMap::new();
-        for s in raw.stacks {
-            if !is_relative_inside(&s.template) {
-                return Err(DiffError::Malformed {
-                    path: manifest_path,
-                    reason: format!("template path `{}` leaves the folder", s.template),
-                });
-            }
+        for s in manifest.stacks {
             let key = (s.account, s.name);
             if stacks.contains_key(&key) {
                 return Err(DiffError::Malformed {
@@ -95,24 +63,18 @@ impl Synthesis {
                 StackEntry {
                     file: FileEntry {
                         path: s.template,
-                        sha256: s.sha256.filter(|h| !h.is_empty()),
+                        sha256: Some(s.sha256).filter(|h| !h.is_empty()),
                     },
                 },
             );
         }
         let mut policies = BTreeMap::new();
-        for p in raw.policies {
-            if !is_relative_inside(&p.file) {
-                return Err(DiffError::Malformed {
-                    path: manifest_path,
-                    reason: format!("policy path `{}` leaves the folder", p.file),
-                });
-            }
+        for p in manifest.policies {
             policies.insert(
                 p.account,
                 FileEntry {
                     path: p.file,
-                    sha256: p.sha256.filter(|h| !h.is_empty()),
+                    sha256: Some(p.sha256).filter(|h| !h.is_empty()),
                 },
             );
         }
@@ -124,7 +86,7 @@ impl Synthesis {
                 if policies.contains_key(account) || crate::model::AccountId::parse(account).is_none() {
                     continue;
                 }
-                let rel = format!("{account}/{GLUE_POLICY_FILE}");
+                let rel = manifest::policy_file(account);
                 if dir.join(&rel).is_file() {
                     policies.insert(
                         account.to_owned(),
@@ -163,14 +125,6 @@ pub(crate) fn same_by_hash(a: &FileEntry, b: &FileEntry) -> bool {
     matches!((&a.sha256, &b.sha256), (Some(x), Some(y)) if x == y)
 }
 
-/// A manifest path must stay inside the folder (no `..`, not absolute).
-fn is_relative_inside(path: &str) -> bool {
-    let p = Path::new(path);
-    !path.is_empty()
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
-}
-
 impl Synthesis {
     /// The synthesis's `contracts.json`, or `None` when it has none (written by
     /// a meshsynth from before contracts).
@@ -189,6 +143,34 @@ impl Synthesis {
     }
 }
 
+impl Synthesis {
+    /// The synthesis's `access.json`, or `None` when it has none (written by
+    /// a meshsynth from before it).
+    pub(crate) fn access(&self) -> Result<Option<crate::synth::decisions::AccessModel>, DiffError> {
+        let path = self.root.join(crate::synth::decisions::ACCESS_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = read(&path)?;
+        let model: crate::synth::decisions::AccessModel =
+            serde_json::from_slice(&bytes).map_err(|e| DiffError::Malformed {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if model.format != crate::synth::decisions::ACCESS_FORMAT {
+            return Err(DiffError::Malformed {
+                path,
+                reason: format!(
+                    "format {} is not supported (this meshsynth reads format {})",
+                    model.format,
+                    crate::synth::decisions::ACCESS_FORMAT
+                ),
+            });
+        }
+        Ok(Some(model))
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, DiffError> {
     std::fs::read(path).map_err(|e| DiffError::Unreadable {
         path: path.to_owned(),
@@ -203,14 +185,6 @@ fn read(path: &Path) -> Result<Vec<u8>, DiffError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_must_stay_inside() {
-        assert!(is_relative_inside("333333333333/mesh-products.template.json"));
-        assert!(!is_relative_inside("../x.json"));
-        assert!(!is_relative_inside("/etc/passwd"));
-        assert!(!is_relative_inside(""));
-    }
 
     #[test]
     fn hashes_count_only_when_both_sides_have_one() {

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod date;
 pub mod load;
+pub mod physical;
 pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod types;

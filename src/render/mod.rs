@@ -14,13 +14,12 @@
 mod canonical;
 mod contracts;
 mod helpers;
-mod manifest;
+pub mod manifest;
 mod stash;
 
 use std::path::{Path, PathBuf};
 
 use handlebars::Handlebars;
-use sha2::{Digest, Sha256};
 
 use crate::synth::{StackPlan, Synthesis};
 pub use contracts::contracts_file;
@@ -228,16 +227,6 @@ struct RenderedStack {
     sha256: String,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    s
-}
-
 fn render_stack(bp: &Blueprints, plan: &StackPlan, context: serde_json::Value) -> Result<RenderedStack, RenderError> {
     let stack = plan.id();
     let (bytes, resources) = bp.render(plan.part.as_str(), &stack, context)?;
@@ -254,10 +243,10 @@ fn render_stack(bp: &Blueprints, plan: &StackPlan, context: serde_json::Value) -
         });
     }
     Ok(RenderedStack {
-        sha256: sha256_hex(&bytes),
+        sha256: manifest::sha256_hex(&bytes),
         resources,
         file: File {
-            path: format!("{}/{}.template.json", plan.account, plan.name),
+            path: manifest::template_file(plan.account.as_str(), &plan.name),
             bytes,
         },
     })
@@ -288,19 +277,19 @@ pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, R
             &format!("{account}/glue-resource-policy"),
             context,
         )?;
-        Ok((account, sha256_hex(&bytes), bytes))
+        Ok((account, manifest::sha256_hex(&bytes), bytes))
     })
     .into_iter()
     .collect::<Result<Vec<_>, RenderError>>()?;
     let manifest = manifest::manifest(synthesis, &stacks, &policies);
     let mut files: Vec<File> = Vec::with_capacity(stacks.len() + policies.len() + 1);
     files.push(File {
-        path: "manifest.json".into(),
+        path: manifest::MANIFEST_FILE.into(),
         bytes: manifest,
     });
     files.extend(stacks.into_iter().map(|s| s.file));
     files.extend(policies.into_iter().map(|(account, _, bytes)| File {
-        path: format!("{account}/glue-resource-policy.json"),
+        path: manifest::policy_file(&account),
         bytes,
     }));
     files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -18,6 +18,7 @@
 pub(crate) mod access;
 pub mod alarms;
 pub(crate) mod compliance;
+pub mod decisions;
 pub(crate) mod lakeformation;
 pub(crate) mod names;
 pub(crate) mod par;

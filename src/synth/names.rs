@@ -16,7 +16,7 @@ pub(crate) fn data_bucket(org: &Org, account: &AccountId) -> String {
 
 /// `<org>-<account>-<region>-staging`: Athena results and oversized templates.
 pub(crate) fn staging_bucket(org: &Org, account: &AccountId) -> String {
-    format!("{}-{}-{}-staging", org.name, account, org.region)
+    crate::model::physical::staging_bucket(&org.name, account.as_str(), &org.region)
 }
 
 /// `<org>-<account>-<region>-logs`: the S3 server access logs of the account's other buckets.
