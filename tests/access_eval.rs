@@ -533,7 +533,7 @@ fn assert_no_failures(failures: &[String]) {
 proptest! {
     // Each case synthesises a whole org and evaluates every principal against every
     // version; 64 cases take a few seconds on 2 cores.
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))), ..ProptestConfig::default() })]
 
     #[test]
     fn generated_orgs_grant_exactly_what_their_grants_say(spec in org_strategy(6)) {
@@ -547,7 +547,7 @@ proptest! {
 
 /// The example org, judged on the day its grants are written for.
 fn example() -> (Topology, Mesh) {
-    let (mut t, _) = meshsynth::model::read_topology(&Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts"))
+    let (mut t, _) = meshsynth::validate::read_topology(&Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts"))
         .expect("the example org is valid");
     t.today = meshsynth::model::date::Date::parse(TODAY).expect("a date");
     let m = synthesise(&t);

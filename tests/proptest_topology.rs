@@ -10,26 +10,12 @@ use meshsynth::model::load::{from_sources, from_str};
 use meshsynth::model::{Loc, Topology};
 use meshsynth::validate::validate;
 use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
 
 mod common;
 use common::org::{build, org_strategy, single_file};
-
-/// A small deterministic PRNG for the mutations of one proptest seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).expect("fits")
-    }
-}
 
 /// The model without source positions, which legitimately differ between forms.
 fn without_locs(mut t: Topology) -> Topology {
@@ -59,7 +45,7 @@ fn without_locs(mut t: Topology) -> Topology {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1_500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1_500, failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))), ..ProptestConfig::default() })]
 
     #[test]
     fn generated_orgs_validate_and_mean_the_same_in_every_form(spec in org_strategy(7), rotate in 0usize..7) {
@@ -102,74 +88,117 @@ proptest! {
     }
 }
 
-/// One random edit of a text: YAML's special characters, deletions, duplications, truncation.
-fn mutate(text: &str, rng: &mut Rng) -> String {
-    const SPECIAL: &[&str] = &[
-        "{",
-        "}",
-        "[",
-        "]",
-        ":",
-        ",",
-        "&a",
-        "*a",
-        "!",
-        "|",
-        ">",
-        "'",
-        "\"",
-        "\n",
-        " ",
-        "-",
-        "#",
-        "@",
-        "%",
-        "\t",
-        "\u{0}",
-        "é",
-        "\u{feff}",
-        "~",
-        "null",
-        "999999999999999999999",
-        "-1",
-        "0x10",
-        "1e400",
-        "<<: *a",
-        "? ",
-        "---\n",
-        "...\n",
-        "&a [*a]",
-    ];
+/// YAML's special characters and values that parsers trip on.
+const SPECIAL: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "&a",
+    "*a",
+    "!",
+    "|",
+    ">",
+    "'",
+    "\"",
+    "\n",
+    " ",
+    "-",
+    "#",
+    "@",
+    "%",
+    "\t",
+    "\u{0}",
+    "é",
+    "\u{feff}",
+    "~",
+    "null",
+    "999999999999999999999",
+    "-1",
+    "0x10",
+    "1e400",
+    "<<: *a",
+    "? ",
+    "---\n",
+    "...\n",
+    "&a [*a]",
+];
+
+/// One edit of a text. Positions are `Index`es, scaled to the text's length
+/// when applied, so an edit means something for any text and shrinks towards
+/// the start of it (and towards shorter spans and earlier specials).
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Deletes up to `len` characters at `at`.
+    Delete { at: Index, len: usize },
+    /// Inserts a special at `at`.
+    Insert { at: Index, special: &'static str },
+    /// Copies up to `len` characters at `at` to `to`.
+    Duplicate { at: Index, len: usize, to: Index },
+    /// Cuts the text at `at`.
+    Truncate { at: Index },
+    /// Replaces the character at `at` with a printable ASCII one.
+    Replace { at: Index, with: char },
+    /// Replaces the value after the colon of the line `at` falls in.
+    Value { at: Index, special: &'static str },
+}
+
+fn edit_strategy() -> impl Strategy<Value = Edit> {
+    let special = || prop::sample::select(SPECIAL);
+    prop_oneof![
+        (any::<Index>(), 0usize..40).prop_map(|(at, len)| Edit::Delete { at, len }),
+        (any::<Index>(), special()).prop_map(|(at, special)| Edit::Insert { at, special }),
+        (any::<Index>(), 0usize..80, any::<Index>()).prop_map(|(at, len, to)| Edit::Duplicate { at, len, to }),
+        any::<Index>().prop_map(|at| Edit::Truncate { at }),
+        (any::<Index>(), prop::char::range(' ', '~')).prop_map(|(at, with)| Edit::Replace { at, with }),
+        (any::<Index>(), special()).prop_map(|(at, special)| Edit::Value { at, special }),
+    ]
+}
+
+/// Applies `edits` in turn.
+fn mutate(text: &str, edits: &[Edit]) -> String {
     let mut chars: Vec<char> = text.chars().collect();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(chars.len() + 1);
-        match rng.below(6) {
-            0 => {
-                let end = (at + rng.below(40)).min(chars.len());
+    for e in edits {
+        // `len + 1` places: before every character, and at the end.
+        let place = |i: &Index, chars: &Vec<char>| i.index(chars.len() + 1);
+        match e {
+            Edit::Delete { at, len } => {
+                let at = place(at, &chars);
+                let end = (at + len).min(chars.len());
                 chars.drain(at..end);
             }
-            1 => {
-                let s = SPECIAL[rng.below(SPECIAL.len())];
-                chars.splice(at..at, s.chars());
+            Edit::Insert { at, special } => {
+                let at = place(at, &chars);
+                chars.splice(at..at, special.chars());
             }
-            2 => {
-                let end = (at + rng.below(80)).min(chars.len());
+            Edit::Duplicate { at, len, to } => {
+                let at = place(at, &chars);
+                let end = (at + len).min(chars.len());
                 let copy: Vec<char> = chars[at..end].to_vec();
-                let to = rng.below(chars.len() + 1);
+                let to = place(to, &chars);
                 chars.splice(to..to, copy);
             }
-            3 => chars.truncate(at),
-            4 if at < chars.len() => chars[at] = char::from(b' ' + u8::try_from(rng.below(95)).expect("small")),
-            _ => {
-                // Replace a line's value after its colon.
+            Edit::Truncate { at } => {
+                let at = place(at, &chars);
+                chars.truncate(at);
+            }
+            Edit::Replace { at, with } => {
+                let at = place(at, &chars);
+                if at < chars.len() {
+                    chars[at] = *with;
+                }
+            }
+            Edit::Value { at, special } => {
+                let at = place(at, &chars);
                 let line_start = chars[..at].iter().rposition(|c| *c == '\n').map_or(0, |i| i + 1);
                 let line_end = chars[at..]
                     .iter()
                     .position(|c| *c == '\n')
                     .map_or(chars.len(), |i| at + i);
                 if let Some(colon) = chars[line_start..line_end].iter().position(|c| *c == ':') {
-                    let s = SPECIAL[rng.below(SPECIAL.len())];
-                    chars.splice(line_start + colon + 1..line_end, format!(" {s}").chars());
+                    chars.splice(line_start + colon + 1..line_end, format!(" {special}").chars());
                 }
             }
         }
@@ -178,11 +207,14 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))), ..ProptestConfig::default() })]
 
     #[test]
-    fn mutated_topologies_never_panic(seed in any::<u64>(), which in 0usize..3, spec in org_strategy(3)) {
-        let mut rng = Rng(seed | 1);
+    fn mutated_topologies_never_panic(
+        which in 0usize..3,
+        spec in org_strategy(3),
+        edits in prop::collection::vec(edit_strategy(), 1..5),
+    ) {
         let base = match which {
             0 => include_str!("fixtures/valid/minimal.yaml").to_owned(),
             1 => include_str!("../accounts/teams/shows.yaml").to_owned(),
@@ -191,7 +223,7 @@ proptest! {
                 single_file(&org, &teams)
             }
         };
-        let text = mutate(&base, &mut rng);
+        let text = mutate(&base, &edits);
         let path = PathBuf::from("mutated.yaml");
         // Whatever the outcome, it is a value, not a panic; errors carry the file.
         match from_str(&path, &text) {
@@ -212,7 +244,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))), ..ProptestConfig::default() })]
 
     /// Every valid org synthesises: no panic, no error, and every file is JSON
     /// (templates with resources, the manifest listing each of them).

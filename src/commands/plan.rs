@@ -11,9 +11,7 @@ use anyhow::Context as _;
 
 use super::Io;
 use crate::cli::{AwsRunArgs, PlanArgs, ReviewFormat};
-use crate::deploy::{
-    self, preview, AwsOptions, AwsSession, DeployError, PlanOptions, Progress, RetryPolicy, WaitOptions,
-};
+use crate::deploy::{self, preview, AwsOptions, AwsSession, PlanOptions, Progress, RetryPolicy, WaitOptions};
 use crate::exit::{ExitCode, Finding};
 use crate::model::AccountId;
 use crate::settings::{Settings, Verbosity};
@@ -36,7 +34,7 @@ pub(super) fn setup(
     io: &mut Io<'_>,
 ) -> anyhow::Result<Setup> {
     let topology = super::load_topology(settings, io)?;
-    let synth = deploy::manifest::read(out).map_err(|e| deploy_error(e.into()))?;
+    let synth = deploy::manifest::read(out)?;
     let manifest = &synth.manifest;
     if manifest.org != topology.org.name {
         anyhow::bail!(
@@ -110,15 +108,6 @@ pub(super) fn setup(
     Ok(Setup { synth, plan, aws })
 }
 
-/// Maps an engine error to the command's: findings exit 1, the rest 2.
-pub(super) fn deploy_error(e: DeployError) -> anyhow::Error {
-    if e.is_finding() {
-        Finding(e.to_string()).into()
-    } else {
-        e.into()
-    }
-}
-
 /// The async runtime of the AWS calls (IO-bound: two workers are plenty).
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -144,12 +133,10 @@ pub(super) fn progress(settings: &Settings, io: &Io<'_>) -> Progress {
 pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let progress = progress(settings, io);
-    let plan = runtime()?
-        .block_on(async {
-            let session = AwsSession::new(setup.aws.clone()).await;
-            deploy::plan(&session, &setup.synth, &setup.plan, &progress).await
-        })
-        .map_err(deploy_error)?;
+    let plan = runtime()?.block_on(async {
+        let session = AwsSession::new(setup.aws.clone()).await;
+        deploy::plan(&session, &setup.synth, &setup.plan, &progress).await
+    })?;
     let breaking = breaking(&plan, &args.out)?;
     let text = match args.format {
         ReviewFormat::Text => {

@@ -23,13 +23,6 @@ pub enum ManifestError {
     Stale { path: PathBuf },
 }
 
-impl ManifestError {
-    /// A stale output is a finding (exit 1); the rest is unreadable input (exit 2).
-    pub fn is_finding(&self) -> bool {
-        matches!(self, ManifestError::Stale { .. })
-    }
-}
-
 /// `manifest.json` as `synth` writes it (`spec/cli.md`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Manifest {

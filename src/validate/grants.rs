@@ -110,9 +110,7 @@ fn grant(
             return None;
         }
         (Some(a), None) => {
-            let Some(account) = cx.account_id(file, a) else {
-                return None;
-            };
+            let account = cx.account_id(file, a)?;
             if account == product.account {
                 cx.error(
                     file,

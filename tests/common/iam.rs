@@ -230,7 +230,7 @@ fn conditions_hold(st: &Value, p: &Principal, r: &Request) -> bool {
             let values = strings(values, "condition value");
             let actual = lookup(key);
             let holds = match op.as_str() {
-                "StringEquals" => actual.is_some_and(|a| values.iter().any(|v| *v == a)),
+                "StringEquals" => actual.is_some_and(|a| values.contains(&a)),
                 "StringLike" => actual.is_some_and(|a| values.iter().any(|v| glob(v, &a))),
                 "ArnLike" | "ArnEquals" => actual.is_some_and(|a| values.iter().any(|v| arn_like(v, &a))),
                 // Negated operators hold when the key is absent.
