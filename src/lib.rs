@@ -13,6 +13,7 @@ pub mod contract;
 pub mod deploy;
 pub mod diff;
 pub mod emit;
+pub mod error;
 pub mod exit;
 pub mod graph;
 pub mod lifecycle;
@@ -23,3 +24,4 @@ pub mod synth;
 pub mod validate;
 
 pub use commands::{run, Io};
+pub use error::Error;

@@ -17,20 +17,22 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let mut err = stderr.lock();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let result = meshsynth::run(
-        cli,
-        &mut meshsynth::Io {
-            out: &mut out,
-            err: &mut err,
-            interactive,
-        },
-    );
+    let mut io = meshsynth::Io {
+        out: &mut out,
+        err: &mut err,
+        interactive,
+        leftovers: Vec::new(),
+    };
+    let result = meshsynth::run(cli, &mut io);
+    // The process is about to exit, which frees everything at once: freeing the
+    // topology value by value would cost a noticeable share of a large run.
+    std::mem::forget(std::mem::take(&mut io.leftovers));
     let code = match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => meshsynth::exit::ExitCode::Success,
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");
-            meshsynth::exit::ExitCode::of_error(&e)
+            meshsynth::Error::exit_code_of(&e)
         }
     };
     let _ = out.flush();

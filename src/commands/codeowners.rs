@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use super::Io;
 use crate::cli::CodeownersArgs;
 use crate::exit::{ExitCode, Finding};
-use crate::lifecycle::codeowners::{self, CodeownersError, Owners};
+use crate::lifecycle::codeowners::{self, Owners};
 use crate::model::load::LoadError;
 use crate::settings::{Settings, Verbosity};
 
@@ -33,13 +33,13 @@ pub(crate) fn run(settings: &Settings, args: &CodeownersArgs, io: &mut Io<'_>) -
         .map(|t| (t.name.clone(), t.loc.file.clone()))
         .collect();
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let root = codeowners::repo_root(&settings.topology, &cwd).map_err(classify)?;
-    let layout = codeowners::repo_layout(&root, &settings.topology, &org_file, &team_files).map_err(classify)?;
+    let root = codeowners::repo_root(&settings.topology, &cwd)?;
+    let layout = codeowners::repo_layout(&root, &settings.topology, &org_file, &team_files)?;
     let itself = match &args.out {
-        Some(out) => codeowners::repo_path(&root, &cwd, out).map_err(classify)?,
+        Some(out) => codeowners::repo_path(&root, &cwd, out)?,
         None => None,
     };
-    let generated = codeowners::generate(&Owners::of(&topology), &layout, itself.as_deref()).map_err(classify)?;
+    let generated = codeowners::generate(&Owners::of(&topology), &layout, itself.as_deref())?;
     if !quiet {
         for w in &generated.warnings {
             writeln!(io.err, "warning: {w}")?;
@@ -70,16 +70,6 @@ pub(crate) fn run(settings: &Settings, args: &CodeownersArgs, io: &mut Io<'_>) -
         writeln!(io.err, "wrote `{shown}` ({} rules)", generated.rules)?;
     }
     Ok(ExitCode::Success)
-}
-
-/// A path that CODEOWNERS cannot name is a finding about the topology (exit 1);
-/// the rest are about where meshsynth runs (exit 2).
-fn classify(e: CodeownersError) -> anyhow::Error {
-    if e.is_finding() {
-        anyhow::Error::new(Finding(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
 }
 
 /// The file's text, `None` when it does not exist.

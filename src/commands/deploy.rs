@@ -8,7 +8,7 @@
 
 use std::io::BufRead;
 
-use super::plan::{deploy_error, progress, runtime, setup};
+use super::plan::{progress, runtime, setup};
 use super::Io;
 use crate::cli::DeployArgs;
 use crate::deploy::approval::{self, Allowance, Allowed, Refusal};
@@ -52,12 +52,8 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
     let rt = runtime()?;
     rt.block_on(async {
         let session = AwsSession::new(setup.aws.clone()).await;
-        let plan = deploy::plan(&session, &setup.synth, &setup.plan, &progress)
-            .await
-            .map_err(deploy_error)?;
-        let in_force = deploy::access::in_force(&session, &setup.record)
-            .await
-            .map_err(deploy_error)?;
+        let plan = deploy::plan(&session, &setup.synth, &setup.plan, &progress).await?;
+        let in_force = deploy::access::in_force(&session, &setup.record).await?;
         let access = super::plan::access_section(&in_force, &args.out)?;
         if !quiet {
             // Shown, not refused: the producer decides, after telling the consumers it names.

@@ -9,7 +9,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 
 use super::Io;
-use crate::exit::{ExitCode, Finding};
+use crate::exit::ExitCode;
 use crate::lifecycle::migrate::migrate;
 use crate::settings::{Settings, Verbosity};
 
@@ -36,7 +36,7 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
         let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read `{}`", f.display()))?;
         sources.insert(f, text);
     }
-    let m = migrate(&raw, &sources).map_err(|e| Finding(e.to_string()))?;
+    let m = migrate(&raw, &sources)?;
     // Stage every file, then rename: a failure before the renames changes nothing.
     let mut staged = Vec::new();
     for (file, text) in &m.files {
@@ -68,7 +68,7 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
     for (file, _) in &m.files {
         writeln!(io.out, "  {}", file.display())?;
     }
-    match crate::model::read_topology(path) {
+    match crate::validate::read_topology(path) {
         Ok((_, warnings)) => {
             if settings.verbosity != Verbosity::Quiet {
                 for w in &warnings {

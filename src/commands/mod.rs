@@ -30,6 +30,20 @@ pub struct Io<'a> {
     pub err: &'a mut dyn Write,
     /// Whether stdin and stderr are terminals (prompts and progress bars need them).
     pub interactive: bool,
+    /// Large values a command is done with (the raw and the validated
+    /// topology), handed back instead of freed: freeing millions of small
+    /// strings takes a noticeable share of a run, and `main` lets the
+    /// process's exit free them at once. Other callers (tests) free them
+    /// when they drop the `Io`. What to do with them is the caller's
+    /// decision, not the library's.
+    pub leftovers: Vec<Box<dyn std::any::Any>>,
+}
+
+impl Io<'_> {
+    /// Hands `value` to the caller (see [`Io::leftovers`]).
+    pub(crate) fn leave<T: 'static>(&mut self, value: T) {
+        self.leftovers.push(Box::new(value));
+    }
 }
 
 /// Runs a parsed command line.
@@ -90,7 +104,7 @@ pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: boo
     let raw = crate::model::load::load(&settings.topology)?;
     let loaded = started.elapsed();
     let validated = crate::validate::validate_ref(&raw);
-    drop_later(raw);
+    io.leave(raw);
     if settings.verbosity == Verbosity::Verbose {
         writeln!(
             io.err,
@@ -123,18 +137,5 @@ pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: boo
             Ok(topology)
         }
         Err(errors) => Err(crate::model::load::LoadError::Invalid(errors).into()),
-    }
-}
-
-/// Frees a large value on another thread: freeing millions of small strings
-/// takes a noticeable share of a run, and nothing waits for it (the process may
-/// exit first, which frees everything at once).
-pub(crate) fn drop_later<T: Send + 'static>(value: T) {
-    if std::thread::Builder::new()
-        .name("drop".to_owned())
-        .spawn(move || drop(value))
-        .is_err()
-    {
-        // No thread to be had: the value was moved into the failed closure and is already freed.
     }
 }

@@ -4,9 +4,9 @@
 
 use super::Io;
 use crate::cli::NewTeamArgs;
-use crate::exit::{ExitCode, Finding};
+use crate::exit::ExitCode;
+use crate::lifecycle;
 use crate::lifecycle::scaffold::{self, NewTeam};
-use crate::lifecycle::{self, LifecycleError};
 use crate::settings::{Settings, Verbosity};
 
 pub(crate) fn run(settings: &Settings, args: &NewTeamArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
@@ -18,10 +18,9 @@ pub(crate) fn run(settings: &Settings, args: &NewTeamArgs, io: &mut Io<'_>) -> a
         &args.environments,
         args.steward.as_deref(),
         args.contact.as_deref(),
-    )
-    .map_err(refusal)?;
-    let prepared = scaffold::prepare(&settings.topology, &team).map_err(refusal)?;
-    lifecycle::write_new(&prepared.path, &prepared.text, "new-team").map_err(refusal)?;
+    )?;
+    let prepared = scaffold::prepare(&settings.topology, &team)?;
+    lifecycle::write_new(&prepared.path, &prepared.text, "new-team")?;
     if settings.verbosity != Verbosity::Quiet {
         for w in &prepared.warnings {
             writeln!(io.err, "warning: {w}")?;
@@ -34,13 +33,4 @@ pub(crate) fn run(settings: &Settings, args: &NewTeamArgs, io: &mut Io<'_>) -> a
     writeln!(io.out, "  meshsynth plan --account {first}")?;
     writeln!(io.out, "  meshsynth deploy --account {first}")?;
     Ok(ExitCode::Success)
-}
-
-/// A refusal exits 1 (a finding about the input); IO and usage problems exit 2.
-fn refusal(e: LifecycleError) -> anyhow::Error {
-    if e.is_finding() {
-        anyhow::Error::new(Finding(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
 }

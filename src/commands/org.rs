@@ -10,7 +10,7 @@ use crate::cli::{OrgCheckArgs, OrgCommand, OrgImportArgs};
 use crate::exit::{ExitCode, Finding};
 use crate::lifecycle::check::{self, ServiceAccess};
 use crate::lifecycle::import::{self, ImportOptions};
-use crate::lifecycle::organizations::{self, OrgError, OrgSnapshot};
+use crate::lifecycle::organizations::{self, OrgSnapshot};
 use crate::lifecycle::{self, LifecycleError};
 use crate::model::load::{self as model_load, LoadError};
 use crate::model::AccessMode;
@@ -38,7 +38,7 @@ fn read_org(
         let config = organizations::sdk_config(aws, fallback_region).await;
         let region = config.region().map(ToString::to_string).unwrap_or_default();
         let client = aws_sdk_organizations::Client::new(&config);
-        let snapshot = organizations::snapshot(&client, true).await.map_err(org_error)?;
+        let snapshot = organizations::snapshot(&client, true).await?;
         let access = if services {
             Some(match organizations::service_access(&client).await {
                 Ok(s) => ServiceAccess::Enabled(s),
@@ -49,14 +49,6 @@ fn read_org(
         };
         Ok((snapshot, region, access))
     })
-}
-
-fn org_error(e: OrgError) -> anyhow::Error {
-    if e.is_finding() {
-        anyhow::Error::new(Finding(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
 }
 
 fn run_check(settings: &Settings, args: &OrgCheckArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
@@ -88,13 +80,10 @@ fn run_import(settings: &Settings, args: &OrgImportArgs, io: &mut Io<'_>) -> any
     // Refuse before calling AWS when the destination is taken.
     let org_file = args.out.join("org.yaml");
     if org_file.exists() {
-        return Err(Finding(
-            LifecycleError::Exists {
-                path: org_file,
-                command: "org import",
-            }
-            .to_string(),
-        )
+        return Err(LifecycleError::Exists {
+            path: org_file,
+            command: "org import",
+        }
         .into());
     }
     let (org, region, _) = read_org(&settings.aws, None, false)?;
@@ -117,13 +106,10 @@ fn run_import(settings: &Settings, args: &OrgImportArgs, io: &mut Io<'_>) -> any
     }
     for (path, _) in &files {
         if path.exists() {
-            return Err(Finding(
-                LifecycleError::Exists {
-                    path: path.clone(),
-                    command: "org import",
-                }
-                .to_string(),
-            )
+            return Err(LifecycleError::Exists {
+                path: path.clone(),
+                command: "org import",
+            }
             .into());
         }
     }
@@ -140,11 +126,7 @@ fn run_import(settings: &Settings, args: &OrgImportArgs, io: &mut Io<'_>) -> any
             for p in &written {
                 let _ = std::fs::remove_file(p);
             }
-            return Err(if e.is_finding() {
-                Finding(e.to_string()).into()
-            } else {
-                e.into()
-            });
+            return Err(e.into());
         }
         written.push(path.clone());
     }

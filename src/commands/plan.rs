@@ -38,7 +38,7 @@ pub(super) fn setup(
     io: &mut Io<'_>,
 ) -> anyhow::Result<Setup> {
     let topology = super::load_topology(settings, io)?;
-    let synth = deploy::manifest::read(out).map_err(|e| deploy_error(e.into()))?;
+    let synth = deploy::manifest::read(out)?;
     let manifest = &synth.manifest;
     if manifest.org != topology.org.name {
         anyhow::bail!(
@@ -126,15 +126,6 @@ pub(super) fn setup(
     })
 }
 
-/// Maps an engine error to the command's: findings exit 1, the rest 2.
-pub(super) fn deploy_error(e: DeployError) -> anyhow::Error {
-    if e.is_finding() {
-        Finding(e.to_string()).into()
-    } else {
-        e.into()
-    }
-}
-
 /// The async runtime of the AWS calls (IO-bound: two workers are plenty).
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -160,14 +151,12 @@ pub(super) fn progress(settings: &Settings, io: &Io<'_>) -> Progress {
 pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let progress = progress(settings, io);
-    let (plan, in_force) = runtime()?
-        .block_on(async {
-            let session = AwsSession::new(setup.aws.clone()).await;
-            let plan = deploy::plan(&session, &setup.synth, &setup.plan, &progress).await?;
-            let in_force = deploy::access::in_force(&session, &setup.record).await?;
-            Ok::<_, DeployError>((plan, in_force))
-        })
-        .map_err(deploy_error)?;
+    let (plan, in_force) = runtime()?.block_on(async {
+        let session = AwsSession::new(setup.aws.clone()).await;
+        let plan = deploy::plan(&session, &setup.synth, &setup.plan, &progress).await?;
+        let in_force = deploy::access::in_force(&session, &setup.record).await?;
+        Ok::<_, DeployError>((plan, in_force))
+    })?;
     let breaking = breaking(&plan, &args.out)?;
     let access = access_section(&in_force, &args.out)?;
     let text = match args.format {

@@ -17,15 +17,11 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> any
     let blueprints = Blueprints::new(args.blueprints.as_deref())?;
     let topology = load_topology(settings, io)?;
     let loaded = started.elapsed();
-    let mut synthesis = crate::synth::plan(&topology).map_err(|e| match e {
-        // A policy AWS would refuse for its size is a finding about the topology (exit 1).
-        crate::synth::SynthError::PolicyTooLarge { .. } => anyhow::Error::new(Finding(e.to_string())),
-        e => anyhow::Error::new(e),
-    })?;
+    let mut synthesis = crate::synth::plan(&topology)?;
     let contracts = crate::contract::from_topology(&topology);
     let access = crate::synth::decisions::access_model(&topology);
     // Freeing a large topology costs time just before the process exits anyway.
-    std::mem::forget(topology);
+    io.leave(topology);
     let planned = started.elapsed();
     let mut files = crate::render::render(&blueprints, &mut synthesis)?;
     files.push(crate::render::contracts_file(&contracts));

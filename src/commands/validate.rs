@@ -25,15 +25,15 @@ pub(crate) fn run(settings: &Settings, args: &ValidateArgs, io: &mut Io<'_>) -> 
         )?;
     }
     let Some(against) = &args.against else {
-        super::drop_later(t);
+        io.leave(t);
         return Ok(ExitCode::Success);
     };
     let new = crate::contract::from_topology(&t);
-    super::drop_later(t);
+    io.leave(t);
     // The older topology must be valid too: its errors are reported (exit 1),
     // since contracts of an invalid topology mean nothing.
-    let (old_topology, _) =
-        crate::model::read_topology(against).with_context(|| format!("cannot compare with `{}`", against.display()))?;
+    let (old_topology, _) = crate::validate::read_topology(against)
+        .with_context(|| format!("cannot compare with `{}`", against.display()))?;
     let old = crate::contract::from_topology(&old_topology);
     let breaking = crate::contract::breaking(&old.versions, &new.versions, &new.versions);
     if breaking.is_empty() {

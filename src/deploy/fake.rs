@@ -1,7 +1,7 @@
 //! Test doubles of the service traits, for fault injection: throttling, a
 //! stack that fails to deploy, and the engine's reaction to both (retries,
 //! later waves skipped, resuming). The happy path is tested against the moto
-//! emulator in `tests/deploy.rs`; these cover what moto cannot be made to do.
+//! emulator in `tests/it/deploy.rs`; these cover what moto cannot be made to do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -23,13 +23,6 @@ pub enum ManifestError {
     Stale { path: PathBuf },
 }
 
-impl ManifestError {
-    /// A stale output is a finding (exit 1); the rest is unreadable input (exit 2).
-    pub fn is_finding(&self) -> bool {
-        matches!(self, ManifestError::Stale { .. })
-    }
-}
-
 pub use crate::render::manifest::{Manifest, ManifestPolicy, ManifestStack, Upload};
 
 /// A stack's identity across the org: (account, stack name).

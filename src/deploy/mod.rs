@@ -109,21 +109,3 @@ pub enum DeployError {
         secs: u64,
     },
 }
-
-impl DeployError {
-    /// A finding about the synthesis or the deployed stacks (exit 1), as
-    /// opposed to credentials, connectivity or unreadable input (exit 2).
-    pub fn is_finding(&self) -> bool {
-        match self {
-            DeployError::Manifest(m) => m.is_finding(),
-            DeployError::ChangeSetFailed { .. }
-            | DeployError::StackBusy { .. }
-            | DeployError::StackStuck { .. }
-            | DeployError::UnreadableTemplate { .. } => true,
-            DeployError::AssumeRole { .. }
-            | DeployError::Api { .. }
-            | DeployError::WaitTimeout { .. }
-            | DeployError::Record { .. } => false,
-        }
-    }
-}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::deploy::execute::Step;
+use crate::deploy::execute::{DeployReport, Step, StepStatus};
 use crate::deploy::planned::{Exec, PolicyPlan};
 
 fn change(action: Action, id: &str, ty: &str, replacement: Option<Replacement>, destructive: bool) -> ResourceChange {

@@ -86,13 +86,6 @@ pub enum CodeownersError {
     Unreadable { path: PathBuf, reason: String },
 }
 
-impl CodeownersError {
-    /// A finding about the topology (exit 1), as opposed to where meshsynth runs (exit 2).
-    pub fn is_finding(&self) -> bool {
-        matches!(self, CodeownersError::UnnamablePath { .. })
-    }
-}
-
 /// The CODEOWNERS file of a topology with these `owners`, whose files sit at
 /// `layout`. `itself` is where the file will be (relative to the root), when
 /// known: the org's owners then own it too, so that who approves what

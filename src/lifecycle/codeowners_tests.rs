@@ -171,7 +171,7 @@ fn spaces_are_escaped_and_pattern_characters_refused() {
         .ends_with("\n/my\\ mesh/teams/ @o/p\n/my\\ mesh/org.yaml @o/p\n/my\\ mesh/teams/a.yaml @o/a\n"));
     for bad in ["a*", "a?", "a[1]", "a#b", "a\\b", "a\tb"] {
         let err = generate(&owners(&["@o/p"], &[("a", &["@o/a"])]), &directory(bad, &["a"]), None).expect_err(bad);
-        assert!(err.is_finding());
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::Finding);
         assert!(
             err.to_string()
                 .starts_with(&format!("`{bad}/org.yaml` cannot be named in a CODEOWNERS file: `")),
@@ -270,7 +270,7 @@ fn outside_git_paths_are_relative_to_the_current_directory() {
     assert_eq!(layout.teams_dir.as_deref(), Some("accounts/teams"));
     let other = tempfile::tempdir().expect("tempdir");
     let err = repo_root(&topo, other.path()).expect_err("no root");
-    assert!(!err.is_finding());
+    assert_eq!(err.exit_code(), crate::exit::ExitCode::Usage);
     assert!(
         err.to_string()
             .contains("is not inside a git repository nor under the current directory"),

@@ -91,8 +91,7 @@ pub fn migrate(input: &RawInput, sources: &BTreeMap<PathBuf, String>) -> Result<
     }
     let mut out = Vec::new();
     for (file, text) in sources {
-        let mine: Vec<(&(ProductId, String, String), &(PathBuf, Vec<u32>))> =
-            merged.iter().filter(|(_, (f, _))| f == file).collect();
+        let mine: Vec<_> = merged.iter().filter(|(_, (f, _))| f == file).collect();
         let removals = approvals.get(file).cloned().unwrap_or_default();
         let is_org = *file == input.org_file;
         if mine.is_empty() && removals.is_empty() && !is_org {

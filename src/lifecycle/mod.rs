@@ -59,20 +59,6 @@ pub enum LifecycleError {
     Invalid(Vec<Diagnostic>),
 }
 
-impl LifecycleError {
-    /// A refusal about the user's input or topology (exit 1), as opposed to IO or usage (exit 2).
-    pub fn is_finding(&self) -> bool {
-        !matches!(
-            self,
-            LifecycleError::NotADirectory { .. }
-                | LifecycleError::Unreadable { .. }
-                | LifecycleError::Unwritable { .. }
-                | LifecycleError::TooManyNames { .. }
-                | LifecycleError::BadEnvironments { .. }
-        )
-    }
-}
-
 fn render_diagnostics(diags: &[Diagnostic]) -> String {
     diags
         .iter()

@@ -41,14 +41,6 @@ pub enum OrgError {
     Call { operation: &'static str, message: String },
 }
 
-impl OrgError {
-    /// Not being in an organisation is a finding about the setup (exit 1);
-    /// a failed or denied call is an environment problem (exit 2).
-    pub fn is_finding(&self) -> bool {
-        matches!(self, OrgError::NotInUse)
-    }
-}
-
 fn call_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> OrgError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -96,8 +96,20 @@ pub fn directory_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), LoadError>
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'));
-            if is_topology && !hidden && p.is_file() {
-                files.push(p);
+            if !is_topology || hidden {
+                continue;
+            }
+            // A team file that cannot be followed (a dangling link) is an error,
+            // not a team quietly left out; folders and devices are not files.
+            match fs::metadata(&p) {
+                Ok(m) if m.is_file() => files.push(p),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(LoadError::Unreadable {
+                        reason: io_reason(&e),
+                        path: p,
+                    })
+                }
             }
         }
     }

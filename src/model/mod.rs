@@ -417,13 +417,6 @@ impl Topology {
     }
 }
 
-/// Reads and validates a topology file or directory: the model and its warnings,
-/// or every error (each with file, line and column).
-pub fn read_topology(path: &std::path::Path) -> Result<(Topology, Vec<Diagnostic>), load::LoadError> {
-    let raw = load::load(path)?;
-    crate::validate::validate(raw).map_err(load::LoadError::Invalid)
-}
-
 /// A name as a CloudFormation logical-id fragment: `ad-revenue` → `AdRevenue`,
 /// `episode_id` → `EpisodeId`. Validation guarantees that the fragments of
 /// different products (and of tables within a version) never collide.

@@ -1046,7 +1046,9 @@ pub(crate) const EXAMPLE_TODAY: &str = "2026-12-02";
 pub(crate) fn example_topology() -> Topology {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts");
     std::env::set_var(crate::model::date::TODAY_VAR, EXAMPLE_TODAY);
-    crate::model::read_topology(&dir).expect("the example org is valid").0
+    crate::validate::read_topology(&dir)
+        .expect("the example org is valid")
+        .0
 }
 
 #[cfg(test)]

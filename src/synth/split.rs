@@ -145,6 +145,36 @@ mod tests {
         }
     }
 
+    /// Known answers: the test vectors every port of Lamping and Veach's
+    /// reference implementation checks (e.g. dgryski/go-jump), plus the
+    /// extremes of the key; computed again with the paper's C code.
+    #[rstest::rstest]
+    #[case(1, 1, 0)]
+    #[case(42, 57, 43)]
+    #[case(0xDEAD_10CC, 1, 0)]
+    #[case(0xDEAD_10CC, 666, 361)]
+    #[case(256, 1024, 520)]
+    #[case(0, 10, 0)]
+    #[case(1, 10, 6)]
+    #[case(u64::MAX, 100, 92)]
+    #[case(0x0123_4567_89AB_CDEF, 1000, 194)]
+    // No buckets: bucket 0 rather than -1 (split never asks for fewer than 2).
+    #[case(0xDEAD_10CC, 0, 0)]
+    fn jump_hash_known_answers(#[case] key: u64, #[case] buckets: usize, #[case] bucket: usize) {
+        assert_eq!(jump_hash(key, buckets), bucket);
+    }
+
+    /// A unit's key hash is the first 8 bytes of its SHA-256, big-endian, and
+    /// the stacks it lands in for 2, 3, 5 and 10 stacks: changing either moves
+    /// Glue databases between stacks, which replaces them.
+    #[rstest::rstest]
+    #[case("finance.payouts@1", 0x8fae_8d68_703c_9bff, [1, 1, 1, 1])]
+    #[case("podcasts.episodes@2", 0xbca6_f54c_0637_d43c, [1, 1, 3, 3])]
+    fn unit_keys_land_in_known_stacks(#[case] key: &str, #[case] hash: u64, #[case] stacks: [usize; 4]) {
+        assert_eq!(key_hash(key), hash);
+        assert_eq!([2, 3, 5, 10].map(|n| jump_hash(hash, n)), stacks);
+    }
+
     #[test]
     fn jump_hash_is_stable() {
         // A key's bucket depends only on the key and `n`; growing `n` moves about 1/n of the keys.

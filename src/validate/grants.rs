@@ -96,6 +96,69 @@ fn grant(
         // The missing steward is its own error (restricted products need one).
         None => ok = false,
     }
+    let to = grantee(cx, file, product, g, accounts, groups)?;
+    let role_names = match &raw.roles {
+        Some(list) => grant_roles(cx, file, id, list, &to, roles, &mut ok),
+        None => BTreeSet::new(),
+    };
+    let versions = raw
+        .versions
+        .as_ref()
+        .map(|list| grant_versions(cx, file, product, list, &mut ok));
+    let expires = match &raw.expires {
+        None => None,
+        Some(e) => match Date::parse(e.value.trim()) {
+            Some(d) => Some(d),
+            None => {
+                cx.error(
+                    file,
+                    e,
+                    format!("`expires: {}` is not a date", e.value),
+                    "write the day as a quoted \"YYYY-MM-DD\", e.g. \"2027-06-30\"",
+                );
+                ok = false;
+                None
+            }
+        },
+    };
+    let all_columns = match &raw.columns {
+        None => false,
+        Some(c) if c.value == "all" => true,
+        Some(c) => {
+            cx.error(
+                file,
+                c,
+                format!("`columns: {}` on a grant of `{id}`", c.value),
+                "write `columns: all` to let the grantee read the sensitive columns too, or leave it out",
+            );
+            ok = false;
+            false
+        }
+    };
+    ok.then(|| Grant {
+        to,
+        roles: role_names,
+        versions,
+        approved_by: raw.approved_by.value.clone(),
+        all_columns,
+        reason: raw.reason.as_ref().map(|r| r.value.clone()),
+        expires,
+        loc: loc(file, g),
+    })
+}
+
+/// Whom a grant is to: an account of the topology other than the producer's,
+/// or a restricted access group.
+fn grantee(
+    cx: &mut Cx,
+    file: &std::path::Path,
+    product: &Product,
+    g: &S<RawGrant>,
+    accounts: &BTreeMap<AccountId, Account>,
+    groups: &BTreeMap<String, AccessGroup>,
+) -> Option<Grantee> {
+    let raw = &g.value;
+    let id = &product.id;
     let to = match (&raw.account, &raw.access_group) {
         (Some(_), Some(_)) | (None, None) => {
             cx.error(
@@ -110,9 +173,7 @@ fn grant(
             return None;
         }
         (Some(a), None) => {
-            let Some(account) = cx.account_id(file, a) else {
-                return None;
-            };
+            let account = cx.account_id(file, a)?;
             if account == product.account {
                 cx.error(
                     file,
@@ -167,122 +228,104 @@ fn grant(
             }
         },
     };
+    Some(to)
+}
+
+/// The service roles a grant to an account narrows to: restricted roles the
+/// account declares; `ok` turns false when one is not.
+fn grant_roles(
+    cx: &mut Cx,
+    file: &std::path::Path,
+    id: &ProductId,
+    list: &S<Vec<S<String>>>,
+    to: &Grantee,
+    roles: &[ServiceRole],
+    ok: &mut bool,
+) -> BTreeSet<String> {
     let mut role_names = BTreeSet::new();
-    if let Some(list) = &raw.roles {
-        match &to {
-            Grantee::Group(_) => {
-                cx.error(
-                    file,
-                    list,
-                    format!("a grant on `{id}` to an access group names `roles`"),
-                    "`roles` narrows a grant to an account; remove it",
-                );
-                ok = false;
-            }
-            Grantee::Account(account) => {
-                for r in &list.value {
-                    let declared = roles.iter().find(|s| s.account == *account && s.name == r.value);
-                    match declared {
-                        Some(s) if s.access == Access::Restricted => {
-                            role_names.insert(r.value.clone());
-                        }
-                        Some(_) => {
-                            cx.error(
-                                file,
-                                r,
-                                format!("a grant on `{id}` names service role `{}`, which is open", r.value),
-                                "open service roles read open products only; name a restricted service role",
-                            );
-                            ok = false;
-                        }
-                        None => {
-                            let known: Vec<&str> = roles
-                                .iter()
-                                .filter(|s| s.account == *account && s.access == Access::Restricted)
-                                .map(|s| s.name.as_str())
-                                .collect();
-                            cx.error(
-                                file,
-                                r,
-                                format!(
-                                    "a grant on `{id}` names service role `{}`, which account `{account}` does not declare",
-                                    r.value
-                                ),
-                                if known.is_empty() {
-                                    format!("account `{account}` declares no restricted service role")
-                                } else {
-                                    format!("restricted service roles of account `{account}`: {}", known.join(", "))
-                                },
-                            );
-                            ok = false;
-                        }
+    match to {
+        Grantee::Group(_) => {
+            cx.error(
+                file,
+                list,
+                format!("a grant on `{id}` to an access group names `roles`"),
+                "`roles` narrows a grant to an account; remove it",
+            );
+            *ok = false;
+        }
+        Grantee::Account(account) => {
+            for r in &list.value {
+                let declared = roles.iter().find(|s| s.account == *account && s.name == r.value);
+                match declared {
+                    Some(s) if s.access == Access::Restricted => {
+                        role_names.insert(r.value.clone());
+                    }
+                    Some(_) => {
+                        cx.error(
+                            file,
+                            r,
+                            format!("a grant on `{id}` names service role `{}`, which is open", r.value),
+                            "open service roles read open products only; name a restricted service role",
+                        );
+                        *ok = false;
+                    }
+                    None => {
+                        let known: Vec<&str> = roles
+                            .iter()
+                            .filter(|s| s.account == *account && s.access == Access::Restricted)
+                            .map(|s| s.name.as_str())
+                            .collect();
+                        cx.error(
+                            file,
+                            r,
+                            format!(
+                                "a grant on `{id}` names service role `{}`, which account `{account}` does not declare",
+                                r.value
+                            ),
+                            if known.is_empty() {
+                                format!("account `{account}` declares no restricted service role")
+                            } else {
+                                format!("restricted service roles of account `{account}`: {}", known.join(", "))
+                            },
+                        );
+                        *ok = false;
                     }
                 }
             }
         }
     }
-    let mut versions = None;
-    if let Some(list) = &raw.versions {
-        let mut set = BTreeSet::new();
-        for v in &list.value {
-            match u32::try_from(v.value).ok().filter(|n| product.versions.contains_key(n)) {
-                Some(n) => {
-                    set.insert(n);
-                }
-                None => {
-                    let known: Vec<String> = product.versions.keys().map(u32::to_string).collect();
-                    cx.error(
-                        file,
-                        v,
-                        format!("a grant on `{id}` names version {}, which it does not have", v.value),
-                        format!("its versions are {}", known.join(", ")),
-                    );
-                    ok = false;
-                }
+    role_names
+}
+
+/// The versions a grant names: versions the product has; `ok` turns false
+/// when one is not.
+fn grant_versions(
+    cx: &mut Cx,
+    file: &std::path::Path,
+    product: &Product,
+    list: &S<Vec<S<i64>>>,
+    ok: &mut bool,
+) -> BTreeSet<u32> {
+    let id = &product.id;
+    let mut set = BTreeSet::new();
+    for v in &list.value {
+        match u32::try_from(v.value).ok().filter(|n| product.versions.contains_key(n)) {
+            Some(n) => {
+                set.insert(n);
             }
-        }
-        versions = Some(set);
-    }
-    let expires = match &raw.expires {
-        None => None,
-        Some(e) => match Date::parse(e.value.trim()) {
-            Some(d) => Some(d),
             None => {
+                let known: Vec<String> = product.versions.keys().map(u32::to_string).collect();
                 cx.error(
                     file,
-                    e,
-                    format!("`expires: {}` is not a date", e.value),
-                    "write the day as a quoted \"YYYY-MM-DD\", e.g. \"2027-06-30\"",
+                    v,
+                    format!("a grant on `{id}` names version {}, which it does not have", v.value),
+                    format!("its versions are {}", known.join(", ")),
                 );
-                ok = false;
-                None
+                *ok = false;
             }
-        },
-    };
-    let all_columns = match &raw.columns {
-        None => false,
-        Some(c) if c.value == "all" => true,
-        Some(c) => {
-            cx.error(
-                file,
-                c,
-                format!("`columns: {}` on a grant of `{id}`", c.value),
-                "write `columns: all` to let the grantee read the sensitive columns too, or leave it out",
-            );
-            ok = false;
-            false
         }
-    };
-    ok.then(|| Grant {
-        to,
-        roles: role_names,
-        versions,
-        approved_by: raw.approved_by.value.clone(),
-        all_columns,
-        reason: raw.reason.as_ref().map(|r| r.value.clone()),
-        expires,
-        loc: loc(file, g),
-    })
+    }
+    set
 }
 
 /// The producing team's steward and file, for messages that say whom to ask.
