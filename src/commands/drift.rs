@@ -12,8 +12,8 @@ use super::plan::{progress, runtime, setup};
 use super::Io;
 use crate::cli::{DriftArgs, ReviewFormat};
 use crate::deploy::drift::{self, DriftOptions};
-use crate::deploy::drift_render;
 use crate::deploy::AwsSession;
+use crate::deploy::{drift_render, drift_repair};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
@@ -71,7 +71,7 @@ pub(crate) fn run(settings: &Settings, args: &DriftArgs, io: &mut Io<'_>) -> any
         if !args.yes && !super::deploy::confirm(io, "Put the synthesis back where it drifted?")? {
             return Err(Finding("repair cancelled; nothing was changed".to_owned()).into());
         }
-        let repairs = drift::repair(&session, &setup.synth, &report, &options, &progress).await;
+        let repairs = drift_repair::repair(&session, &setup.synth, &report, &options, &progress).await;
         writeln!(io.out)?;
         io.out.write_all(drift_render::render_repairs(&repairs).as_bytes())?;
         let failed = repairs.iter().filter(|r| r.error.is_some()).count();

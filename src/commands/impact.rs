@@ -3,29 +3,17 @@
 //! whose request a grant meets), the grants with their expiry, the requests
 //! still pending, whom to notify, and whether the version could be retired now.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{load_topology, Io};
 use crate::cli::{ImpactArgs, ImpactFormat};
 use crate::exit::{ExitCode, Finding};
-use crate::model::access::{resolve, Reader, Requester};
-use crate::model::{Classification, Grantee, ProductId, VersionStatus};
+use crate::model::access::{resolve, Reader, Requester, Resolution};
+use crate::model::{Classification, Grantee, Product, ProductId, Topology, Version, VersionStatus};
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
-    let (id, version) = match args.product.split_once('@') {
-        Some((id, v)) => (
-            id,
-            Some(
-                v.parse::<u32>()
-                    .map_err(|_| anyhow::anyhow!("`{v}` is not a version number (write PRODUCT@2)"))?,
-            ),
-        ),
-        None => (args.product.as_str(), None),
-    };
-    let id = ProductId::parse(id).ok_or_else(|| {
-        anyhow::anyhow!("`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)")
-    })?;
+    let (id, version) = target(&args.product)?;
     let t = load_topology(settings, io)?;
     let product = t
         .product(&id)
@@ -37,107 +25,12 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
     }
     let producer = t.teams.get(&product.team);
     let resolution = resolve(&t);
-    let grant_json = |i: usize| {
-        let g = &product.grants[i];
-        json!({
-            "to": match &g.to { Grantee::Account(a) => json!({"account": a.as_str()}), Grantee::Group(n) => json!({"access_group": n}) },
-            "roles": g.roles,
-            "versions": g.versions,
-            "approved_by": g.approved_by,
-            "reason": g.reason,
-            "expires": g.expires.map(|e| e.to_string()),
-            "live": g.is_live(t.today),
-            "file": g.loc.to_string(),
-        })
-    };
-    let mut versions = Vec::new();
-    for v in product
+    let versions: Vec<Value> = product
         .versions
         .values()
         .filter(|v| version.is_none_or(|want| want == v.number))
-    {
-        let consumers: Vec<_> = t
-            .consumes
-            .iter()
-            .filter(|c| c.product == id && c.version == v.number)
-            .collect();
-        let retirable = consumers.is_empty() && v.status != VersionStatus::Retired;
-        let others_active = product
-            .versions
-            .values()
-            .any(|o| o.number != v.number && o.status == VersionStatus::Active);
-        let pv = (id.clone(), v.number);
-        let readers: Vec<serde_json::Value> = if v.status == VersionStatus::Retired {
-            Vec::new()
-        } else if product.classification == Classification::Open {
-            vec![json!({"kind": "organisation", "id": t.org.organization_id})]
-        } else {
-            resolution
-                .readers_of(&pv)
-                .into_iter()
-                .map(|(reader, i)| match reader {
-                    Reader::Service { account, name } => json!({
-                        "kind": "service_role", "account": account.as_str(), "name": name, "grant": grant_json(i),
-                    }),
-                    Reader::Group(g) => json!({
-                        "kind": "access_group", "account": t.org.central_account.as_str(), "name": g, "grant": grant_json(i),
-                    }),
-                })
-                .collect()
-        };
-        let pending: Vec<serde_json::Value> = resolution
-            .pending
-            .iter()
-            .filter(|p| p.product == id && p.version.is_none_or(|pv| pv == v.number))
-            .map(|p| {
-                let (kind, account, name) = match &p.requester {
-                    Requester::Account(a) => ("account", a.as_str().to_owned(), None),
-                    Requester::Role { account, name } => {
-                        ("service_role", account.as_str().to_owned(), Some(name.clone()))
-                    }
-                    Requester::Group(g) => (
-                        "access_group",
-                        t.org.central_account.as_str().to_owned(),
-                        Some(g.clone()),
-                    ),
-                };
-                json!({"kind": kind, "account": account, "name": name, "requested_at": p.loc.to_string()})
-            })
-            .collect();
-        let grants: Vec<serde_json::Value> = (0..product.grants.len())
-            .filter(|i| product.grants[*i].covers(v.number))
-            .map(grant_json)
-            .collect();
-        let alarm = crate::synth::alarms::freshness(&t, product, v).map(|f| {
-            json!({
-                "name": f.alarm_name,
-                "window": crate::synth::alarms::window_words(f.window_seconds),
-                "prefix": f.prefix,
-                "notifies": f.actions,
-                "emails": f.emails,
-            })
-        });
-        versions.push(json!({
-            "version": v.number,
-            "status": v.status.as_str(),
-            "slo": product.slo.as_ref().map(|s| json!({"freshness": s.freshness, "available_by": s.available_by})),
-            "alarm": alarm,
-            "can_retire": retirable && (v.status != VersionStatus::Active || others_active),
-            "consumers": consumers.iter().map(|c| {
-                let team = t.teams.get(&c.team);
-                json!({
-                    "team": c.team,
-                    "account": c.account.as_str(),
-                    "account_name": t.accounts.get(&c.account).map(|a| a.name.clone()),
-                    "purpose": c.purpose,
-                    "notify": team.and_then(|t| t.contact.clone()),
-                })
-            }).collect::<Vec<_>>(),
-            "readers": readers,
-            "grants": grants,
-            "pending": pending,
-        }));
-    }
+        .map(|v| version_json(&t, &resolution, product, v))
+        .collect();
     let report = json!({
         "format": 1,
         "product": id.to_string(),
@@ -159,6 +52,131 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
         ImpactFormat::Text => write_text(io, &report)?,
     }
     Ok(ExitCode::Success)
+}
+
+/// `PRODUCT[@VERSION]` as given on the command line.
+fn target(arg: &str) -> anyhow::Result<(ProductId, Option<u32>)> {
+    let (id, version) = match arg.split_once('@') {
+        Some((id, v)) => (
+            id,
+            Some(
+                v.parse::<u32>()
+                    .map_err(|_| anyhow::anyhow!("`{v}` is not a version number (write PRODUCT@2)"))?,
+            ),
+        ),
+        None => (arg, None),
+    };
+    let id = ProductId::parse(id).ok_or_else(|| {
+        anyhow::anyhow!("`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)")
+    })?;
+    Ok((id, version))
+}
+
+/// The product's `i`th grant.
+fn grant_json(t: &Topology, product: &Product, i: usize) -> Value {
+    let g = &product.grants[i];
+    json!({
+        "to": match &g.to { Grantee::Account(a) => json!({"account": a.as_str()}), Grantee::Group(n) => json!({"access_group": n}) },
+        "roles": g.roles,
+        "versions": g.versions,
+        "approved_by": g.approved_by,
+        "reason": g.reason,
+        "expires": g.expires.map(|e| e.to_string()),
+        "live": g.is_live(t.today),
+        "file": g.loc.to_string(),
+    })
+}
+
+/// Who reads a version: the organisation for open data, else each role and
+/// group with the grant that lets it.
+fn readers_json(t: &Topology, resolution: &Resolution, product: &Product, v: &Version) -> Vec<Value> {
+    if v.status == VersionStatus::Retired {
+        return Vec::new();
+    }
+    if product.classification == Classification::Open {
+        return vec![json!({"kind": "organisation", "id": t.org.organization_id})];
+    }
+    resolution
+        .readers_of(&(product.id.clone(), v.number))
+        .into_iter()
+        .map(|(reader, i)| match reader {
+            Reader::Service { account, name } => json!({
+                "kind": "service_role", "account": account.as_str(), "name": name, "grant": grant_json(t, product, i),
+            }),
+            Reader::Group(g) => json!({
+                "kind": "access_group", "account": t.org.central_account.as_str(), "name": g, "grant": grant_json(t, product, i),
+            }),
+        })
+        .collect()
+}
+
+/// The requests for a version that no grant meets yet.
+fn pending_json(t: &Topology, resolution: &Resolution, product: &Product, v: &Version) -> Vec<Value> {
+    resolution
+        .pending
+        .iter()
+        .filter(|p| p.product == product.id && p.version.is_none_or(|pv| pv == v.number))
+        .map(|p| {
+            let (kind, account, name) = match &p.requester {
+                Requester::Account(a) => ("account", a.as_str().to_owned(), None),
+                Requester::Role { account, name } => ("service_role", account.as_str().to_owned(), Some(name.clone())),
+                Requester::Group(g) => (
+                    "access_group",
+                    t.org.central_account.as_str().to_owned(),
+                    Some(g.clone()),
+                ),
+            };
+            json!({"kind": kind, "account": account, "name": name, "requested_at": p.loc.to_string()})
+        })
+        .collect()
+}
+
+/// One version: its consumers, readers, grants, pending requests, alarm,
+/// and whether it could be retired now.
+fn version_json(t: &Topology, resolution: &Resolution, product: &Product, v: &Version) -> Value {
+    let consumers: Vec<_> = t
+        .consumes
+        .iter()
+        .filter(|c| c.product == product.id && c.version == v.number)
+        .collect();
+    let retirable = consumers.is_empty() && v.status != VersionStatus::Retired;
+    let others_active = product
+        .versions
+        .values()
+        .any(|o| o.number != v.number && o.status == VersionStatus::Active);
+    let grants: Vec<Value> = (0..product.grants.len())
+        .filter(|i| product.grants[*i].covers(v.number))
+        .map(|i| grant_json(t, product, i))
+        .collect();
+    let alarm = crate::synth::alarms::freshness(t, product, v).map(|f| {
+        json!({
+            "name": f.alarm_name,
+            "window": crate::synth::alarms::window_words(f.window_seconds),
+            "prefix": f.prefix,
+            "notifies": f.actions,
+            "emails": f.emails,
+        })
+    });
+    json!({
+        "version": v.number,
+        "status": v.status.as_str(),
+        "slo": product.slo.as_ref().map(|s| json!({"freshness": s.freshness, "available_by": s.available_by})),
+        "alarm": alarm,
+        "can_retire": retirable && (v.status != VersionStatus::Active || others_active),
+        "consumers": consumers.iter().map(|c| {
+            let team = t.teams.get(&c.team);
+            json!({
+                "team": c.team,
+                "account": c.account.as_str(),
+                "account_name": t.accounts.get(&c.account).map(|a| a.name.clone()),
+                "purpose": c.purpose,
+                "notify": team.and_then(|t| t.contact.clone()),
+            })
+        }).collect::<Vec<_>>(),
+        "readers": readers_json(t, resolution, product, v),
+        "grants": grants,
+        "pending": pending_json(t, resolution, product, v),
+    })
 }
 
 fn write_text(io: &mut Io<'_>, r: &serde_json::Value) -> std::io::Result<()> {

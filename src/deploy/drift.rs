@@ -27,8 +27,9 @@ use serde_json::Value;
 
 use super::account::AccountWork;
 use super::api::{ApiError, ApiErrorKind};
-use super::cfn::{ChangeSetState, NewChangeSet, StackState, TemplateSource};
+
 use super::drift_api::{DriftApis, DriftConnector, ResourceDrift, StackResource};
+use super::drift_check::SurfaceCheck;
 use super::drift_surface::{self as surface, StatementChange};
 use super::manifest::{ManifestStack, Synthesis, Template};
 use super::plan::WaitOptions;
@@ -297,11 +298,11 @@ async fn check_stack(
 }
 
 /// Reads a live document as JSON; text that is not JSON compares as no statements.
-fn parse(text: &str) -> Value {
+pub(super) fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
-fn compact(v: &Value) -> String {
+pub(super) fn compact(v: &Value) -> String {
     v.to_string()
 }
 
@@ -316,262 +317,22 @@ async fn check_surface(
     out: &mut AccountDrift,
 ) {
     let s = surface::stack_surface(account, &template.json);
-    let error = |message: String| DriftError {
-        account: account.to_owned(),
-        stack: Some(stack.to_owned()),
-        message,
-    };
-    let mut found = Vec::new();
-    let mut record = |kind: &'static str, resource: String, missing: bool, changes: Vec<StatementChange>, fix: Fix| {
-        if !changes.is_empty() || missing {
-            found.push(AccessDrift {
-                account: account.to_owned(),
-                region: region.to_owned(),
-                stack: Some(stack.to_owned()),
-                kind,
-                resource,
-                missing,
-                changes,
-                fix,
-            });
-        }
-    };
-    // Fills what only the deployed stack knows; a document that stays
-    // unresolved cannot be compared, which is an error, not drift.
-    let resolve = |doc: &Value, what: &str| -> Result<Value, String> {
-        let mut doc = doc.clone();
-        let unknown = surface::fill(&mut doc, account, region, resources);
-        if unknown.is_empty() {
-            Ok(doc)
-        } else {
-            Err(format!(
-                "cannot work out the {what} from the template: {} unknown",
-                unknown
-                    .into_iter()
-                    .map(|u| format!("`{u}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        }
-    };
-    let physical = |logical: &str| {
-        resources
-            .iter()
-            .find(|r| r.logical_id == logical)
-            .map(|r| r.physical_id.clone())
-    };
-    let mut errors = Vec::new();
-    let mut checked = 0;
-
+    let mut check = SurfaceCheck::new(apis, account, region, stack, resources);
     for (bucket, doc) in &s.buckets {
-        let doc = match resolve(doc, &format!("policy of bucket {bucket}")) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(error(e));
-                continue;
-            }
-        };
-        checked += 1;
-        let fix = Fix::BucketPolicy {
-            bucket: bucket.clone(),
-            policy: compact(&doc),
-        };
-        match apis.drift.bucket_policy(bucket).await {
-            Ok(live) => {
-                let live = live.as_deref().map(parse);
-                record(
-                    "bucket-policy",
-                    format!("bucket {bucket}"),
-                    false,
-                    surface::compare_policies(Some(&doc), live.as_ref()),
-                    fix,
-                );
-            }
-            Err(e) if e.is_code("NoSuchBucket") => record(
-                "bucket-policy",
-                format!("bucket {bucket}"),
-                true,
-                surface::compare_policies(Some(&doc), None),
-                Fix::Missing,
-            ),
-            Err(e) => errors.push(error(e.to_string())),
-        }
+        check.bucket(bucket, doc).await;
     }
     for (logical, doc) in &s.keys {
-        let Some(key_id) = physical(logical) else {
-            errors.push(error(format!(
-                "KMS key `{logical}` is not a resource of the deployed stack"
-            )));
-            continue;
-        };
-        let doc = match resolve(doc, &format!("policy of KMS key `{logical}`")) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(error(e));
-                continue;
-            }
-        };
-        checked += 1;
-        let resource = format!("KMS key {logical} ({key_id})");
-        match apis.drift.key_policy(&key_id).await {
-            Ok(live) => record(
-                "key-policy",
-                resource,
-                false,
-                surface::compare_policies(Some(&doc), Some(&parse(&live))),
-                Fix::KeyPolicy {
-                    key_id,
-                    policy: compact(&doc),
-                },
-            ),
-            Err(e) if e.is_code("NotFoundException") => record(
-                "key-policy",
-                resource,
-                true,
-                surface::compare_policies(Some(&doc), None),
-                Fix::Missing,
-            ),
-            Err(e) => errors.push(error(e.to_string())),
-        }
+        check.key(logical, doc).await;
     }
     for role in &s.roles {
-        let name = match resolve(
-            &Value::String(role.name.clone()),
-            &format!("name of role `{}`", role.logical_id),
-        ) {
-            Ok(Value::String(n)) => n,
-            Ok(_) => continue,
-            Err(e) => {
-                errors.push(error(e));
-                continue;
-            }
-        };
-        let trust = resolve(&role.trust, &format!("trust policy of role {name}"));
-        let inline: Result<BTreeMap<String, Value>, String> = role
-            .inline
-            .iter()
-            .map(|(p, d)| Ok((p.clone(), resolve(d, &format!("policy `{p}` of role {name}"))?)))
-            .collect();
-        let managed: Result<BTreeSet<String>, String> = role
-            .managed
-            .iter()
-            .map(
-                |a| match resolve(&Value::String(a.clone()), &format!("managed policies of role {name}"))? {
-                    Value::String(s) => Ok(s),
-                    other => Ok(other.to_string()),
-                },
-            )
-            .collect();
-        let (trust, inline, managed) = match (trust, inline, managed) {
-            (Ok(t), Ok(i), Ok(m)) => (t, i, m),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                errors.push(error(e));
-                continue;
-            }
-        };
-        checked += 2 + inline.len();
-        let live = match apis.drift.role(&name).await {
-            Ok(live) => live,
-            Err(e) => {
-                errors.push(error(e.to_string()));
-                continue;
-            }
-        };
-        let Some(live) = live else {
-            record(
-                "role-trust",
-                format!("role {name}"),
-                true,
-                surface::compare_policies(Some(&trust), None),
-                Fix::Missing,
-            );
-            continue;
-        };
-        record(
-            "role-trust",
-            format!("role {name} trust policy"),
-            false,
-            surface::compare_policies(Some(&trust), Some(&parse(&live.trust))),
-            Fix::RoleTrust {
-                role: name.clone(),
-                policy: compact(&trust),
-            },
-        );
-        let names: BTreeSet<&String> = inline.keys().chain(live.inline.keys()).collect();
-        for p in names {
-            let want = inline.get(p);
-            let have = live.inline.get(p).map(|t| parse(t));
-            record(
-                "role-policy",
-                format!("role {name} inline policy {p}"),
-                false,
-                surface::compare_policies(want, have.as_ref()),
-                Fix::RolePolicy {
-                    role: name.clone(),
-                    name: p.clone(),
-                    policy: want.map(compact),
-                },
-            );
-        }
-        record(
-            "role-managed-policies",
-            format!("role {name}"),
-            false,
-            surface::compare_attachments(&managed, &live.managed),
-            Fix::RoleAttachments {
-                role: name.clone(),
-                attach: managed.difference(&live.managed).cloned().collect(),
-                detach: live.managed.difference(&managed).cloned().collect(),
-            },
-        );
+        check.role(role).await;
     }
     for ps in &s.permission_sets {
-        let Some(arn) = physical(&ps.logical_id) else {
-            errors.push(error(format!(
-                "permission set `{}` is not a resource of the deployed stack",
-                ps.logical_id
-            )));
-            continue;
-        };
-        // CloudFormation's physical id of a permission set is its ARN (some
-        // tools give `ARN|instance`).
-        let arn = arn.split('|').next().unwrap_or(&arn).to_owned();
-        let want = match ps
-            .policy
-            .as_ref()
-            .map(|d| resolve(d, &format!("policy of permission set {}", ps.name)))
-        {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                errors.push(error(e));
-                continue;
-            }
-            None => None,
-        };
-        checked += 1;
-        match apis.drift.permission_set_policy(&ps.instance, &arn).await {
-            Ok(live) => {
-                let live = live.as_deref().map(parse);
-                let changes = surface::compare_policies(want.as_ref(), live.as_ref());
-                let fix = Fix::PermissionSet {
-                    instance: ps.instance.clone(),
-                    arn: arn.clone(),
-                    policy: want.as_ref().map(compact),
-                };
-                record(
-                    "permission-set-policy",
-                    format!("permission set {}", ps.name),
-                    false,
-                    changes,
-                    fix,
-                );
-            }
-            Err(e) => errors.push(error(e.to_string())),
-        }
+        check.permission_set(ps).await;
     }
-    out.access.extend(found);
-    out.errors.extend(errors);
-    out.documents_checked += checked;
+    out.access.extend(check.found);
+    out.errors.extend(check.errors);
+    out.documents_checked += check.checked;
 }
 
 /// The account's Glue catalog policy against the synthesised one.
@@ -733,222 +494,6 @@ pub async fn check(
     }
     s.errors = report.errors.len();
     report
-}
-
-/// One repair and how it went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Repaired {
-    pub account: String,
-    /// The stack reverted, or the resource whose document was put back.
-    pub what: String,
-    /// `None` when it worked; the reason otherwise.
-    pub error: Option<String>,
-}
-
-/// Waits for a change set to be created, executes it, waits for the stack.
-async fn revert_stack(
-    apis: &DriftApis,
-    stack: &ManifestStack,
-    template: &Template,
-    region: &str,
-    wait: &WaitOptions,
-) -> Result<(), String> {
-    let cfn = &apis.base.cfn;
-    let source = match &stack.upload {
-        Some(u) => TemplateSource::Url(super::s3::template_url(region, &u.bucket, &u.key)),
-        None => TemplateSource::Body(template.text.clone()),
-    };
-    let name = format!("meshsynth-revert-drift-{}", &stack.sha256[..12.min(stack.sha256.len())]);
-    let request = NewChangeSet {
-        stack_name: stack.name.clone(),
-        change_set_name: name.clone(),
-        change_set_type: super::cfn::ChangeSetType::Update,
-        template: source,
-    };
-    apis.drift
-        .create_revert_drift_change_set(&request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let mut pause = wait.poll_initial;
-    let timeout = |what: &str| {
-        format!(
-            "gave up waiting for {what} after {} s (see --wait-timeout)",
-            wait.timeout.as_secs()
-        )
-    };
-    loop {
-        let info = cfn
-            .describe_change_set(&stack.name, &name)
-            .await
-            .map_err(|e| e.to_string())?;
-        match info.status {
-            ChangeSetState::Ready => break,
-            ChangeSetState::Failed => {
-                let reason = info.status_reason.unwrap_or_default();
-                cfn.delete_change_set(&stack.name, &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if reason.contains("didn't contain changes") || reason.contains("No updates") {
-                    return Err(
-                        "CloudFormation has nothing to revert (the drifted properties are not set by the template); \
-                         fix them by hand"
-                            .to_owned(),
-                    );
-                }
-                return Err(format!("the revert-drift change set failed: {reason}"));
-            }
-            _ if started.elapsed() >= wait.timeout => return Err(timeout("the change set")),
-            _ => {}
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(wait.poll_max);
-    }
-    cfn.execute_change_set(&stack.name, &name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut pause = wait.poll_initial;
-    loop {
-        let info = cfn
-            .describe_stack(&stack.name)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the stack is gone".to_owned())?;
-        if !matches!(
-            info.status,
-            StackState::InProgress(_) | StackState::ReviewInProgress | StackState::DeleteInProgress
-        ) {
-            return if info.status == StackState::UpdateComplete {
-                Ok(())
-            } else {
-                Err(format!(
-                    "the stack ended {}{}",
-                    info.status.as_str(),
-                    info.status_reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                ))
-            };
-        }
-        if started.elapsed() >= wait.timeout {
-            return Err(timeout("the stack"));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(wait.poll_max);
-    }
-}
-
-/// Puts one document back.
-async fn apply(apis: &DriftApis, fix: &Fix) -> Result<(), ApiError> {
-    let d = &apis.drift;
-    match fix {
-        Fix::BucketPolicy { bucket, policy } => d.put_bucket_policy(bucket, policy).await,
-        Fix::KeyPolicy { key_id, policy } => d.put_key_policy(key_id, policy).await,
-        Fix::CatalogPolicy { policy: Some(p), hash } => apis.base.glue.put_resource_policy(p, hash.as_deref()).await,
-        Fix::CatalogPolicy { policy: None, hash } => apis.base.glue.delete_resource_policy(hash.as_deref()).await,
-        Fix::RoleTrust { role, policy } => d.update_assume_role_policy(role, policy).await,
-        Fix::RolePolicy {
-            role,
-            name,
-            policy: Some(p),
-        } => d.put_role_policy(role, name, p).await,
-        Fix::RolePolicy {
-            role,
-            name,
-            policy: None,
-        } => d.delete_role_policy(role, name).await,
-        Fix::RoleAttachments { role, attach, detach } => {
-            for arn in attach {
-                d.attach_role_policy(role, arn).await?;
-            }
-            for arn in detach {
-                d.detach_role_policy(role, arn).await?;
-            }
-            Ok(())
-        }
-        Fix::PermissionSet { instance, arn, policy } => {
-            d.put_permission_set_policy(instance, arn, policy.as_deref()).await
-        }
-        Fix::Missing => Err(ApiError::new(
-            "meshsynth:Repair",
-            ApiErrorKind::Other,
-            None,
-            "the resource is missing; `meshsynth deploy` recreates it",
-        )),
-    }
-}
-
-/// Puts the synthesis back where `report` found drift: drifted stacks first
-/// (a `REVERT_DRIFT` change set each), then every drifted document. Accounts
-/// `concurrency` at a time; within an account, one repair after the other.
-pub async fn repair(
-    connector: &dyn DriftConnector,
-    synth: &Synthesis,
-    report: &DriftReport,
-    options: &DriftOptions,
-    progress: &Progress,
-) -> Vec<Repaired> {
-    let mut by_account: BTreeMap<&str, (Vec<&StackDrift>, Vec<&AccessDrift>)> = BTreeMap::new();
-    for s in report.stacks.iter().filter(|s| s.status == "DRIFTED") {
-        by_account.entry(&s.account).or_default().0.push(s);
-    }
-    for a in &report.access {
-        by_account.entry(&a.account).or_default().1.push(a);
-    }
-    let bar = progress.bar(by_account.len() as u64, "repairing");
-    let wait = options.wait;
-    let results: Vec<Vec<Repaired>> = stream::iter(by_account)
-        .map(|(account, (stacks, docs))| {
-            let bar = bar.clone();
-            async move {
-                let mut done = Vec::new();
-                let mut clients: BTreeMap<String, Result<DriftApis, String>> = BTreeMap::new();
-                let mut regions: Vec<&str> = stacks.iter().map(|s| s.region.as_str()).collect();
-                regions.extend(docs.iter().map(|d| d.region.as_str()));
-                for region in regions {
-                    if !clients.contains_key(region) {
-                        let c = connector
-                            .drift_account(account, region)
-                            .await
-                            .map_err(|e| e.to_string());
-                        clients.insert(region.to_owned(), c);
-                    }
-                }
-                for s in stacks {
-                    let key = (s.account.clone(), s.stack.clone());
-                    let result = match (&clients[&s.region], synth.stack(&key), synth.templates.get(&key)) {
-                        (Err(e), _, _) => Err(e.clone()),
-                        (Ok(apis), Some(stack), Some(template)) => {
-                            revert_stack(apis, stack, template, &s.region, &wait).await
-                        }
-                        _ => Err("the stack is not in the synthesis".to_owned()),
-                    };
-                    done.push(Repaired {
-                        account: s.account.clone(),
-                        what: format!("stack {}", s.stack),
-                        error: result.err(),
-                    });
-                }
-                for d in docs {
-                    let result = match &clients[&d.region] {
-                        Err(e) => Err(e.clone()),
-                        Ok(apis) => apply(apis, &d.fix).await.map_err(|e| e.to_string()),
-                    };
-                    done.push(Repaired {
-                        account: d.account.clone(),
-                        what: d.resource.clone(),
-                        error: result.err(),
-                    });
-                }
-                bar.inc(1);
-                done
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
-    bar.finish_and_clear();
-    let mut all: Vec<Repaired> = results.into_iter().flatten().collect();
-    all.sort_by(|a, b| (&a.account, &a.what).cmp(&(&b.account, &b.what)));
-    all
 }
 
 #[cfg(test)]

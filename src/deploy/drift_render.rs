@@ -1,7 +1,8 @@
 //! A drift report as text, markdown or JSON, and the lines of a repair.
 //! Pure: the report in, a string out; the order is the report's (sorted).
 
-use super::drift::{DriftReport, Repaired};
+use super::drift::DriftReport;
+use super::drift_repair::Repaired;
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

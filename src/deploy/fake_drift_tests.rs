@@ -275,7 +275,7 @@ async fn hand_made_statements_are_found_repaired_and_then_gone() {
         ]
     );
 
-    let repairs = drift::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
+    let repairs = crate::deploy::drift_repair::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
     assert!(repairs.iter().all(|r| r.error.is_none()), "{repairs:?}");
     assert_eq!(repairs.len(), 4);
     let after = check(&c).await;
@@ -314,7 +314,7 @@ async fn a_drifted_stack_is_reverted_with_its_own_template() {
         .deployed("mesh-baseline", &format!("{} ", template()), true);
     let report = check(&c).await;
     assert_eq!(report.summary.stacks_drifted, 1);
-    let repairs = drift::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
+    let repairs = crate::deploy::drift_repair::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
     assert_eq!(
         crate::deploy::drift_render::render_repairs(&repairs),
         "account 333333333333 stack mesh-baseline: repaired\n\nRepaired 1 of 1 finding.\n"
@@ -331,7 +331,7 @@ async fn drift_that_cloudformation_cannot_revert_is_a_failed_repair() {
     let c = deployed(0, drifted_bucket());
     c.base.cfn(A).deployed("mesh-baseline", &template().to_string(), true);
     let report = check(&c).await;
-    let repairs = drift::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
+    let repairs = crate::deploy::drift_repair::repair(&c, &synthesis(), &report, &options(), &Progress::hidden()).await;
     assert_eq!(repairs.len(), 1);
     assert!(
         repairs[0]

@@ -85,6 +85,27 @@ fn environment_of(a: &OrgAccount) -> (String, bool) {
 
 /// Drafts a topology from an organisation snapshot.
 pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
+    let (teams, untagged, notes) = group_by_team(org, opts);
+    let domain_of = domains_of(&teams);
+    let domains: BTreeMap<&str, bool> = domain_of.values().map(|(d, guessed)| (d.as_str(), *guessed)).collect();
+    let org_yaml = org_yaml(org, opts, &domains, &untagged);
+    let teams = teams
+        .iter()
+        .map(|(team, accounts)| {
+            let domain = domain_of.get(team.as_str()).map_or(team.as_str(), |(d, _)| d.as_str());
+            (team.clone(), team_yaml(team, domain, accounts, opts))
+        })
+        .collect();
+    Draft { org_yaml, teams, notes }
+}
+
+/// Accounts by the team their tag names; the accounts without a usable tag;
+/// notes on tags that were renamed or left out.
+#[allow(clippy::type_complexity)]
+fn group_by_team<'a>(
+    org: &'a OrgSnapshot,
+    opts: &ImportOptions,
+) -> (BTreeMap<String, Vec<&'a OrgAccount>>, Vec<&'a OrgAccount>, Vec<String>) {
     let mut notes = Vec::new();
     let mut teams: BTreeMap<String, Vec<&OrgAccount>> = BTreeMap::new();
     let mut untagged = Vec::new();
@@ -111,9 +132,14 @@ pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
     notes.sort();
     notes.dedup();
 
-    // Each team's domain: its `domain` tag (the smallest, if accounts disagree), else its name.
+    (teams, untagged, notes)
+}
+
+/// Each team's domain: its `domain` tag (the smallest, if accounts disagree),
+/// else its name (then `true`: guessed).
+fn domains_of<'a>(teams: &'a BTreeMap<String, Vec<&OrgAccount>>) -> BTreeMap<&'a str, (String, bool)> {
     let mut domain_of: BTreeMap<&str, (String, bool)> = BTreeMap::new();
-    for (team, accounts) in &teams {
+    for (team, accounts) in teams {
         let tagged: BTreeSet<String> = accounts
             .iter()
             .filter_map(|a| a.tags.get("domain"))
@@ -125,8 +151,18 @@ pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
         };
         domain_of.insert(team.as_str(), domain);
     }
-    let domains: BTreeMap<&str, bool> = domain_of.values().map(|(d, guessed)| (d.as_str(), *guessed)).collect();
 
+    domain_of
+}
+
+/// `org.yaml`: the org with its guesses marked TODO, the domains, and the
+/// accounts in no team as comments.
+fn org_yaml(
+    org: &OrgSnapshot,
+    opts: &ImportOptions,
+    domains: &BTreeMap<&str, bool>,
+    untagged: &[&OrgAccount],
+) -> String {
     let management = org.management_account.as_str();
     let central = org
         .accounts
@@ -175,7 +211,7 @@ pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
          # A domain is a business area; every team belongs to one.\n\
          domains:\n",
     );
-    for (d, guessed) in &domains {
+    for (d, guessed) in domains {
         let _ = writeln!(o, "  - name: {d}");
         if *guessed {
             let _ = writeln!(
@@ -197,55 +233,52 @@ pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
             "\n# Accounts without a usable `{}` tag, in no team yet (add them to a team file):",
             opts.tag_key
         );
-        for a in &untagged {
+        for a in untagged {
             let _ = writeln!(o, "#   - id: \"{}\"  name: {}", a.id, a.name.replace('\n', " "));
         }
     }
 
-    let mut files = BTreeMap::new();
-    for (team, accounts) in &teams {
-        let domain = domain_of.get(team.as_str()).map_or(team.as_str(), |(d, _)| d.as_str());
-        let mut t = String::new();
-        let _ = writeln!(
-            t,
-            "# Team `{team}`: the accounts tagged `{}` with this team in AWS Organizations\n\
-             # (drafted by `meshsynth org import`).\n\
-             \n\
-             name: {team}\n\
-             domain: {domain}\n\
-             # steward: TODO@example.com   # approves access to restricted products\n\
-             # contact: \"#TODO\"           # where consumers are notified\n\
-             \n\
-             accounts:",
-            opts.tag_key
-        );
-        for a in accounts {
-            let (env, guessed) = environment_of(a);
-            let name = if a.name.trim().is_empty() {
-                a.id.as_str()
-            } else {
-                a.name.as_str()
-            };
-            let _ = writeln!(t, "  - id: \"{}\"", a.id);
-            let _ = writeln!(t, "    name: {}", yaml_str(name));
-            if guessed {
-                let _ = writeln!(t, "    environment: {env}   # TODO: check (guessed from the name)");
-            } else {
-                let _ = writeln!(t, "    environment: {env}");
-            }
+    o
+}
+
+/// One team's file: its accounts (environments guessed from names marked
+/// TODO), no products or consumes yet.
+fn team_yaml(team: &str, domain: &str, accounts: &[&OrgAccount], opts: &ImportOptions) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# Team `{team}`: the accounts tagged `{}` with this team in AWS Organizations\n\
+         # (drafted by `meshsynth org import`).\n\
+         \n\
+         name: {team}\n\
+         domain: {domain}\n\
+         # steward: TODO@example.com   # approves access to restricted products\n\
+         # contact: \"#TODO\"           # where consumers are notified\n\
+         \n\
+         accounts:",
+        opts.tag_key
+    );
+    for a in accounts {
+        let (env, guessed) = environment_of(a);
+        let name = if a.name.trim().is_empty() {
+            a.id.as_str()
+        } else {
+            a.name.as_str()
+        };
+        let _ = writeln!(t, "  - id: \"{}\"", a.id);
+        let _ = writeln!(t, "    name: {}", yaml_str(name));
+        if guessed {
+            let _ = writeln!(t, "    environment: {env}   # TODO: check (guessed from the name)");
+        } else {
+            let _ = writeln!(t, "    environment: {env}");
         }
-        t.push_str(
-            "\n# TODO: the team's data products and what it consumes (see `meshsynth schema`).\n\
-             products: []\n\
-             consumes: []\n",
-        );
-        files.insert(team.clone(), t);
     }
-    Draft {
-        org_yaml: o,
-        teams: files,
-        notes,
-    }
+    t.push_str(
+        "\n# TODO: the team's data products and what it consumes (see `meshsynth schema`).\n\
+         products: []\n\
+         consumes: []\n",
+    );
+    t
 }
 
 #[cfg(test)]
