@@ -208,20 +208,26 @@ impl Drop for Staging {
     }
 }
 
-/// Writes `files` (relative paths) under `root` on every core, making their folders first.
+/// Writes `files` (relative paths) under `root` on every core, one folder per task: each
+/// task makes its folder and writes the files in it, so folders are made in parallel too
+/// and a folder's entries are written by one thread (no contention on its directory lock).
 fn write_files(root: &Path, files: &[&File]) -> Result<(), EmitError> {
     use rayon::prelude::*;
-    let dirs: BTreeSet<&str> = files
-        .iter()
-        .filter_map(|f| f.path.rsplit_once('/').map(|(dir, _)| dir))
-        .collect();
-    for dir in dirs {
-        let path = root.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| write_err(&path, &e))?;
+    let mut by_dir: BTreeMap<&str, Vec<&File>> = BTreeMap::new();
+    for f in files {
+        let dir = f.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        by_dir.entry(dir).or_default().push(f);
     }
-    files.par_iter().with_max_len(4).try_for_each(|f| {
-        let path = root.join(&f.path);
-        std::fs::write(&path, &f.bytes).map_err(|e| write_err(&path, &e))
+    let by_dir: Vec<(&str, Vec<&File>)> = by_dir.into_iter().collect();
+    by_dir.into_par_iter().with_max_len(1).try_for_each(|(dir, files)| {
+        if !dir.is_empty() {
+            let path = root.join(dir);
+            std::fs::create_dir_all(&path).map_err(|e| write_err(&path, &e))?;
+        }
+        files.iter().try_for_each(|f| {
+            let path = root.join(&f.path);
+            std::fs::write(&path, &f.bytes).map_err(|e| write_err(&path, &e))
+        })
     })
 }
 
@@ -369,6 +375,44 @@ mod tests {
         );
         assert_eq!(stamp(&v1[1].path), before[1], "an unchanged file is not rewritten");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("nested")).expect("read").collect();
+        assert_eq!(leftovers.len(), 1, "no staging folder is left behind");
+    }
+
+    /// A file that cannot be written while staging (its name is longer than any file system
+    /// allows; root ignores permissions, so that is the failure a test can rely on): the
+    /// target keeps every file as it was and no staging folder is left.
+    #[test]
+    fn a_failure_while_staging_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let v1: Vec<File> = (0..40)
+            .map(|i| file(&format!("{:012}/mesh-{i}.template.json", 100 + i % 5), "v1"))
+            .chain([file("manifest.json", "1")])
+            .collect();
+        write(&out, &v1).expect("write");
+        let mut v2: Vec<File> = v1
+            .iter()
+            .map(|f| file(&f.path, "v2"))
+            .chain((0..40).map(|i| file(&format!("{:012}/mesh-{i}.template.json", 900 + i % 5), "new")))
+            .collect();
+        v2.push(file(
+            &format!("333333333333/{}.template.json", "x".repeat(300)),
+            "too long",
+        ));
+        let Err(EmitError::Write { path, .. }) = write(&out, &v2) else {
+            panic!("a name too long must fail the write")
+        };
+        assert!(path.to_string_lossy().contains("xxxx"), "{}", path.display());
+        for f in &v1 {
+            assert_eq!(std::fs::read(out.join(&f.path)).expect("kept"), f.bytes, "{}", f.path);
+        }
+        let mut accounts: Vec<_> = std::fs::read_dir(&out)
+            .expect("read")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        accounts.sort();
+        assert_eq!(accounts.len(), 6, "no new folder appeared: {accounts:?}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
         assert_eq!(leftovers.len(), 1, "no staging folder is left behind");
     }
 

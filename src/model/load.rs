@@ -15,6 +15,8 @@ use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
 use super::raw::{RawTeam, RawTopology, S};
 
+#[path = "yaml_fast.rs"]
+mod yaml_fast;
 #[path = "yaml_split.rs"]
 mod yaml_split;
 use super::{Diagnostic, Loc};
@@ -263,18 +265,13 @@ fn parse_split(text: &str) -> Option<RawTopology> {
         Some(o)
     };
     let (top, teams) = rayon::join(
-        || serde_saphyr::from_str_with_options::<RawTopology>(&split.head, share(split.head.len())?).ok(),
+        || parse_part::<RawTopology>(&split.head, 0, share(split.head.len())?),
         || {
             split
                 .chunks
                 .par_iter()
                 .with_max_len(1)
-                .map(|(before, chunk)| {
-                    let o = share(chunk.len())?;
-                    super::raw::with_line_offset(*before, || {
-                        serde_saphyr::from_str_with_options::<Vec<S<RawTeam>>>(chunk, o).ok()
-                    })
-                })
+                .map(|(before, chunk)| parse_part::<Vec<S<RawTeam>>>(chunk, *before, share(chunk.len())?))
                 .collect::<Option<Vec<_>>>()
         },
     );
@@ -285,6 +282,25 @@ fn parse_split(text: &str) -> Option<RawTopology> {
         col: split.teams_col,
     });
     Some(top)
+}
+
+/// One part of a split file (`before` lines precede it): the fast path, else serde-saphyr;
+/// `None` on any error (the caller then parses the whole file for its message).
+fn parse_part<T: DeserializeOwned>(text: &str, before: u32, options: serde_saphyr::Options) -> Option<T> {
+    yaml_fast::from_str(text, before.saturating_add(1), fast_budget(&options)).or_else(|| {
+        super::raw::with_line_offset(before, || serde_saphyr::from_str_with_options::<T>(text, options).ok())
+    })
+}
+
+/// The most nodes the fast path reads under `options`: it counts one event per scalar,
+/// collection and collection end, which is never fewer than serde-saphyr's nodes and at most
+/// a few short of its events, so anything that might exceed serde-saphyr's budget is left
+/// to serde-saphyr (which then refuses it with its own message).
+fn fast_budget(options: &serde_saphyr::Options) -> usize {
+    options
+        .budget
+        .as_ref()
+        .map_or(usize::MAX, |b| b.max_events.min(b.max_nodes).saturating_sub(16))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -374,7 +390,11 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> 
             hint: Some("see `meshsynth schema` for the format".to_owned()),
         });
     }
-    serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|err| {
+    let options = options();
+    if let Some(value) = yaml_fast::from_str(text, 1, fast_budget(&options)) {
+        return Ok(value);
+    }
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|err| {
         let (line, col) = err
             .location()
             .filter(|l| l.line() > 0)

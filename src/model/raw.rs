@@ -24,6 +24,9 @@ pub(crate) struct S<T> {
 enum SpanSource {
     /// serde-saphyr (YAML, and JSON as YAML) knows positions itself.
     Saphyr,
+    /// The fast YAML path (`load`'s `yaml_fast`) publishes the position of each
+    /// value just before it is deserialised.
+    Fast,
     /// serde_json does not: the loader's reader counts the bytes serde_json has
     /// consumed, and the position is recovered from that offset and the text.
     Json {
@@ -44,7 +47,21 @@ pub(crate) fn with_line_offset<R>(offset: u32, parse: impl FnOnce() -> R) -> R {
     result
 }
 
+/// Runs `parse` with positions taken from the fast YAML path (`set_fast_position`).
+pub(crate) fn with_fast_spans<R>(parse: impl FnOnce() -> R) -> R {
+    let before = SPAN_SOURCE.with(|s| s.replace(SpanSource::Fast));
+    let result = parse();
+    SPAN_SOURCE.with(|s| s.replace(before));
+    result
+}
+
+/// Where the value the fast YAML path is about to deserialise was written.
+pub(crate) fn set_fast_position(line: u32, col: u32) {
+    FAST_AT.with(|at| at.set((line, col)));
+}
+
 thread_local! {
+    static FAST_AT: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
     static LINE_OFFSET: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     static SPAN_SOURCE: std::cell::RefCell<SpanSource> = const { std::cell::RefCell::new(SpanSource::Saphyr) };
 }
@@ -125,6 +142,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for S<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let json_at = SPAN_SOURCE.with(|s| match &*s.borrow() {
             SpanSource::Saphyr => None,
+            SpanSource::Fast => Some(FAST_AT.with(std::cell::Cell::get)),
             SpanSource::Json {
                 text,
                 line_starts,
