@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use sha2::{Digest, Sha256};
 
-use crate::synth::{StackPlan, Synthesis};
+use crate::synth::{Context, StackPlan, Synthesis};
 pub use contracts::contracts_file;
 pub use manifest::UPLOAD_THRESHOLD;
 
@@ -269,14 +269,18 @@ fn to_value<T: serde::Serialize>(context: &T) -> serde_json::Value {
 }
 
 /// Renders every stack and policy of a synthesis, then the manifest: the complete output folder.
-/// Files come back sorted by path. Nothing is written.
-pub fn render(bp: &Blueprints, synthesis: &Synthesis) -> Result<Vec<File>, RenderError> {
+/// Files come back sorted by path. Nothing is written. The plans' contexts are consumed
+/// (each is freed once its template is rendered).
+pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, RenderError> {
+    let contexts: Vec<Context> = synthesis
+        .stacks
+        .iter_mut()
+        .map(|s| std::mem::replace(&mut s.context, Context::Rendered))
+        .collect();
     let plans = &synthesis.stacks;
-    let stacks = crate::synth::par::map((0..plans.len()).collect(), |_, i| {
-        render_stack(bp, &plans[i], to_value(&plans[i].context))
-    })
-    .into_iter()
-    .collect::<Result<Vec<_>, _>>()?;
+    let stacks = crate::synth::par::map(contexts, |i, context| render_stack(bp, &plans[i], to_value(&context)))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let accounts = &synthesis.policies;
     let policies = crate::synth::par::map((0..accounts.len()).collect(), |_, i| {
         let account = accounts[i].account.to_string();

@@ -88,6 +88,9 @@ pub enum Context {
     Central(central::CentralContext),
     Identity(identity::IdentityContext),
     Access(links::AccessContext),
+    /// What a plan holds once `render` has taken its context (so that each context is freed
+    /// as soon as its template is rendered, not after the whole org is).
+    Rendered,
 }
 
 /// The JSON Schema of the context of a blueprint (a part's name, or `glue-resource-policy`).
