@@ -85,6 +85,8 @@ pub enum Command {
     NewTeam(NewTeamArgs),
     /// Print the JSON Schema of the topology format
     Schema(SchemaArgs),
+    /// Print what a blueprint is given: the context of a stack part for this topology, or its JSON Schema
+    BlueprintContext(BlueprintContextArgs),
     /// Rewrite a version-1 topology as version 2 (approvals become the producers' grants)
     Migrate,
     /// CODEOWNERS lines from `owners`: each team file to its team, the org file to the org's owners
@@ -301,6 +303,32 @@ pub struct NewTeamArgs {
     /// Where the team's consumers are notified, e.g. "#team-recs"
     #[arg(long, value_name = "CHANNEL")]
     pub contact: Option<String>,
+}
+
+/// `blueprint-context`'s options.
+#[derive(Debug, Args)]
+pub struct BlueprintContextArgs {
+    /// The blueprint: a stack part, or the Glue catalog policy
+    #[arg(value_enum)]
+    pub part: BlueprintPart,
+    /// Only the stacks of this account (12 digits)
+    #[arg(long, value_name = "ID", conflicts_with = "schema")]
+    pub account: Option<String>,
+    /// Print the context's JSON Schema instead (needs no topology)
+    #[arg(long)]
+    pub schema: bool,
+}
+
+/// The blueprints that get a context of their own (partials see a part's context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlueprintPart {
+    Baseline,
+    Products,
+    Consumer,
+    Central,
+    Identity,
+    Access,
+    GlueResourcePolicy,
 }
 
 #[derive(Debug, Args)]

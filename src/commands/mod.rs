@@ -2,6 +2,7 @@
 //! dispatches; every command writes to injected writers so tests can run it
 //! in-process.
 
+mod blueprint_context;
 mod codeowners;
 mod deploy;
 mod diff;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
         Command::Graph(args) => graph::run(&settings, &args, io),
         Command::Impact(args) => impact::run(&settings, &args, io),
         Command::Schema(args) => schema::run(&args, io),
+        Command::BlueprintContext(args) => blueprint_context::run(&settings, &args, io),
         Command::Synth(args) => synth::run(&settings, &args, io),
         Command::Diff(args) => diff::run(&settings, &args, io),
         Command::Plan(args) => plan::run(&settings, &args, io),

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use handlebars::Handlebars;
 
-use crate::synth::{StackPlan, Synthesis};
+use crate::synth::{Context, StackPlan, Synthesis};
 pub use contracts::contracts_file;
 pub use manifest::UPLOAD_THRESHOLD;
 
@@ -252,30 +252,31 @@ fn render_stack(bp: &Blueprints, plan: &StackPlan, context: serde_json::Value) -
     })
 }
 
+/// A typed context as the template engine reads it.
+fn to_value<T: serde::Serialize>(context: &T) -> serde_json::Value {
+    serde_json::to_value(context).expect("contexts serialise: string keys and plain values only")
+}
+
 /// Renders every stack and policy of a synthesis, then the manifest: the complete output folder.
-/// Files come back sorted by path. Nothing is written. The plans' contexts are consumed.
+/// Files come back sorted by path. Nothing is written. The plans' contexts are consumed
+/// (each is freed once its template is rendered).
 pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, RenderError> {
-    let contexts: Vec<serde_json::Value> = synthesis
+    let contexts: Vec<Context> = synthesis
         .stacks
         .iter_mut()
-        .map(|s| std::mem::take(&mut s.context))
+        .map(|s| std::mem::replace(&mut s.context, Context::Rendered))
         .collect();
     let plans = &synthesis.stacks;
-    let stacks = crate::synth::par::map(contexts, |i, context| render_stack(bp, &plans[i], context))
+    let stacks = crate::synth::par::map(contexts, |i, context| render_stack(bp, &plans[i], to_value(&context)))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    let policy_contexts: Vec<serde_json::Value> = synthesis
-        .policies
-        .iter_mut()
-        .map(|p| std::mem::take(&mut p.context))
-        .collect();
     let accounts = &synthesis.policies;
-    let policies = crate::synth::par::map(policy_contexts, |i, context| {
+    let policies = crate::synth::par::map((0..accounts.len()).collect(), |_, i| {
         let account = accounts[i].account.to_string();
         let (bytes, _) = bp.render(
             "glue-resource-policy",
             &format!("{account}/glue-resource-policy"),
-            context,
+            to_value(&accounts[i].context),
         )?;
         Ok((account, manifest::sha256_hex(&bytes), bytes))
     })

@@ -15,6 +15,8 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::names;
@@ -43,6 +45,42 @@ pub struct Freshness {
     pub actions: Vec<String>,
     /// The e-mail addresses subscribed to the account's alert topic.
     pub emails: Vec<String>,
+}
+
+/// A version's freshness check in a products stack: an EventBridge rule counting new objects
+/// under the version's prefix, and a CloudWatch alarm when too few land.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Alarm {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub rule_description: String,
+    /// The rule's event pattern (S3 `Object Created` under the version's prefix).
+    pub event_pattern: Value,
+    pub alarm_id: String,
+    pub alarm_name: String,
+    pub alarm_description: String,
+    /// Seconds per evaluation period.
+    pub period: u32,
+    pub evaluation_periods: u32,
+    /// Topic ARNs notified on alarm and on recovery.
+    pub actions: Vec<String>,
+}
+
+/// The account's alert topic, which its freshness alarms notify.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AlertTopic {
+    pub topic_name: String,
+    /// The topic's policy.
+    pub policy: Value,
+    /// E-mail subscriptions (the team's `alerts`).
+    pub emails: Vec<AlertEmail>,
+}
+
+/// An e-mail subscription to the alert topic.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AlertEmail {
+    pub id: String,
+    pub endpoint: String,
 }
 
 /// Window and resolution per freshness: the period is as long as CloudWatch
@@ -117,7 +155,7 @@ pub fn window_words(seconds: u32) -> String {
 
 /// The blueprint context of a version's rule and alarm (an empty list when it
 /// has none, so the blueprint loops over it).
-pub(crate) fn version_alarms(t: &Topology, p: &Product, v: &Version) -> Vec<Value> {
+pub(crate) fn version_alarms(t: &Topology, p: &Product, v: &Version) -> Vec<Alarm> {
     let Some(f) = freshness(t, p, v) else {
         return Vec::new();
     };
@@ -140,30 +178,30 @@ pub(crate) fn version_alarms(t: &Topology, p: &Product, v: &Version) -> Vec<Valu
         f.freshness,
         p.id
     );
-    vec![json!({
-        "rule_id": format!("LandedRule{stem}"),
-        "rule_name": f.rule_name,
-        "rule_description": format!("meshsynth: objects landing under {}", f.prefix),
-        "event_pattern": {
+    vec![Alarm {
+        rule_id: format!("LandedRule{stem}"),
+        rule_name: f.rule_name,
+        rule_description: format!("meshsynth: objects landing under {}", f.prefix),
+        event_pattern: json!({
             "source": ["aws.s3"],
             "detail-type": ["Object Created"],
             "detail": {
                 "bucket": {"name": [bucket]},
                 "object": {"key": [{"prefix": key_prefix}]}
             }
-        },
-        "alarm_id": format!("LateAlarm{stem}"),
-        "alarm_name": f.alarm_name,
-        "alarm_description": description,
-        "period": f.period_seconds,
-        "evaluation_periods": f.evaluation_periods,
-        "actions": f.actions,
-    })]
+        }),
+        alarm_id: format!("LateAlarm{stem}"),
+        alarm_name: f.alarm_name,
+        alarm_description: description,
+        period: f.period_seconds,
+        evaluation_periods: f.evaluation_periods,
+        actions: f.actions,
+    }]
 }
 
 /// The account's alert topic (context of the products stack's first part), or
 /// `None` when no version of the account has an alarm.
-pub(crate) fn alert_topic(t: &Topology, account: &AccountId, products: &[&Product]) -> Option<Value> {
+pub(crate) fn alert_topic(t: &Topology, account: &AccountId, products: &[&Product]) -> Option<AlertTopic> {
     let alarmed: Vec<&&Product> = products
         .iter()
         .filter(|p| p.versions.values().any(|v| freshness(t, p, v).is_some()))
@@ -201,25 +239,25 @@ pub(crate) fn alert_topic(t: &Topology, account: &AccountId, products: &[&Produc
         }));
     }
     let team = t.teams.get(&first.team);
-    let emails: Vec<Value> = team
+    let emails: Vec<AlertEmail> = team
         .map(|team| {
             team.alerts
                 .iter()
                 .filter_map(|a| match a {
-                    AlertTarget::Email(e) => Some(json!({
-                        "id": format!("AlertEmail{}", names::short_hash(e)),
-                        "endpoint": e,
-                    })),
+                    AlertTarget::Email(e) => Some(AlertEmail {
+                        id: format!("AlertEmail{}", names::short_hash(e)),
+                        endpoint: e.clone(),
+                    }),
                     AlertTarget::Topic(_) => None,
                 })
                 .collect()
         })
         .unwrap_or_default();
-    Some(json!({
-        "topic_name": ALERT_TOPIC,
-        "policy": {"Version": "2012-10-17", "Statement": statements},
-        "emails": emails,
-    }))
+    Some(AlertTopic {
+        topic_name: ALERT_TOPIC.to_owned(),
+        policy: json!({"Version": "2012-10-17", "Statement": statements}),
+        emails,
+    })
 }
 
 /// The key policy statement that lets CloudWatch alarms publish to the

@@ -13,9 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
-
 use super::access::{Decisions, Pv};
+use super::links::{Link, LinkGrant, TableGrant};
 use super::names;
 use crate::model::access::Reader;
 use crate::model::{camel, Access, AccountId, Classification, Product, ServiceRole, VersionStatus};
@@ -70,16 +69,17 @@ pub(crate) fn account_reads_all_columns(d: &Decisions<'_>, account: &AccountId, 
 
 /// The `tables` context of one Lake Formation grant: `null` for every table and column
 /// (`TableWildcard`), else one entry per table with the columns it leaves out.
-pub(crate) fn table_grants(stem: &str, excluded: Option<Vec<(String, Vec<String>)>>) -> Value {
-    match excluded {
-        None => Value::Null,
-        Some(tables) => Value::Array(
-            tables
-                .into_iter()
-                .map(|(t, cols)| json!({"id": format!("{stem}{}", camel(&t)), "name": t, "excluded": cols}))
-                .collect(),
-        ),
-    }
+pub(crate) fn table_grants(stem: &str, excluded: Option<Vec<(String, Vec<String>)>>) -> Option<Vec<TableGrant>> {
+    excluded.map(|tables| {
+        tables
+            .into_iter()
+            .map(|(t, excluded)| TableGrant {
+                id: format!("{stem}{}", camel(&t)),
+                name: t,
+                excluded,
+            })
+            .collect()
+    })
 }
 
 /// One reader role of an account and the versions it may read there.
@@ -159,7 +159,7 @@ pub(crate) fn links<'t>(
     d: &Decisions<'t>,
     account: &AccountId,
     roles: &[&'t ServiceRole],
-) -> Vec<(String, usize, Value)> {
+) -> Vec<(String, usize, Link)> {
     let t = d.t;
     let readers = readers(d, account, roles);
     let mut by_pv: BTreeMap<Pv<'t>, Vec<&LfReader<'t>>> = BTreeMap::new();
@@ -177,28 +177,31 @@ pub(crate) fn links<'t>(
         let stem = format!("{}V{}", pv.0.camel(), pv.1);
         let db = names::glue_database(pv.0, pv.1);
         let mut resources = 1;
-        let grants: Vec<Value> = rs
+        let grants: Vec<LinkGrant> = rs
             .iter()
             .map(|r| {
                 let frag = names::id_fragment(r.arn.rsplit('/').next().unwrap_or(&r.arn));
                 let all = r.reader.as_ref().is_some_and(|reader| reads_all_columns(d, reader, pv));
                 let tables = table_grants(&format!("LfSelect{stem}{frag}"), exclusions(p, pv.1, all));
-                resources += 1 + tables.as_array().map_or(1, Vec::len);
-                json!({
-                    "link_id": format!("LfLink{stem}{frag}"),
-                    "tables_id": format!("LfSelect{stem}{frag}"),
-                    "principal": r.arn,
-                    "tables": tables,
-                })
+                resources += 1 + tables.as_ref().map_or(1, Vec::len);
+                LinkGrant {
+                    link_id: format!("LfLink{stem}{frag}"),
+                    tables_id: format!("LfSelect{stem}{frag}"),
+                    principal: r.arn.clone(),
+                    tables,
+                }
             })
             .collect();
-        let value = json!({
-            "id": format!("Link{stem}"),
-            "name": db,
-            "producer": p.account,
-            "description": format!("meshsynth: resource link to {} v{} in account {}", p.id, pv.1, p.account),
-            "grants": grants,
-        });
+        let value = Link {
+            id: format!("Link{stem}"),
+            name: db,
+            producer: p.account.to_string(),
+            description: format!(
+                "meshsynth: resource link to {} v{} in account {}",
+                p.id, pv.1, p.account
+            ),
+            grants,
+        };
         out.push((format!("{}@{}", pv.0, pv.1), resources, value));
     }
     out

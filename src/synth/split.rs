@@ -12,7 +12,6 @@
 //! while `n` stays the same; when `n` grows, only about `1/n` of the units move
 //! (the least any rule can do). Pure: no IO.
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// CloudFormation's resource limit per stack.
@@ -24,11 +23,10 @@ pub(crate) const MAX_BYTES: usize = 600_000;
 /// so that growth rarely changes `n`.
 const FILL: f64 = 0.6;
 
-/// A group of resources that must stay in one stack.
+/// A group of resources that must stay in one stack; `T` is its blueprint context
+/// (for a part with several kinds of unit, an enum of them).
 #[derive(Debug, Clone)]
-pub(crate) struct Unit {
-    /// The context array the unit belongs to (e.g. `versions`, `catalogs`).
-    pub(crate) kind: &'static str,
+pub(crate) struct Unit<T> {
     /// Stable identity: derived from the same names as the unit's logical ids.
     pub(crate) key: String,
     /// How many resources it renders to.
@@ -36,7 +34,19 @@ pub(crate) struct Unit {
     /// Estimated rendered bytes.
     pub(crate) bytes: usize,
     /// Its blueprint context.
-    pub(crate) value: Value,
+    pub(crate) value: T,
+}
+
+impl<T> Unit<T> {
+    /// The same unit around another form of its value (e.g. one kind among a part's units).
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Unit<U> {
+        Unit {
+            key: self.key,
+            resources: self.resources,
+            bytes: self.bytes,
+            value: f(self.value),
+        }
+    }
 }
 
 /// Jump consistent hash: a bucket in `0..buckets` that moves for only `1/buckets` of keys when
@@ -59,7 +69,7 @@ fn key_hash(key: &str) -> u64 {
 
 /// Splits `units` into stacks; `fixed_*` is what stack 1 holds besides its units.
 /// Returns at least one (possibly empty) stack; units keep their input order within a stack.
-pub(crate) fn split(units: Vec<Unit>, fixed_resources: usize, fixed_bytes: usize) -> Vec<Vec<Unit>> {
+pub(crate) fn split<T>(units: Vec<Unit<T>>, fixed_resources: usize, fixed_bytes: usize) -> Vec<Vec<Unit<T>>> {
     let total_r: usize = fixed_resources + units.iter().map(|u| u.resources).sum::<usize>();
     let total_b: usize = fixed_bytes + units.iter().map(|u| u.bytes).sum::<usize>();
     if total_r <= MAX_RESOURCES && total_b <= MAX_BYTES {
@@ -80,7 +90,7 @@ pub(crate) fn split(units: Vec<Unit>, fixed_resources: usize, fixed_bytes: usize
         // A unit bigger than a stack cannot fit whatever n is: stop growing (render reports it).
         let fits = load.iter().all(|(r, b)| *r <= MAX_RESOURCES && *b <= MAX_BYTES);
         if fits || n > units.len() {
-            let mut out: Vec<Vec<Unit>> = (0..n).map(|_| Vec::new()).collect();
+            let mut out: Vec<Vec<Unit<T>>> = (0..n).map(|_| Vec::new()).collect();
             for (u, s) in units.into_iter().zip(assignment) {
                 out[s].push(u);
             }
@@ -98,14 +108,13 @@ pub(crate) fn split(units: Vec<Unit>, fixed_resources: usize, fixed_bytes: usize
 mod tests {
     use super::*;
 
-    fn units(n: usize, prefix: &str) -> Vec<Unit> {
+    fn units(n: usize, prefix: &str) -> Vec<Unit<()>> {
         (0..n)
             .map(|i| Unit {
-                kind: "x",
                 key: format!("{prefix}{i:05}"),
                 resources: 2,
                 bytes: 100,
-                value: Value::Null,
+                value: (),
             })
             .collect()
     }
@@ -130,11 +139,10 @@ mod tests {
         let before = split(units(1000, "u"), 10, 0);
         let mut more = units(1000, "u");
         more.push(Unit {
-            kind: "x",
             key: "a-new-one".into(),
             resources: 2,
             bytes: 100,
-            value: Value::Null,
+            value: (),
         });
         let after = split(more, 10, 0);
         assert_eq!(before.len(), after.len());

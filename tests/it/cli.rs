@@ -367,6 +367,67 @@ fn schema_is_json_schema_of_every_section() {
     assert_eq!(team["required"], serde_json::json!(["name", "domain"]));
 }
 
+/// `blueprint-context` prints what synth gives a blueprint: for each part of the example org,
+/// the schema names exactly the fields the contexts have, and the context holds what the
+/// committed template was rendered from.
+// See: issue 9, item 1 (typed blueprint contexts)
+#[test]
+fn blueprint_context_matches_its_schema_and_the_rendered_templates() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = meshsynth(&repo()).arg("-q").args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    for part in [
+        "baseline",
+        "products",
+        "consumer",
+        "central",
+        "identity",
+        "glue-resource-policy",
+    ] {
+        let schema = json(&["blueprint-context", part, "--schema"]);
+        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        let mut fields: Vec<&String> = schema["properties"].as_object().expect("properties").keys().collect();
+        fields.sort();
+        let contexts = json(&["blueprint-context", part]);
+        let contexts = contexts.as_object().expect("by stack id");
+        assert!(!contexts.is_empty(), "{part}: the example org has some");
+        for (id, context) in contexts {
+            let mut keys: Vec<&String> = context.as_object().expect("object").keys().collect();
+            keys.sort();
+            assert_eq!(keys, fields, "{part}: {id}");
+        }
+    }
+    let baseline = json(&["blueprint-context", "baseline", "--account", "307870227078"]);
+    let ids: Vec<&String> = baseline.as_object().expect("by stack id").keys().collect();
+    assert_eq!(ids, ["307870227078/mesh-baseline"]);
+    let template: serde_json::Value = serde_json::from_slice(
+        &fs::read(repo().join("out/307870227078/mesh-baseline.template.json")).expect("committed output"),
+    )
+    .expect("json");
+    let context = &baseline["307870227078/mesh-baseline"];
+    assert_eq!(
+        template["Resources"]["DataBucketPolicy"]["Properties"]["PolicyDocument"],
+        context["data_bucket_policy"]
+    );
+    assert_eq!(template["Resources"]["MeshKey"]["Properties"]["Tags"], context["tags"]);
+}
+
+#[test]
+fn blueprint_context_of_an_account_without_that_part_is_a_usage_error() {
+    let out = meshsynth(&repo())
+        .args(["-q", "blueprint-context", "products", "--account", "307870227078"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: account `307870227078` has no `products` blueprint in this topology: it has only `mesh-baseline`, `mesh-central`\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
 // Hostile input: each gets a clear error in bounded time, never a panic.
 
 fn validate_file(name: &str, bytes: &[u8]) -> (Option<i32>, String) {

@@ -1,0 +1,97 @@
+//! Deployment order: each stack's `depends_on` and wave, from a topological sort
+//! of the stack graph. Pure: no IO.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::{Part, StackPlan, SynthError};
+use crate::model::AccountId;
+
+/// Fills `depends_on` and `wave`: a topological sort over the stack graph, whose edges are each
+/// stack's `depends_on` plus "reads" edges (a consumer or central stack after the products
+/// stacks of the accounts it reads). A stack's wave is one more than the highest wave it follows.
+pub(crate) fn assign_waves(
+    stacks: &mut [StackPlan],
+    reads: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
+    links: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
+    central: &AccountId,
+) -> Result<(), SynthError> {
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..stacks.len()).map(|i| graph.add_node(i)).collect();
+    let mut by_part: BTreeMap<(&AccountId, Part), Vec<usize>> = BTreeMap::new();
+    for (i, s) in stacks.iter().enumerate() {
+        by_part.entry((&s.account, s.part)).or_default().push(i);
+    }
+    let mut products_of: BTreeMap<&AccountId, Vec<usize>> = BTreeMap::new();
+    for ((a, part), ix) in &by_part {
+        if *part == Part::Products {
+            products_of.insert(a, ix.clone());
+        }
+    }
+    let mut depends: Vec<Vec<usize>> = vec![Vec::new(); stacks.len()];
+    let mut follows: Vec<Vec<usize>> = vec![Vec::new(); stacks.len()];
+    for (i, s) in stacks.iter().enumerate() {
+        let baseline = by_part.get(&(&s.account, Part::Baseline)).cloned().unwrap_or_default();
+        match s.part {
+            Part::Baseline => {}
+            Part::Products | Part::Consumer => depends[i] = baseline,
+            Part::Central => {
+                depends[i] = baseline;
+                follows[i] = products_of.values().flatten().copied().collect();
+            }
+            Part::Identity => depends[i] = by_part.get(&(central, Part::Central)).cloned().unwrap_or_default(),
+            // Links and grants to the account's reader roles: after the roles, and after the
+            // producers' cross-account grants they build on.
+            Part::Access => {
+                let mut d: Vec<usize> = [Part::Consumer, Part::Central]
+                    .iter()
+                    .flat_map(|p| by_part.get(&(&s.account, *p)).cloned().unwrap_or_default())
+                    .collect();
+                d.sort_unstable();
+                depends[i] = d;
+                for producer in links.get(&s.account).into_iter().flatten() {
+                    follows[i].extend(products_of.get(producer).into_iter().flatten());
+                }
+            }
+        }
+        if s.part == Part::Consumer {
+            for producer in reads.get(&s.account).into_iter().flatten() {
+                follows[i].extend(products_of.get(producer).into_iter().flatten());
+            }
+        }
+    }
+    for i in 0..stacks.len() {
+        for &j in depends[i].iter().chain(&follows[i]) {
+            graph.add_edge(nodes[j], nodes[i], ());
+        }
+    }
+    let order = petgraph::algo::toposort(&graph, None).map_err(|cycle| {
+        let sccs = petgraph::algo::tarjan_scc(&graph);
+        let members = sccs
+            .into_iter()
+            .find(|c| c.contains(&cycle.node_id()))
+            .unwrap_or_else(|| vec![cycle.node_id()]);
+        let mut nodes: Vec<String> = members.iter().map(|n| stacks[graph[*n]].id()).collect();
+        nodes.sort();
+        SynthError::Cycle { nodes }
+    })?;
+    let mut wave = vec![1u32; stacks.len()];
+    for n in order {
+        let i = graph[n];
+        let w = graph
+            .neighbors_directed(n, petgraph::Direction::Incoming)
+            .map(|m| wave[graph[m]] + 1)
+            .max()
+            .unwrap_or(1);
+        wave[i] = w;
+    }
+    let ids: Vec<String> = stacks.iter().map(StackPlan::id).collect();
+    for (i, s) in stacks.iter_mut().enumerate() {
+        s.wave = wave[i];
+        let mut deps: Vec<String> = depends[i].iter().map(|j| ids[*j].clone()).collect();
+        deps.sort();
+        s.depends_on = deps;
+    }
+    Ok(())
+}
