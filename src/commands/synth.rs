@@ -19,13 +19,12 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> any
     let loaded = started.elapsed();
     let mut synthesis = crate::synth::plan(&topology)?;
     let contracts = crate::contract::from_topology(&topology);
-    let access = crate::synth::decisions::access_model(&topology);
     // Freeing a large topology costs time just before the process exits anyway.
     io.leave(topology);
     let planned = started.elapsed();
     let mut files = crate::render::render(&blueprints, &mut synthesis)?;
     files.push(crate::render::contracts_file(&contracts));
-    files.push(crate::render::manifest::access_file(&access));
+    files.push(crate::render::manifest::access_file(&synthesis.access));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let rendered = started.elapsed();
     let out = args.out.as_path();

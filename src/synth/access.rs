@@ -30,6 +30,11 @@ pub(crate) struct Decisions<'t> {
     /// Per account: the restricted and the retired versions it produces, which its own
     /// principals could reach through IAM alone (no resource policy needed in-account).
     reach: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>>,
+    /// Per producer account: the other accounts that consume one of its products.
+    consuming_accounts: BTreeMap<&'t AccountId, BTreeSet<&'t AccountId>>,
+    /// Per account: the versions it consumes (one pass over the consume
+    /// entries, so that no part scans all of them once per account).
+    consumed: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>>,
 }
 
 /// The principals of a service role's reader role.
@@ -82,12 +87,34 @@ impl<'t> Decisions<'t> {
                 }
             }
         }
+        let mut consuming_accounts: BTreeMap<&'t AccountId, BTreeSet<&'t AccountId>> = BTreeMap::new();
+        let mut consumed: BTreeMap<&'t AccountId, BTreeSet<Pv<'t>>> = BTreeMap::new();
+        for c in &t.consumes {
+            if let Some((id, p)) = t.products.get_key_value(&c.product) {
+                if c.account != p.account {
+                    consuming_accounts.entry(&p.account).or_default().insert(&c.account);
+                }
+                consumed.entry(&c.account).or_default().insert((id, c.version));
+            }
+        }
         Decisions {
             t,
             resolution,
             restricted_readers,
             reach,
+            consuming_accounts,
+            consumed,
         }
+    }
+
+    /// The other accounts that consume a product of `producer`.
+    pub(crate) fn consuming_accounts(&self, producer: &AccountId) -> Option<&BTreeSet<&'t AccountId>> {
+        self.consuming_accounts.get(producer)
+    }
+
+    /// The versions `account` consumes.
+    pub(crate) fn consumed_by(&self, account: &AccountId) -> Option<&BTreeSet<Pv<'t>>> {
+        self.consumed.get(account)
     }
 
     fn borrow(&self, pvs: Option<&BTreeSet<OwnedPv>>) -> BTreeSet<Pv<'t>> {

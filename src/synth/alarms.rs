@@ -201,7 +201,12 @@ pub(crate) fn version_alarms(t: &Topology, p: &Product, v: &Version) -> Vec<Alar
 
 /// The account's alert topic (context of the products stack's first part), or
 /// `None` when no version of the account has an alarm.
-pub(crate) fn alert_topic(t: &Topology, account: &AccountId, products: &[&Product]) -> Option<AlertTopic> {
+pub(crate) fn alert_topic(
+    t: &Topology,
+    account: &AccountId,
+    products: &[&Product],
+    consuming: Option<&BTreeSet<&AccountId>>,
+) -> Option<AlertTopic> {
     let alarmed: Vec<&&Product> = products
         .iter()
         .filter(|p| p.versions.values().any(|v| freshness(t, p, v).is_some()))
@@ -210,13 +215,8 @@ pub(crate) fn alert_topic(t: &Topology, account: &AccountId, products: &[&Produc
     let arn = topic_arn(t, account);
     // Accounts that consume a product of this account may subscribe (their
     // queues, functions or addresses): late data is their business too.
-    let ids: BTreeSet<_> = products.iter().map(|p| &p.id).collect();
-    let consumers: BTreeSet<&AccountId> = t
-        .consumes
-        .iter()
-        .filter(|c| ids.contains(&c.product) && c.account != *account)
-        .map(|c| &c.account)
-        .collect();
+    let none = BTreeSet::new();
+    let consumers = consuming.unwrap_or(&none);
     let mut statements = vec![json!({
         "Sid": "AlarmsOfThisAccountPublish",
         "Effect": "Allow",

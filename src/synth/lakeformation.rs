@@ -111,10 +111,11 @@ fn readers<'t>(d: &Decisions<'t>, account: &AccountId, roles: &[&'t ServiceRole]
         live_open(d)
     } else {
         let all = live_open(d);
-        t.consumes
-            .iter()
-            .filter(|c| &c.account == account)
-            .filter_map(|c| all.iter().find(|(id, v)| **id == c.product && *v == c.version).copied())
+        d.consumed_by(account)
+            .into_iter()
+            .flatten()
+            .filter(|pv| all.contains(*pv))
+            .copied()
             .collect()
     };
     let mut out = Vec::new();

@@ -157,6 +157,8 @@ pub struct Synthesis {
     pub region: String,
     pub stacks: Vec<StackPlan>,
     pub policies: Vec<PolicyPlan>,
+    /// The access decisions behind the policies (`access.json`).
+    pub access: decisions::AccessModel,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -288,6 +290,7 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
         region: org.region.clone(),
         stacks,
         policies,
+        access: decisions::model_of(&d),
     })
 }
 

@@ -267,7 +267,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Produc
         }
     }
     let mut fixed = Vec::new();
-    if let Some(topic) = alarms::alert_topic(t, account, products) {
+    if let Some(topic) = alarms::alert_topic(t, account, products, d.consuming_accounts(account)) {
         let resources = 2 + topic.emails.len();
         fixed.push(unit("alert-topic".into(), resources, topic).map(ProductsUnit::Topic));
     }
