@@ -2,7 +2,7 @@
 //! CloudFormation drift detection (which the emulator does not offer), a
 //! detection that fails, throttling, and the access surface found drifted,
 //! repaired and found clean. The emulator test of the access part is
-//! `tests/drift.rs`.
+//! `tests/it/drift.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
