@@ -55,7 +55,7 @@ fn render_diagnostics(diags: &[Diagnostic]) -> String {
 }
 
 /// Reads a topology file or directory.
-pub fn load(path: &Path) -> Result<RawInput, LoadError> {
+pub(crate) fn load(path: &Path) -> Result<RawInput, LoadError> {
     let meta = fs::metadata(path).map_err(|e| LoadError::Unreadable {
         path: path.to_owned(),
         reason: io_reason(&e),
@@ -71,7 +71,7 @@ pub fn load(path: &Path) -> Result<RawInput, LoadError> {
 /// The files of a topology directory: its org file (`org.yaml`, `org.yml` or
 /// `org.json`) and its team files (`teams/*.{yaml,yml,json}`, hidden files
 /// skipped), sorted.
-pub fn directory_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), LoadError> {
+pub(crate) fn directory_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), LoadError> {
     let org_file = ["org.yaml", "org.yml", "org.json"]
         .iter()
         .map(|name| dir.join(name))

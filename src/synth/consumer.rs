@@ -16,13 +16,13 @@ use crate::model::{AccountId, ServiceRole};
 
 /// The context of `consumer.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ConsumerContext {
+pub(crate) struct ConsumerContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// A data catalog per producer account the account reads (`{{> catalog}}`).
-    pub catalogs: Vec<Catalog>,
+    pub(crate) catalogs: Vec<Catalog>,
     /// A reader per declared service role of the account.
-    pub readers: Vec<ServiceReader>,
+    pub(crate) readers: Vec<ServiceReader>,
 }
 
 /// A unit of a consumer or central stack.
