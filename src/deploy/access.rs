@@ -29,6 +29,7 @@ pub(crate) struct RecordPlace {
 
 impl RecordPlace {
     /// The central account's staging bucket.
+    #[cfg(test)]
     pub(crate) fn new(org: &str, central: &str, region: &str) -> RecordPlace {
         RecordPlace {
             account: central.to_owned(),

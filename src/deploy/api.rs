@@ -63,7 +63,8 @@ impl ApiError {
         }
     }
 
-    /// A throttling error, as the service would send it.
+    /// A throttling error, as the service would send it (the fakes' answer).
+    #[cfg(test)]
     pub(crate) fn throttled(operation: &'static str) -> Self {
         ApiError::new(
             operation,
@@ -76,11 +77,6 @@ impl ApiError {
     /// Whether the service's error code is `code`.
     pub(crate) fn is_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
-    }
-
-    /// Whether the call never got an answer (exit 2: AWS unreachable).
-    pub(crate) fn is_unreachable(&self) -> bool {
-        self.kind == ApiErrorKind::Unreachable
     }
 }
 

@@ -55,13 +55,6 @@ pub(crate) struct StackSurface {
     pub(crate) permission_sets: Vec<PermissionSetSurface>,
 }
 
-impl StackSurface {
-    /// Whether anything in it needs the deployed stack's physical ids.
-    pub(crate) fn needs_resources(&self) -> bool {
-        !self.keys.is_empty() || !self.permission_sets.is_empty() || format!("{self:?}").contains("${")
-    }
-}
-
 /// A JSON document that may be written as a string (KMS `KeyPolicy`,
 /// `InlinePolicy`) or as an object.
 fn document(v: &Value) -> Option<Value> {
@@ -569,7 +562,6 @@ mod tests {
             s.buckets["acast-333333333333-mesh"]["Statement"][0]["Resource"],
             json!("arn:aws:s3:::acast-333333333333-mesh/*")
         );
-        assert!(s.needs_resources());
         let role = &s.roles[0];
         assert_eq!(role.name, "mesh-reader");
         assert_eq!(role.managed, BTreeSet::from(["${Extra}".to_owned()]));

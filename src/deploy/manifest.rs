@@ -23,7 +23,7 @@ pub(crate) enum ManifestError {
     Stale { path: PathBuf },
 }
 
-pub(crate) use crate::render::manifest::{Manifest, ManifestPolicy, ManifestStack, Upload};
+pub(crate) use crate::render::manifest::{Manifest, ManifestStack};
 
 /// A stack's identity across the org: (account, stack name).
 pub(crate) type StackKey = (String, String);
@@ -40,7 +40,6 @@ pub(crate) struct Template {
 /// A synthesis folder, read and checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Synthesis {
-    pub(crate) dir: PathBuf,
     pub(crate) manifest: Manifest,
     pub(crate) templates: BTreeMap<StackKey, Template>,
     /// Policy text per account.
@@ -102,7 +101,6 @@ pub(crate) fn read(dir: &Path) -> Result<Synthesis, ManifestError> {
         policies.insert(policy.account.clone(), text);
     }
     Ok(Synthesis {
-        dir: dir.to_owned(),
         manifest,
         templates,
         policies,

@@ -46,11 +46,11 @@ mod fake_drift;
 mod fake_services;
 
 pub(crate) use api::{ApiError, ApiErrorKind, RetryPolicy};
-pub(crate) use execute::{execute, DeployReport, ExecOptions, Step, StepStatus};
+pub(crate) use execute::{execute, ExecOptions, StepStatus};
 pub(crate) use manifest::{ManifestError, Synthesis};
-pub(crate) use plan::{plan, Plan, PlanOptions, StackStatus, WaitOptions};
+pub(crate) use plan::{plan, Plan, PlanOptions, WaitOptions};
 pub(crate) use progress::Progress;
-pub(crate) use session::{AwsOptions, AwsSession, Connector};
+pub(crate) use session::{AwsOptions, AwsSession};
 
 /// What can stop a plan (or a deploy before it executes anything).
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::account::{self, AccountPlan, AccountWork};
 use super::manifest::Synthesis;
-pub(crate) use super::planned::{ContractSides, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+pub(crate) use super::planned::{Plan, WaitOptions};
 use super::progress::Progress;
 use super::session::Connector;
 use super::DeployError;

@@ -127,10 +127,6 @@ impl AssumedRole {
         })
     }
 
-    pub(crate) fn role_arn(&self) -> &str {
-        &self.role_arn
-    }
-
     /// The credentials to sign with: the cached ones while fresh, else new ones.
     pub(crate) async fn credentials(&self) -> Result<TemporaryCredentials, ApiError> {
         if let Some(fresh) = self.fresh() {

@@ -410,11 +410,6 @@ impl Topology {
     pub(crate) fn product(&self, id: &ProductId) -> Option<&Product> {
         self.products.get(id)
     }
-
-    /// Accounts that own at least one product.
-    pub(crate) fn producer_accounts(&self) -> BTreeSet<&AccountId> {
-        self.products.values().map(|p| &p.account).collect()
-    }
 }
 
 /// A name as a CloudFormation logical-id fragment: `ad-revenue` → `AdRevenue`,

@@ -23,7 +23,6 @@ use handlebars::Handlebars;
 
 use crate::synth::{Context, StackPlan, Synthesis};
 pub(crate) use contracts::contracts_file;
-pub(crate) use manifest::UPLOAD_THRESHOLD;
 
 /// CloudFormation's resource limit per stack.
 pub(crate) const MAX_RESOURCES: usize = 500;

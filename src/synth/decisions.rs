@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{group_principals, service_principals, Decisions};
 use super::names;
 use crate::model::access::Reader;
-use crate::model::{Access, Classification, Grant, Topology, VersionStatus};
+use crate::model::{Access, Classification, Grant, VersionStatus};
 
 /// The file's name, beside `manifest.json`.
 pub(crate) const ACCESS_FILE: &str = "access.json";
@@ -118,11 +118,6 @@ fn group_through(group: &str) -> String {
     )
 }
 
-/// The access decisions of a topology, as `access.json` records them.
-pub(crate) fn access_model(t: &Topology) -> AccessModel {
-    model_of(&Decisions::new(t))
-}
-
 pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
     let t = d.t;
     let central = &t.org.central_account;
@@ -215,6 +210,11 @@ pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The access decisions of a topology, as `access.json` records them.
+    fn access_model(t: &crate::model::Topology) -> AccessModel {
+        model_of(&Decisions::new(t))
+    }
 
     #[test]
     fn the_example_org_names_who_reads_each_restricted_version_and_through_what() {

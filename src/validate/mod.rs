@@ -25,7 +25,7 @@ mod teams;
 pub(crate) mod v1;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::model::load::RawInput;
 use crate::model::{
@@ -163,9 +163,4 @@ impl<'a> Validator<'a> {
             }
         }
     }
-}
-
-/// The file a diagnostic points at, for sorting and messages.
-pub(crate) fn files_of(diags: &[Diagnostic]) -> BTreeSet<PathBuf> {
-    diags.iter().map(|d| d.loc.file.clone()).collect()
 }
