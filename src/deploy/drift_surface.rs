@@ -81,7 +81,7 @@ pub(crate) fn stack_surface(account: &str, template: &Value) -> StackSurface {
     let mut extra_inline: Vec<(String, String, Value)> = Vec::new();
     let mut extra_managed: Vec<(String, String)> = Vec::new();
     for (id, r) in resources {
-        let props = r.get("Properties").map(|p| resolved(p)).unwrap_or(Value::Null);
+        let props = r.get("Properties").map(&resolved).unwrap_or(Value::Null);
         match r.get("Type").and_then(Value::as_str).unwrap_or("") {
             "AWS::S3::BucketPolicy" => {
                 if let (Some(bucket), Some(doc)) = (as_text(props.get("Bucket")), props.get("PolicyDocument")) {

@@ -26,6 +26,10 @@ pub(crate) struct ConsumerContext {
 }
 
 /// A unit of a consumer or central stack.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived: built and rendered once per unit; boxing would add an allocation per unit for no memory gain"
+)]
 pub(crate) enum ReaderUnit<G> {
     Catalog(Catalog),
     Group(G),

@@ -82,6 +82,10 @@ impl fmt::Display for Part {
 /// The context of a stack's blueprint: one type per part.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per stack, replaced by `Rendered` once rendered; boxing would add an allocation per stack for no memory gain"
+)]
 pub(crate) enum Context {
     Baseline(baseline::BaselineContext),
     Products(products::ProductsContext),
