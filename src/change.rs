@@ -37,7 +37,7 @@ use serde_json::Value;
 /// change set). Template comparison gives `Add`, `Modify` and `Remove`; only a
 /// change set reports `Import` and `Dynamic`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Action {
+pub(crate) enum Action {
     Add,
     Modify,
     Remove,
@@ -49,7 +49,7 @@ pub enum Action {
 
 impl Action {
     /// CloudFormation's name of the action.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Add => "Add",
             Action::Modify => "Modify",
@@ -61,7 +61,7 @@ impl Action {
 
     /// The action of a change set entry, as CloudFormation names it (anything unknown is a
     /// modification, the cautious reading).
-    pub fn from_service(s: &str) -> Action {
+    pub(crate) fn from_service(s: &str) -> Action {
         match s {
             "Add" => Action::Add,
             "Remove" => Action::Remove,
@@ -80,7 +80,7 @@ impl fmt::Display for Action {
 
 /// Whether a modification replaces the resource (CloudFormation's own terms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Replacement {
+pub(crate) enum Replacement {
     /// A new physical resource is created and the old one deleted.
     True,
     /// Updated in place.
@@ -102,39 +102,39 @@ impl fmt::Display for Replacement {
 
 /// One changed value of a resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PropertyChange {
+pub(crate) struct PropertyChange {
     /// Where the value is, from the resource: `Properties.BucketName`,
     /// `Properties.TableInput.StorageDescriptor.Location`, `Properties.Tags[team]`,
     /// `DeletionPolicy`, `Type`.
-    pub path: String,
+    pub(crate) path: String,
     /// The value before; `None` when it was absent.
-    pub old: Option<Value>,
+    pub(crate) old: Option<Value>,
     /// The value after; `None` when it is removed.
-    pub new: Option<Value>,
+    pub(crate) new: Option<Value>,
     /// Whether this change alone makes CloudFormation replace the resource.
-    pub requires_replacement: bool,
+    pub(crate) requires_replacement: bool,
 }
 
 /// What happens to one resource of a stack.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResourceChange {
-    pub logical_id: String,
+pub(crate) struct ResourceChange {
+    pub(crate) logical_id: String,
     /// The CloudFormation type (the new one, or the old one for a removal).
     #[serde(rename = "type")]
-    pub resource_type: String,
-    pub action: Action,
+    pub(crate) resource_type: String,
+    pub(crate) action: Action,
     /// `None` for `Add` and `Remove`.
-    pub replacement: Option<Replacement>,
+    pub(crate) replacement: Option<Replacement>,
     /// The resource holds data (see [`is_stateful`]).
-    pub stateful: bool,
+    pub(crate) stateful: bool,
     /// Data would be lost: a stateful resource removed, or replaced (even conditionally).
-    pub destructive: bool,
+    pub(crate) destructive: bool,
     /// The changed values, sorted by path; empty for `Add` and `Remove`.
-    pub properties: Vec<PropertyChange>,
+    pub(crate) properties: Vec<PropertyChange>,
 }
 
 /// The resource types that hold data: removing or replacing one loses it.
-pub fn is_stateful(resource_type: &str) -> bool {
+pub(crate) fn is_stateful(resource_type: &str) -> bool {
     matches!(
         resource_type,
         "AWS::S3::Bucket" | "AWS::KMS::Key" | "AWS::Glue::Database" | "AWS::Glue::Table"
@@ -193,7 +193,7 @@ fn immutable_properties(resource_type: &str) -> &'static [Immutable] {
 /// Compares two templates (`None`: the stack does not exist) resource by
 /// resource. Unchanged resources are left out. The result is sorted:
 /// destructive changes first, then by logical id.
-pub fn classify(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceChange> {
+pub(crate) fn classify(old: Option<&Value>, new: Option<&Value>) -> Vec<ResourceChange> {
     let old_resources = resources(old);
     let new_resources = resources(new);
     let ids: BTreeSet<&str> = old_resources.keys().chain(new_resources.keys()).copied().collect();
@@ -349,7 +349,7 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
 /// Where two JSON documents differ (a policy beside the templates, say), as
 /// changes whose paths start with `root`; compared like resource properties
 /// (see the module docs), sorted by path. No change requires replacement.
-pub fn diff_documents(root: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<PropertyChange> {
+pub(crate) fn diff_documents(root: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<PropertyChange> {
     let mut out = Vec::new();
     diff_values(root, old, new, &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));

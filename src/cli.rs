@@ -20,48 +20,48 @@ Exit codes:
 #[command(name = "meshsynth", version, about, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// A topology file or directory
     #[arg(short, long, global = true, value_name = "PATH", default_value = "accounts")]
-    pub topology: PathBuf,
+    pub(crate) topology: PathBuf,
     /// Send every AWS call here (also AWS_ENDPOINT_URL), e.g. a local emulator
     #[arg(long, global = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// Region for AWS calls (overrides org.region)
     #[arg(long, global = true, value_name = "R")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// AWS profile for the starting credentials
     #[arg(long, global = true, value_name = "P")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// When to colour output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
     /// Print only errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Print more about what happens
     #[arg(short, long, global = true)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// Fail (exit 1) when the topology has warnings, e.g. consumers on deprecated versions
     #[arg(long, global = true)]
-    pub deny_warnings: bool,
+    pub(crate) deny_warnings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check the topology; warnings on stderr
     Validate(ValidateArgs),
     /// The producer -> consumer graph (whole org, or around one product)
@@ -95,122 +95,122 @@ pub enum Command {
 
 /// `validate`'s options.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// An older topology (file or directory) to compare with: exit 1 when a live
     /// product version changes in a way that breaks its consumers
     #[arg(long, value_name = "OLD_TOPOLOGY")]
-    pub against: Option<PathBuf>,
+    pub(crate) against: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Dot,
     Mermaid,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
-    pub format: GraphFormat,
+    pub(crate) format: GraphFormat,
     /// Only the neighbourhood of this product (`<domain>.<product>`)
     #[arg(long, value_name = "ID")]
-    pub product: Option<String>,
+    pub(crate) product: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct SynthArgs {
+pub(crate) struct SynthArgs {
     /// Output folder
     #[arg(long, value_name = "DIR", default_value = "out")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Write nothing; fail if DIR is not what synth would write
     #[arg(long)]
-    pub check: bool,
+    pub(crate) check: bool,
     /// Blueprints that override the built-in ones (file names as in blueprints/)
     #[arg(long, value_name = "DIR")]
-    pub blueprints: Option<PathBuf>,
+    pub(crate) blueprints: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReviewFormat {
+pub(crate) enum ReviewFormat {
     Text,
     Markdown,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The older synthesis (e.g. out/ of the base branch)
-    pub old_dir: PathBuf,
+    pub(crate) old_dir: PathBuf,
     /// The newer synthesis
-    pub new_dir: PathBuf,
+    pub(crate) new_dir: PathBuf,
     /// Output format
     #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
-    pub format: ReviewFormat,
+    pub(crate) format: ReviewFormat,
     /// Exit 1 when anything changed
     #[arg(long)]
-    pub exit_code: bool,
+    pub(crate) exit_code: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct ImpactArgs {
+pub(crate) struct ImpactArgs {
     /// `<domain>.<product>` or `<domain>.<product>@<version>`
-    pub product: String,
+    pub(crate) product: String,
     /// Output format
     #[arg(long, value_enum, default_value_t = ImpactFormat::Text)]
-    pub format: ImpactFormat,
+    pub(crate) format: ImpactFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ImpactFormat {
+pub(crate) enum ImpactFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The synthesised output to plan
     #[arg(long, value_name = "DIR", default_value = "out")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Only these accounts (repeatable)
     #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    pub(crate) accounts: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
-    pub format: ReviewFormat,
+    pub(crate) format: ReviewFormat,
     /// How many accounts to work on at once (each account's stacks together)
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    pub(crate) concurrency: u16,
     #[command(flatten)]
-    pub aws: AwsRunArgs,
+    pub(crate) aws: AwsRunArgs,
 }
 
 /// Which role to assume and how long to wait for AWS (plan and deploy).
 #[derive(Debug, Clone, Args)]
-pub struct AwsRunArgs {
+pub(crate) struct AwsRunArgs {
     /// Assume this role in every account instead of org.deploy_role (e.g. a read-only role for plan)
     #[arg(long, value_name = "NAME")]
-    pub role: Option<String>,
+    pub(crate) role: Option<String>,
     /// Give up on one AWS call (the SDK's retries included) after SECS seconds
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    pub call_timeout: u64,
+    pub(crate) call_timeout: u64,
     /// Give up waiting for one change set or stack after SECS seconds
     #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
-    pub wait_timeout: u64,
+    pub(crate) wait_timeout: u64,
 }
 
 #[derive(Debug, Args)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     /// The synthesised output to deploy
     #[arg(long, value_name = "DIR", default_value = "out")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Only these accounts (repeatable)
     #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    pub(crate) accounts: Vec<String>,
     /// Do not ask for confirmation
     #[arg(long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Allow changes that remove or replace a stateful resource, or delete a stack: all of them
     /// (bare flag), or exactly the ones named (repeatable; `plan` prints the values to pass)
     #[arg(
@@ -220,40 +220,40 @@ pub struct DeployArgs {
         default_missing_value = "",
         action = clap::ArgAction::Append
     )]
-    pub allow_destructive: Vec<String>,
+    pub(crate) allow_destructive: Vec<String>,
     /// How many accounts to work on at once (each account's stacks together)
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    pub(crate) concurrency: u16,
     #[command(flatten)]
-    pub aws: AwsRunArgs,
+    pub(crate) aws: AwsRunArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct DriftArgs {
+pub(crate) struct DriftArgs {
     /// The synthesised output to compare with
     #[arg(long, value_name = "DIR", default_value = "out")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Only these accounts (repeatable)
     #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    pub(crate) accounts: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
-    pub format: ReviewFormat,
+    pub(crate) format: ReviewFormat,
     /// Put the synthesis back: the documents that drifted, and drifted stacks (after asking)
     #[arg(long)]
-    pub repair: bool,
+    pub(crate) repair: bool,
     /// With --repair: do not ask for confirmation
     #[arg(long, requires = "repair")]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// How many accounts to work on at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    pub(crate) concurrency: u16,
     #[command(flatten)]
-    pub aws: AwsRunArgs,
+    pub(crate) aws: AwsRunArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum OrgCommand {
+pub(crate) enum OrgCommand {
     /// Compare the topology's accounts with AWS Organizations
     Check(OrgCheckArgs),
     /// Draft a topology from AWS Organizations (accounts grouped by tag)
@@ -261,67 +261,67 @@ pub enum OrgCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct OrgCheckArgs {
+pub(crate) struct OrgCheckArgs {
     /// The account tag whose value names the owning team (tagged accounts missing from the topology are listed)
     #[arg(long, value_name = "KEY", default_value = "team")]
-    pub tag_key: String,
+    pub(crate) tag_key: String,
 }
 
 #[derive(Debug, Args)]
-pub struct OrgImportArgs {
+pub(crate) struct OrgImportArgs {
     /// The account tag whose value names the owning team
     #[arg(long, value_name = "KEY", default_value = "team")]
-    pub tag_key: String,
+    pub(crate) tag_key: String,
     /// Where to write the draft (org.yaml and teams/)
     #[arg(long, value_name = "DIR", default_value = "accounts")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// `org.name` of the draft (part of every bucket name); a TODO placeholder otherwise
     #[arg(long, value_name = "NAME")]
-    pub org_name: Option<String>,
+    pub(crate) org_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct NewTeamArgs {
+pub(crate) struct NewTeamArgs {
     /// The team's name (lowercase, digits and `-`)
-    pub name: String,
+    pub(crate) name: String,
     /// The domain the team belongs to
     #[arg(long, value_name = "D")]
-    pub domain: String,
+    pub(crate) domain: String,
     /// An account of the team (repeatable)
     #[arg(long = "account", value_name = "ID", required = true)]
-    pub accounts: Vec<String>,
+    pub(crate) accounts: Vec<String>,
     /// The account's name (repeatable, in the order of --account; default `<team>-<environment>`)
     #[arg(long = "account-name", value_name = "N")]
-    pub account_names: Vec<String>,
+    pub(crate) account_names: Vec<String>,
     /// The account's environment: prod, staging, dev or sandbox (repeatable, in the order of
     /// --account, or once for all; default prod)
     #[arg(long = "environment", value_name = "E")]
-    pub environments: Vec<String>,
+    pub(crate) environments: Vec<String>,
     /// The team's data steward (approves access to restricted products)
     #[arg(long, value_name = "EMAIL")]
-    pub steward: Option<String>,
+    pub(crate) steward: Option<String>,
     /// Where the team's consumers are notified, e.g. "#team-recs"
     #[arg(long, value_name = "CHANNEL")]
-    pub contact: Option<String>,
+    pub(crate) contact: Option<String>,
 }
 
 /// `blueprint-context`'s options.
 #[derive(Debug, Args)]
-pub struct BlueprintContextArgs {
+pub(crate) struct BlueprintContextArgs {
     /// The blueprint: a stack part, or the Glue catalog policy
     #[arg(value_enum)]
-    pub part: BlueprintPart,
+    pub(crate) part: BlueprintPart,
     /// Only the stacks of this account (12 digits)
     #[arg(long, value_name = "ID", conflicts_with = "schema")]
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     /// Print the context's JSON Schema instead (needs no topology)
     #[arg(long)]
-    pub schema: bool,
+    pub(crate) schema: bool,
 }
 
 /// The blueprints that get a context of their own (partials see a part's context).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BlueprintPart {
+pub(crate) enum BlueprintPart {
     Baseline,
     Products,
     Consumer,
@@ -332,18 +332,18 @@ pub enum BlueprintPart {
 }
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// The schema of one team file (`teams/<team>.yaml`) instead of a whole topology
     #[arg(long)]
-    pub team: bool,
+    pub(crate) team: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct CodeownersArgs {
+pub(crate) struct CodeownersArgs {
     /// Write to FILE (e.g. .github/CODEOWNERS) instead of stdout; unchanged files are not rewritten
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Write nothing; exit 1, showing what differs, when FILE is not what would be written
     #[arg(long, requires = "out")]
-    pub check: bool,
+    pub(crate) check: bool,
 }

@@ -21,62 +21,62 @@ use serde_json::Value;
 use crate::model::{Topology, VersionStatus};
 
 /// The name of the contracts file in a synthesis folder.
-pub const CONTRACTS_FILE: &str = "contracts.json";
+pub(crate) const CONTRACTS_FILE: &str = "contracts.json";
 
 /// Every live product version's contract, keyed by `<domain>.<product>@<version>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contracts {
+pub(crate) struct Contracts {
     /// The version of this JSON shape.
-    pub format: u32,
-    pub versions: BTreeMap<String, VersionContract>,
+    pub(crate) format: u32,
+    pub(crate) versions: BTreeMap<String, VersionContract>,
 }
 
 /// What one live product version promises, and whom to tell when it breaks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionContract {
+pub(crate) struct VersionContract {
     /// `<domain>.<product>`.
-    pub product: String,
-    pub version: u32,
+    pub(crate) product: String,
+    pub(crate) version: u32,
     /// `active` or `deprecated`.
-    pub status: String,
+    pub(crate) status: String,
     /// The producing account.
-    pub account: String,
-    pub team: String,
+    pub(crate) account: String,
+    pub(crate) team: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<String>,
+    pub(crate) contact: Option<String>,
     /// The highest version number the product declares, retired ones included
     /// (a new version must be numbered above it). 0 when unknown.
     #[serde(default)]
-    pub highest_version: u32,
-    pub tables: BTreeMap<String, TableContract>,
+    pub(crate) highest_version: u32,
+    pub(crate) tables: BTreeMap<String, TableContract>,
     /// Sorted by (team, account).
     #[serde(default)]
-    pub consumers: Vec<Consumer>,
+    pub(crate) consumers: Vec<Consumer>,
 }
 
 /// A table's schema as consumers query it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TableContract {
+pub(crate) struct TableContract {
     /// In the order written.
-    pub columns: Vec<Field>,
-    pub partition_keys: Vec<Field>,
+    pub(crate) columns: Vec<Field>,
+    pub(crate) partition_keys: Vec<Field>,
 }
 
 /// A column or partition key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Field {
-    pub name: String,
+pub(crate) struct Field {
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub ty: String,
+    pub(crate) ty: String,
 }
 
 /// A consuming team and account of a version, with whom to notify.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Consumer {
-    pub team: String,
-    pub account: String,
+pub(crate) struct Consumer {
+    pub(crate) team: String,
+    pub(crate) account: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<String>,
+    pub(crate) contact: Option<String>,
 }
 
 impl fmt::Display for Consumer {
@@ -92,7 +92,7 @@ impl fmt::Display for Consumer {
 /// The kinds of breaking change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum BreakingKind {
+pub(crate) enum BreakingKind {
     TableRemoved,
     ColumnRemoved,
     ColumnRenamed,
@@ -102,30 +102,30 @@ pub enum BreakingKind {
 
 /// One breaking change of a version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct BreakingChange {
-    pub kind: BreakingKind,
-    pub table: String,
+pub(crate) struct BreakingChange {
+    pub(crate) kind: BreakingKind,
+    pub(crate) table: String,
     /// In words: "column `title` removed from table `episodes`".
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// The breaking changes of one live version, whom they break, and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BreakingVersion {
-    pub product: String,
-    pub version: u32,
+pub(crate) struct BreakingVersion {
+    pub(crate) product: String,
+    pub(crate) version: u32,
     /// The status before the change.
-    pub status: String,
-    pub changes: Vec<BreakingChange>,
+    pub(crate) status: String,
+    pub(crate) changes: Vec<BreakingChange>,
     /// The consumers to notify (of the version, as the newer side lists them).
-    pub consumers: Vec<Consumer>,
+    pub(crate) consumers: Vec<Consumer>,
     /// The version number to publish the change under instead.
-    pub suggested_version: u32,
+    pub(crate) suggested_version: u32,
 }
 
 impl BreakingVersion {
     /// `publish the change as podcasts.episodes@3 and deprecate @2`.
-    pub fn suggestion(&self) -> String {
+    pub(crate) fn suggestion(&self) -> String {
         format!(
             "publish the change as {}@{} (a new version) and deprecate @{}, so consumers move when they are ready",
             self.product, self.suggested_version, self.version
@@ -134,7 +134,7 @@ impl BreakingVersion {
 }
 
 /// The contracts of every live version of a validated topology.
-pub fn from_topology(t: &Topology) -> Contracts {
+pub(crate) fn from_topology(t: &Topology) -> Contracts {
     let mut consumers: BTreeMap<(String, u32), BTreeSet<Consumer>> = BTreeMap::new();
     for c in &t.consumes {
         consumers
@@ -198,7 +198,7 @@ pub fn from_topology(t: &Topology) -> Contracts {
 /// resources tell (no consumers: templates do not name them). Databases are
 /// recognised by their `meshsynth:product` and `meshsynth:version` parameters;
 /// a table belongs to the database its `DatabaseName` refers to.
-pub fn from_template(account: &str, template: &Value) -> BTreeMap<String, VersionContract> {
+pub(crate) fn from_template(account: &str, template: &Value) -> BTreeMap<String, VersionContract> {
     let mut out = BTreeMap::new();
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
         return out;
@@ -277,7 +277,7 @@ pub fn from_template(account: &str, template: &Value) -> BTreeMap<String, Versio
 /// template-derived side does). A version that is no longer live was retired
 /// or removed: that is the version lifecycle (`validate` refuses it while the
 /// version is consumed), not a change to a live contract.
-pub fn breaking(
+pub(crate) fn breaking(
     old: &BTreeMap<String, VersionContract>,
     new: &BTreeMap<String, VersionContract>,
     consumers: &BTreeMap<String, VersionContract>,
@@ -393,7 +393,7 @@ fn compare_columns(table: &str, old: &[Field], new: &[Field], out: &mut Vec<Brea
 
 /// The verdict in text: one block per version, its changes, whom to notify
 /// and what to do instead. Empty when nothing breaks.
-pub fn render_text(breaking: &[BreakingVersion]) -> String {
+pub(crate) fn render_text(breaking: &[BreakingVersion]) -> String {
     let mut s = String::new();
     if breaking.is_empty() {
         return s;
@@ -417,7 +417,7 @@ pub fn render_text(breaking: &[BreakingVersion]) -> String {
 }
 
 /// The verdict in Markdown, for a pull-request comment.
-pub fn render_markdown(breaking: &[BreakingVersion]) -> String {
+pub(crate) fn render_markdown(breaking: &[BreakingVersion]) -> String {
     let mut s = String::new();
     if breaking.is_empty() {
         return s;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::render::File;
 
 #[derive(Debug, thiserror::Error)]
-pub enum EmitError {
+pub(crate) enum EmitError {
     #[error("cannot read `{}`: {reason}", path.display())]
     Read { path: PathBuf, reason: String },
     #[error("cannot write `{}`: {reason}", path.display())]
@@ -31,20 +31,20 @@ pub enum EmitError {
 
 /// What differs between the rendered output and the folder, by relative path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub added: Vec<String>,
-    pub changed: Vec<String>,
-    pub removed: Vec<String>,
-    pub unchanged: usize,
+pub(crate) struct Changes {
+    pub(crate) added: Vec<String>,
+    pub(crate) changed: Vec<String>,
+    pub(crate) removed: Vec<String>,
+    pub(crate) unchanged: usize,
 }
 
 impl Changes {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
     }
 
     /// `3 added, 1 changed, 0 removed`
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "{} added, {} changed, {} removed",
             self.added.len(),
@@ -54,7 +54,7 @@ impl Changes {
     }
 
     /// One line per differing file: `added    <path>`.
-    pub fn listing(&self) -> String {
+    pub(crate) fn listing(&self) -> String {
         let mut lines: Vec<(&str, &str)> = Vec::new();
         lines.extend(self.added.iter().map(|p| ("added", p.as_str())));
         lines.extend(self.changed.iter().map(|p| ("changed", p.as_str())));
@@ -145,7 +145,7 @@ fn compare(out: &Path, f: &File) -> Result<State, EmitError> {
 }
 
 /// Compares the rendered files with the folder (on every core). Reads only.
-pub fn diff(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
+pub(crate) fn diff(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
     use rayon::prelude::*;
     let on_disk = owned_files(out)?;
     let mut changes = Changes::default();
@@ -239,7 +239,7 @@ fn write_files(root: &Path, files: &[&File]) -> Result<(), EmitError> {
 /// (one rename instead of one per file); into a target that does not exist yet, the staging
 /// folder itself is renamed. Within existing folders, files move one by one, the manifest last:
 /// until it is in place, the folder reads as stale, never as current.
-pub fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
+pub(crate) fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
     let changes = diff(out, files)?;
     if changes.is_empty() {
         return Ok(changes);

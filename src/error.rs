@@ -7,7 +7,7 @@
 //! catch-all arm, so a new variant does not compile until someone decides
 //! whether it is a finding. A new module error type is added to the list in
 //! `errors!` below (the only list of them): that gives it a variant here, a
-//! `From` conversion, and makes [`Error::exit_code_of`] recognise it when it
+//! `From` conversion, and makes [`exit_code_of`] recognise it when it
 //! reaches `main` inside an `anyhow::Error`.
 //!
 //! This module only classifies; `main` renders the one error a run ends with.
@@ -31,7 +31,7 @@ macro_rules! errors {
         /// Any typed error of meshsynth. Messages are the module error's own
         /// (`transparent`), so wrapping one never changes what the user reads.
         #[derive(Debug, thiserror::Error)]
-        pub enum Error {
+        pub(crate) enum Error {
             $(
                 $(#[$doc])*
                 #[error(transparent)]
@@ -77,7 +77,7 @@ errors! {
 
 impl Error {
     /// The exit code this error ends a run with.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Error::Finding(e) => e.exit_code(),
             Error::Load(e) => e.exit_code(),
@@ -94,25 +94,25 @@ impl Error {
             Error::Org(e) => e.exit_code(),
         }
     }
+}
 
-    /// The exit code of an error that ended a command: that of the outermost
-    /// typed error in its chain (context added by a command does not hide it);
-    /// an error of no type of ours (IO with context, a runtime that would not
-    /// start) is a usage or environment problem.
-    pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
-        err.chain().find_map(Error::classify).unwrap_or(ExitCode::Usage)
-    }
+/// The exit code of an error that ended a command: that of the outermost
+/// typed error in its chain (context added by a command does not hide it);
+/// an error of no type of ours (IO with context, a runtime that would not
+/// start) is a usage or environment problem.
+pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
+    err.chain().find_map(Error::classify).unwrap_or(ExitCode::Usage)
 }
 
 impl Finding {
     /// Always a finding: that is what the type says.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::Finding
     }
 }
 
 impl LoadError {
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             LoadError::Invalid(_) => ExitCode::Finding,
             LoadError::Unreadable { .. } => ExitCode::Usage,
@@ -121,7 +121,7 @@ impl LoadError {
 }
 
 impl SynthError {
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             // A policy AWS would refuse for its size is a finding about the topology.
             SynthError::PolicyTooLarge { .. } => ExitCode::Finding,
@@ -133,7 +133,7 @@ impl SynthError {
 impl RenderError {
     /// Blueprints are the operator's input, not the topology: a broken one is
     /// a usage problem.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             RenderError::Unreadable { .. }
             | RenderError::UnknownBlueprint { .. }
@@ -148,7 +148,7 @@ impl RenderError {
 }
 
 impl EmitError {
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             EmitError::Read { .. } | EmitError::Write { .. } | EmitError::NotAFolder { .. } => ExitCode::Usage,
         }
@@ -157,7 +157,7 @@ impl EmitError {
 
 impl ManifestError {
     /// A stale output is a finding; the rest is unreadable input.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             ManifestError::Stale { .. } => ExitCode::Finding,
             ManifestError::Unreadable { .. } | ManifestError::Invalid { .. } => ExitCode::Usage,
@@ -168,7 +168,7 @@ impl ManifestError {
 impl DeployError {
     /// A finding about the synthesis or the deployed stacks, as opposed to
     /// credentials, connectivity or unreadable input.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             DeployError::Manifest(m) => m.exit_code(),
             DeployError::ChangeSetFailed { .. }
@@ -185,13 +185,13 @@ impl DeployError {
 
 impl ApiError {
     /// A failed AWS call on its own: credentials, connectivity or permissions.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::Usage
     }
 }
 
 impl DiffError {
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             DiffError::Unreadable { .. } | DiffError::Malformed { .. } => ExitCode::Usage,
         }
@@ -200,7 +200,7 @@ impl DiffError {
 
 impl LifecycleError {
     /// A refusal about the user's input or topology, as opposed to IO or usage.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             LifecycleError::NotADirectory { .. }
             | LifecycleError::Unreadable { .. }
@@ -222,7 +222,7 @@ impl LifecycleError {
 
 impl MigrateError {
     /// What cannot be migrated automatically is a finding about the topology.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             MigrateError::FlowProduct { .. } | MigrateError::Lost { .. } | MigrateError::Json { .. } => {
                 ExitCode::Finding
@@ -234,7 +234,7 @@ impl MigrateError {
 impl CodeownersError {
     /// A path CODEOWNERS cannot name is a finding about the topology; the rest
     /// are about where meshsynth runs.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             CodeownersError::UnnamablePath { .. } => ExitCode::Finding,
             CodeownersError::NoRoot { .. } | CodeownersError::NotUtf8 { .. } | CodeownersError::Unreadable { .. } => {
@@ -247,7 +247,7 @@ impl CodeownersError {
 impl OrgError {
     /// Not being in an organisation is a finding about the setup; a failed or
     /// denied call is an environment problem.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             OrgError::NotInUse => ExitCode::Finding,
             OrgError::AccessDenied { .. } | OrgError::Call { .. } => ExitCode::Usage,
@@ -260,14 +260,14 @@ mod tests {
     use super::*;
 
     fn code(e: impl Into<anyhow::Error>) -> ExitCode {
-        Error::exit_code_of(&e.into())
+        exit_code_of(&e.into())
     }
 
     #[test]
     fn findings_exit_1_and_context_does_not_hide_them() {
         assert_eq!(code(Finding("stale".into())), ExitCode::Finding);
         let wrapped = anyhow::Error::new(Finding("x".into())).context("while planning");
-        assert_eq!(Error::exit_code_of(&wrapped), ExitCode::Finding);
+        assert_eq!(exit_code_of(&wrapped), ExitCode::Finding);
         assert_eq!(code(LoadError::Invalid(vec![])), ExitCode::Finding);
         assert_eq!(code(ManifestError::Stale { path: "x".into() }), ExitCode::Finding);
         let deploy = DeployError::Manifest(ManifestError::Stale { path: "x".into() });

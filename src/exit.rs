@@ -26,7 +26,7 @@ impl ExitCode {
 /// as opposed to a usage or environment problem (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct Finding(pub String);
+pub(crate) struct Finding(pub String);
 
 #[cfg(test)]
 mod tests {

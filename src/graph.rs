@@ -18,7 +18,7 @@ use crate::model::{Classification, ProductId, Topology};
 
 /// What a node stands for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     Domain,
     Team,
     Account,
@@ -26,7 +26,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             NodeKind::Domain => "domain",
             NodeKind::Team => "team",
@@ -37,12 +37,12 @@ impl NodeKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
+pub(crate) struct Node {
     /// Stable id: `domain:<name>`, `team:<name>`, `account:<id>`, `product:<domain>.<name>`.
-    pub id: String,
-    pub kind: NodeKind,
+    pub(crate) id: String,
+    pub(crate) kind: NodeKind,
     /// A human label (account name, product description is not used).
-    pub label: String,
+    pub(crate) label: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,7 +54,7 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EdgeKind::Contains => "contains",
             EdgeKind::Owns => "owns",
@@ -67,8 +67,8 @@ impl EdgeKind {
 /// The organisation as a directed graph.
 #[derive(Debug, Clone)]
 pub struct OrgGraph {
-    pub graph: DiGraph<Node, EdgeKind>,
-    pub index: BTreeMap<String, NodeIndex>,
+    pub(crate) graph: DiGraph<Node, EdgeKind>,
+    pub(crate) index: BTreeMap<String, NodeIndex>,
 }
 
 impl OrgGraph {
@@ -139,7 +139,7 @@ impl OrgGraph {
 
     /// The sub-graph around one product: its domain, team and producing account,
     /// and every consuming account with its team.
-    pub fn around_product(&self, product: &ProductId) -> Option<OrgGraph> {
+    pub(crate) fn around_product(&self, product: &ProductId) -> Option<OrgGraph> {
         let center = *self.index.get(&format!("product:{product}"))?;
         let mut keep: BTreeSet<NodeIndex> = BTreeSet::new();
         keep.insert(center);
@@ -204,7 +204,7 @@ impl OrgGraph {
     }
 
     /// `graph --format json`, as `spec/cli.md` specifies.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let nodes: Vec<Value> = self
             .graph
             .node_weights()
@@ -231,7 +231,7 @@ impl OrgGraph {
     }
 
     /// Graphviz dot, one cluster per domain.
-    pub fn to_dot(&self) -> String {
+    pub(crate) fn to_dot(&self) -> String {
         let mut s = String::from("digraph mesh {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
         for n in self.graph.node_weights() {
             let (shape, style) = match n.kind {
@@ -264,7 +264,7 @@ impl OrgGraph {
     }
 
     /// Mermaid flowchart (renders in GitHub pull requests).
-    pub fn to_mermaid(&self) -> String {
+    pub(crate) fn to_mermaid(&self) -> String {
         let mut s = String::from("flowchart LR\n");
         let ids: BTreeMap<&str, String> = self
             .graph

@@ -6,22 +6,21 @@
 //! `synth` (pure) → `render` → `emit` / `deploy`.
 //! A module may only use modules to its left.
 
-pub mod change;
+pub(crate) mod change;
 pub mod cli;
-pub mod commands;
-pub mod contract;
-pub mod deploy;
-pub mod diff;
-pub mod emit;
+pub(crate) mod commands;
+pub(crate) mod contract;
+pub(crate) mod deploy;
+pub(crate) mod diff;
+pub(crate) mod emit;
 pub mod error;
 pub mod exit;
 pub mod graph;
-pub mod lifecycle;
+pub(crate) mod lifecycle;
 pub mod model;
 pub mod render;
-pub mod settings;
+pub(crate) mod settings;
 pub mod synth;
 pub mod validate;
 
 pub use commands::{run, Io};
-pub use error::Error;

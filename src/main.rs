@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => meshsynth::exit::ExitCode::Success,
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");
-            meshsynth::Error::exit_code_of(&e)
+            meshsynth::error::exit_code_of(&e)
         }
     };
     let _ = out.flush();

@@ -4,18 +4,18 @@ use std::path::PathBuf;
 
 /// Where and how to reach AWS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AwsSettings {
+pub(crate) struct AwsSettings {
     /// Send every AWS call here instead of the real endpoints (`--endpoint-url`, else `AWS_ENDPOINT_URL`).
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// Overrides `org.region` for AWS calls (`--region`).
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// The AWS profile for the starting credentials (`--profile`); the standard chain otherwise.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 }
 
 /// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     /// Only errors.
     Quiet,
     Normal,
@@ -25,15 +25,15 @@ pub enum Verbosity {
 
 /// Settings shared by every command.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The topology file or directory, as the user wrote it (messages show it that way).
-    pub topology: PathBuf,
+    pub(crate) topology: PathBuf,
     /// AWS connection settings.
-    pub aws: AwsSettings,
+    pub(crate) aws: AwsSettings,
     /// Whether stdout gets ANSI colours.
-    pub color: bool,
+    pub(crate) color: bool,
     /// How much to print on stderr.
-    pub verbosity: Verbosity,
+    pub(crate) verbosity: Verbosity,
     /// Topology warnings fail the command (`--deny-warnings`).
-    pub deny_warnings: bool,
+    pub(crate) deny_warnings: bool,
 }

@@ -17,19 +17,20 @@ use crate::diff::access::{self, AccessChange};
 use crate::synth::decisions::{AccessModel, ACCESS_FORMAT};
 
 /// The object key of the record in the staging bucket.
-pub const RECORD_KEY: &str = "meshsynth/access.json";
+pub(crate) const RECORD_KEY: &str = "meshsynth/access.json";
 
 /// Where the record lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordPlace {
-    pub account: String,
-    pub region: String,
-    pub bucket: String,
+pub(crate) struct RecordPlace {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) bucket: String,
 }
 
 impl RecordPlace {
     /// The central account's staging bucket.
-    pub fn new(org: &str, central: &str, region: &str) -> RecordPlace {
+    #[cfg(test)]
+    pub(crate) fn new(org: &str, central: &str, region: &str) -> RecordPlace {
         RecordPlace {
             account: central.to_owned(),
             region: region.to_owned(),
@@ -44,7 +45,7 @@ impl RecordPlace {
 
 /// What is in force, as far as the record tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InForce {
+pub(crate) enum InForce {
     /// The record of the last complete deploy.
     Recorded(AccessModel),
     /// No staging bucket: nothing deployed yet, so nobody reads anything.
@@ -57,7 +58,7 @@ pub enum InForce {
 
 /// Reads the record. Only an unreachable central account is an error: a record that cannot
 /// be read leaves the access section unknown, not the plan undone.
-pub async fn in_force(connector: &dyn Connector, place: &RecordPlace) -> Result<InForce, DeployError> {
+pub(crate) async fn in_force(connector: &dyn Connector, place: &RecordPlace) -> Result<InForce, DeployError> {
     let apis = connector.account(&place.account, &place.region).await?;
     match apis.s3.get_object(&place.bucket, RECORD_KEY).await {
         Ok(Some(text)) => {
@@ -91,7 +92,7 @@ pub async fn in_force(connector: &dyn Connector, place: &RecordPlace) -> Result<
 }
 
 /// Records `access.json` (its bytes as synth wrote them) as what is in force.
-pub async fn record(connector: &dyn Connector, place: &RecordPlace, text: &str) -> Result<(), DeployError> {
+pub(crate) async fn record(connector: &dyn Connector, place: &RecordPlace, text: &str) -> Result<(), DeployError> {
     let apis = connector.account(&place.account, &place.region).await?;
     apis.s3
         .put_object(&place.bucket, RECORD_KEY, text)
@@ -106,17 +107,17 @@ pub async fn record(connector: &dyn Connector, place: &RecordPlace, text: &str) 
 /// The access section of a plan: what changes from what is in force to `new`, or why that
 /// cannot be told.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct AccessSection {
-    pub changes: Vec<AccessChange>,
+pub(crate) struct AccessSection {
+    pub(crate) changes: Vec<AccessChange>,
     /// Why access was not compared.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unknown: Option<String>,
+    pub(crate) unknown: Option<String>,
 }
 
 impl AccessSection {
     /// Compares what is in force with the synthesis's access decisions (`None`: the output
     /// folder has no `access.json`).
-    pub fn new(in_force: &InForce, new: Option<&AccessModel>, out_file: &str) -> AccessSection {
+    pub(crate) fn new(in_force: &InForce, new: Option<&AccessModel>, out_file: &str) -> AccessSection {
         let Some(new) = new else {
             return AccessSection {
                 changes: Vec::new(),
@@ -152,7 +153,7 @@ impl AccessSection {
     }
 
     /// The section as text: a heading and a line per change, or why there is none.
-    pub fn render_text(&self) -> String {
+    pub(crate) fn render_text(&self) -> String {
         if let Some(why) = &self.unknown {
             return format!("Access changes: not compared: {why}\n");
         }
@@ -167,7 +168,7 @@ impl AccessSection {
     }
 
     /// The section as Markdown.
-    pub fn render_markdown(&self) -> String {
+    pub(crate) fn render_markdown(&self) -> String {
         if let Some(why) = &self.unknown {
             return format!("**Access changes:** not compared: {}\n", why.replace('|', "\\|"));
         }

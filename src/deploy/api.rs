@@ -24,7 +24,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// How an AWS call failed, as far as deciding what to do next is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiErrorKind {
+pub(crate) enum ApiErrorKind {
     /// The service asked us to slow down (`Throttling`, HTTP 429, ...): retried.
     Throttled,
     /// No answer: connection refused, DNS, a timeout.
@@ -38,18 +38,23 @@ pub enum ApiErrorKind {
 /// A failed AWS call, with a message meant for people.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{operation}: {message}")]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// `service:Operation`, e.g. `cloudformation:CreateChangeSet`.
-    pub operation: &'static str,
-    pub kind: ApiErrorKind,
+    pub(crate) operation: &'static str,
+    pub(crate) kind: ApiErrorKind,
     /// The service's error code, when it gave one.
-    pub code: Option<String>,
-    pub message: String,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
 }
 
 impl ApiError {
     /// An error made up by our code or a test double (no SDK error behind it).
-    pub fn new(operation: &'static str, kind: ApiErrorKind, code: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        operation: &'static str,
+        kind: ApiErrorKind,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             operation,
             kind,
@@ -58,8 +63,9 @@ impl ApiError {
         }
     }
 
-    /// A throttling error, as the service would send it.
-    pub fn throttled(operation: &'static str) -> Self {
+    /// A throttling error, as the service would send it (the fakes' answer).
+    #[cfg(test)]
+    pub(crate) fn throttled(operation: &'static str) -> Self {
         ApiError::new(
             operation,
             ApiErrorKind::Throttled,
@@ -69,13 +75,8 @@ impl ApiError {
     }
 
     /// Whether the service's error code is `code`.
-    pub fn is_code(&self, code: &str) -> bool {
+    pub(crate) fn is_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
-    }
-
-    /// Whether the call never got an answer (exit 2: AWS unreachable).
-    pub fn is_unreachable(&self) -> bool {
-        self.kind == ApiErrorKind::Unreachable
     }
 }
 
@@ -146,13 +147,13 @@ where
 
 /// How often and how patiently to retry throttled calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Attempts in all, the first included (1 = never retry).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The delay before the first retry; doubled at each retry, with full jitter.
-    pub base_delay: Duration,
+    pub(crate) base_delay: Duration,
     /// The longest delay between two attempts.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -168,7 +169,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Runs `call` until it succeeds, fails with anything but throttling, or
     /// has used every attempt.
-    pub async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
+    pub(crate) async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
@@ -220,13 +221,13 @@ fn jitter() -> u64 {
 /// Any of our service traits, retried on throttling (see the module docs).
 /// Each trait file implements its trait for `Retrying<T>`.
 #[derive(Debug, Clone)]
-pub struct Retrying<T> {
+pub(crate) struct Retrying<T> {
     pub(crate) inner: T,
     pub(crate) policy: RetryPolicy,
 }
 
 impl<T> Retrying<T> {
-    pub fn new(inner: T, policy: RetryPolicy) -> Self {
+    pub(crate) fn new(inner: T, policy: RetryPolicy) -> Self {
         Retrying { inner, policy }
     }
 }

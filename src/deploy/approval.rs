@@ -16,11 +16,11 @@ use super::planned::{Plan, StackStatus};
 
 /// One value of `--allow-destructive`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Allowed {
-    pub account: String,
-    pub stack: String,
+pub(crate) struct Allowed {
+    pub(crate) account: String,
+    pub(crate) stack: String,
     /// `None`: the whole stack (its deletion).
-    pub logical_id: Option<String>,
+    pub(crate) logical_id: Option<String>,
 }
 
 impl fmt::Display for Allowed {
@@ -66,7 +66,7 @@ impl FromStr for Allowed {
 
 /// What `--allow-destructive` allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Allowance {
+pub(crate) enum Allowance {
     /// No flag: nothing destructive.
     Nothing,
     /// The bare flag: everything.
@@ -78,7 +78,7 @@ pub enum Allowance {
 /// Every approval the plan needs, as the exact values to pass: a stack to
 /// delete as `ACCOUNT/STACK`, any other destructive change as
 /// `ACCOUNT/STACK/LOGICAL_ID`. Sorted.
-pub fn needed(plan: &Plan) -> Vec<Allowed> {
+pub(crate) fn needed(plan: &Plan) -> Vec<Allowed> {
     let mut out = BTreeSet::new();
     for s in &plan.stacks {
         if s.status == StackStatus::Delete {
@@ -102,7 +102,7 @@ pub fn needed(plan: &Plan) -> Vec<Allowed> {
 
 /// Why a deploy is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Destructive changes (or stack deletions) that were not allowed.
     NotAllowed { missing: Vec<Allowed>, granular: bool },
     /// Values of `--allow-destructive` that allow nothing in this plan.
@@ -110,7 +110,7 @@ pub enum Refusal {
 }
 
 /// Checks the plan's destructive changes against what was allowed.
-pub fn check(plan: &Plan, allowance: &Allowance) -> Result<(), Refusal> {
+pub(crate) fn check(plan: &Plan, allowance: &Allowance) -> Result<(), Refusal> {
     let needed = needed(plan);
     match allowance {
         Allowance::Everything => Ok(()),

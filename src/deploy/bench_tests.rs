@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::FakeConnector;
 use crate::deploy::manifest;
-use crate::deploy::plan::{plan, PlanOptions, StackStatus, WaitOptions};
+use crate::deploy::plan::{plan, PlanOptions, WaitOptions};
+use crate::deploy::planned::StackStatus;
 use crate::deploy::progress::Progress;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

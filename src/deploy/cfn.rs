@@ -18,21 +18,21 @@ use super::api::{from_sdk, ApiError, ApiErrorKind, Retrying};
 
 /// A stack as `DescribeStacks` / `ListStacks` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackInfo {
-    pub stack_id: String,
-    pub name: String,
+pub(crate) struct StackInfo {
+    pub(crate) stack_id: String,
+    pub(crate) name: String,
     /// Its status, classified.
-    pub status: StackState,
-    pub status_reason: Option<String>,
+    pub(crate) status: StackState,
+    pub(crate) status_reason: Option<String>,
     /// Whether the stack cannot be deleted until this is turned off.
-    pub termination_protection: bool,
+    pub(crate) termination_protection: bool,
 }
 
 /// A stack's status as meshsynth acts on it: the settled states it tells
 /// apart by name, and every other one as in progress or failed (with
 /// CloudFormation's name, for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StackState {
+pub(crate) enum StackState {
     CreateComplete,
     UpdateComplete,
     ImportComplete,
@@ -53,7 +53,7 @@ pub enum StackState {
 
 impl StackState {
     /// Classifies CloudFormation's status name.
-    pub fn of(status: &str) -> StackState {
+    pub(crate) fn of(status: &str) -> StackState {
         match status {
             "CREATE_COMPLETE" => StackState::CreateComplete,
             "UPDATE_COMPLETE" => StackState::UpdateComplete,
@@ -70,7 +70,7 @@ impl StackState {
     }
 
     /// CloudFormation's name of the status.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             StackState::CreateComplete => "CREATE_COMPLETE",
             StackState::UpdateComplete => "UPDATE_COMPLETE",
@@ -87,7 +87,7 @@ impl StackState {
 
     /// Whether a change set can update the stack (and GetTemplate reads a template worth
     /// comparing).
-    pub fn is_updatable(&self) -> bool {
+    pub(crate) fn is_updatable(&self) -> bool {
         matches!(
             self,
             StackState::CreateComplete
@@ -99,7 +99,7 @@ impl StackState {
     }
 
     /// Whether an operation is running on the stack.
-    pub fn is_in_progress(&self) -> bool {
+    pub(crate) fn is_in_progress(&self) -> bool {
         matches!(
             self,
             StackState::ReviewInProgress | StackState::DeleteInProgress | StackState::InProgress(_)
@@ -115,14 +115,14 @@ impl std::fmt::Display for StackState {
 
 /// Whether a change set creates the stack or updates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeSetType {
+pub(crate) enum ChangeSetType {
     Create,
     Update,
 }
 
 /// Where CloudFormation reads the template from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TemplateSource {
+pub(crate) enum TemplateSource {
     /// Inline (up to 51,200 bytes).
     Body(String),
     /// An S3 object URL (the staging bucket), for larger templates.
@@ -132,38 +132,38 @@ pub enum TemplateSource {
 /// What `CreateChangeSet` needs. Templates have no parameters; the IAM
 /// capabilities are always given (the templates create named roles).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewChangeSet {
-    pub stack_name: String,
-    pub change_set_name: String,
-    pub change_set_type: ChangeSetType,
-    pub template: TemplateSource,
+pub(crate) struct NewChangeSet {
+    pub(crate) stack_name: String,
+    pub(crate) change_set_name: String,
+    pub(crate) change_set_type: ChangeSetType,
+    pub(crate) template: TemplateSource,
 }
 
 /// One resource change as the service reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceChange {
+pub(crate) struct ServiceChange {
     /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
-    pub action: String,
-    pub logical_id: String,
-    pub resource_type: String,
+    pub(crate) action: String,
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
     /// `True`, `False`, `Conditional`; absent when the service does not say.
-    pub replacement: Option<String>,
+    pub(crate) replacement: Option<String>,
 }
 
 /// A change set with every page of its changes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ChangeSetInfo {
+pub(crate) struct ChangeSetInfo {
     /// Its status, classified.
-    pub status: ChangeSetState,
+    pub(crate) status: ChangeSetState,
     /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, ...
-    pub execution_status: Option<String>,
-    pub status_reason: Option<String>,
-    pub changes: Vec<ServiceChange>,
+    pub(crate) execution_status: Option<String>,
+    pub(crate) status_reason: Option<String>,
+    pub(crate) changes: Vec<ServiceChange>,
 }
 
 /// A change set's status as meshsynth acts on it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ChangeSetState {
+pub(crate) enum ChangeSetState {
     /// `CREATE_PENDING` or `CREATE_IN_PROGRESS`: still being worked out.
     #[default]
     Pending,
@@ -177,7 +177,7 @@ pub enum ChangeSetState {
 
 impl ChangeSetState {
     /// Classifies CloudFormation's status name.
-    pub fn of(status: &str) -> ChangeSetState {
+    pub(crate) fn of(status: &str) -> ChangeSetState {
         match status {
             "CREATE_PENDING" | "CREATE_IN_PROGRESS" => ChangeSetState::Pending,
             "CREATE_COMPLETE" => ChangeSetState::Ready,
@@ -189,17 +189,17 @@ impl ChangeSetState {
 
 /// One stack event (newest first when listed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackEvent {
-    pub logical_id: String,
-    pub resource_type: String,
+pub(crate) struct StackEvent {
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
     /// `CREATE_FAILED`, `UPDATE_IN_PROGRESS`, ...
-    pub status: String,
-    pub reason: Option<String>,
+    pub(crate) status: String,
+    pub(crate) reason: Option<String>,
 }
 
 /// The CloudFormation API as meshsynth uses it (one account, one region).
 #[async_trait]
-pub trait CfnApi: Send + Sync {
+pub(crate) trait CfnApi: Send + Sync {
     /// The stack named (or with the id) `stack`; `None` when there is none.
     async fn describe_stack(&self, stack: &str) -> Result<Option<StackInfo>, ApiError>;
     /// Every stack of the account and region that is not deleted (one
@@ -227,12 +227,12 @@ pub trait CfnApi: Send + Sync {
 
 /// `CfnApi` over the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct SdkCfn {
+pub(crate) struct SdkCfn {
     client: cfn::Client,
 }
 
 impl SdkCfn {
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
+    pub(crate) fn new(config: &aws_config::SdkConfig) -> Self {
         SdkCfn {
             client: cfn::Client::new(config),
         }

@@ -37,29 +37,29 @@ use super::progress::Progress;
 
 /// What to check and how.
 #[derive(Debug, Clone)]
-pub struct DriftOptions {
+pub(crate) struct DriftOptions {
     /// The accounts to check (id → name).
-    pub accounts: BTreeMap<String, String>,
+    pub(crate) accounts: BTreeMap<String, String>,
     /// Replaces every stack's region (`--region`).
-    pub region_override: Option<String>,
+    pub(crate) region_override: Option<String>,
     /// How many accounts to work on at once.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// How long to wait for a drift detection (and, repairing, a stack update).
-    pub wait: WaitOptions,
+    pub(crate) wait: WaitOptions,
 }
 
 /// A stack's CloudFormation drift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StackDrift {
-    pub account: String,
-    pub stack: String,
-    pub region: String,
+pub(crate) struct StackDrift {
+    pub(crate) account: String,
+    pub(crate) stack: String,
+    pub(crate) region: String,
     /// `DRIFTED`, `NOT_DEPLOYED`, or `NOT_CHECKED` (see `note`). In-sync stacks are not listed.
-    pub status: String,
+    pub(crate) status: String,
     /// The MODIFIED and DELETED resources, by logical id.
-    pub resources: Vec<ResourceDrift>,
+    pub(crate) resources: Vec<ResourceDrift>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// How to put one document back.
@@ -105,62 +105,62 @@ pub(crate) enum Fix {
 
 /// A document of the access surface that is not what the synthesis says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccessDrift {
-    pub account: String,
-    pub region: String,
+pub(crate) struct AccessDrift {
+    pub(crate) account: String,
+    pub(crate) region: String,
     /// The stack that sets it; `None` for the catalog policy.
-    pub stack: Option<String>,
+    pub(crate) stack: Option<String>,
     /// `bucket-policy`, `key-policy`, `catalog-policy`, `role-trust`,
     /// `role-policy`, `role-managed-policies`, `permission-set-policy`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// How the resource reads in a sentence: ``bucket acast-…-mesh``.
-    pub resource: String,
+    pub(crate) resource: String,
     /// Set when the resource itself is gone (then `changes` lists every synthesised statement).
-    pub missing: bool,
-    pub changes: Vec<StatementChange>,
+    pub(crate) missing: bool,
+    pub(crate) changes: Vec<StatementChange>,
     #[serde(skip)]
     pub(crate) fix: Fix,
 }
 
 /// A check that could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftError {
-    pub account: String,
-    pub stack: Option<String>,
-    pub message: String,
+pub(crate) struct DriftError {
+    pub(crate) account: String,
+    pub(crate) stack: Option<String>,
+    pub(crate) message: String,
 }
 
 /// Counts, for the summary line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DriftSummary {
-    pub accounts: usize,
-    pub stacks_checked: usize,
-    pub stacks_drifted: usize,
-    pub stacks_not_checked: usize,
-    pub documents_checked: usize,
-    pub documents_drifted: usize,
-    pub statements_added: usize,
-    pub statements_removed: usize,
-    pub errors: usize,
+pub(crate) struct DriftSummary {
+    pub(crate) accounts: usize,
+    pub(crate) stacks_checked: usize,
+    pub(crate) stacks_drifted: usize,
+    pub(crate) stacks_not_checked: usize,
+    pub(crate) documents_checked: usize,
+    pub(crate) documents_drifted: usize,
+    pub(crate) statements_added: usize,
+    pub(crate) statements_removed: usize,
+    pub(crate) errors: usize,
 }
 
 /// What `drift` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftReport {
+pub(crate) struct DriftReport {
     /// The version of this JSON shape.
-    pub format: u32,
-    pub org: String,
-    pub summary: DriftSummary,
+    pub(crate) format: u32,
+    pub(crate) org: String,
+    pub(crate) summary: DriftSummary,
     /// Stacks that drifted, are not deployed, or could not be checked; by (account, stack).
-    pub stacks: Vec<StackDrift>,
+    pub(crate) stacks: Vec<StackDrift>,
     /// By account, then resource.
-    pub access: Vec<AccessDrift>,
-    pub errors: Vec<DriftError>,
+    pub(crate) access: Vec<AccessDrift>,
+    pub(crate) errors: Vec<DriftError>,
 }
 
 impl DriftReport {
     /// Whether anything differs from the synthesis.
-    pub fn drifted(&self) -> bool {
+    pub(crate) fn drifted(&self) -> bool {
         !self.access.is_empty() || self.stacks.iter().any(|s| s.status != "NOT_CHECKED")
     }
 }
@@ -429,7 +429,7 @@ async fn check_account(connector: &dyn DriftConnector, work: AccountWork<'_>, wa
 }
 
 /// Checks every stack and document of `synth` in `options.accounts`.
-pub async fn check(
+pub(crate) async fn check(
     connector: &dyn DriftConnector,
     synth: &Synthesis,
     options: &DriftOptions,

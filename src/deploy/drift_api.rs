@@ -26,57 +26,57 @@ use super::DeployError;
 
 /// Where a drift detection stands (`DescribeStackDriftDetectionStatus`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DetectionStatus {
+pub(crate) struct DetectionStatus {
     /// `DETECTION_IN_PROGRESS`, `DETECTION_COMPLETE` or `DETECTION_FAILED`.
-    pub status: String,
+    pub(crate) status: String,
     /// `DRIFTED`, `IN_SYNC`, `UNKNOWN`, `NOT_CHECKED` once known.
-    pub stack_drift_status: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) stack_drift_status: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// One property of a drifted resource that differs from the template.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PropertyDifference {
+pub(crate) struct PropertyDifference {
     /// `/Properties/VersioningConfiguration/Status`.
-    pub path: String,
+    pub(crate) path: String,
     /// `ADD`, `REMOVE` or `NOT_EQUAL`.
-    pub kind: String,
-    pub expected: Option<String>,
-    pub actual: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) expected: Option<String>,
+    pub(crate) actual: Option<String>,
 }
 
 /// A resource whose live state is not its template's (MODIFIED or DELETED).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResourceDrift {
-    pub logical_id: String,
-    pub physical_id: String,
+pub(crate) struct ResourceDrift {
+    pub(crate) logical_id: String,
+    pub(crate) physical_id: String,
     #[serde(rename = "type")]
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// `MODIFIED` or `DELETED`.
-    pub status: String,
-    pub differences: Vec<PropertyDifference>,
+    pub(crate) status: String,
+    pub(crate) differences: Vec<PropertyDifference>,
 }
 
 /// A resource of a deployed stack, with the id AWS gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackResource {
-    pub logical_id: String,
-    pub physical_id: String,
-    pub resource_type: String,
+pub(crate) struct StackResource {
+    pub(crate) logical_id: String,
+    pub(crate) physical_id: String,
+    pub(crate) resource_type: String,
 }
 
 /// An IAM role as it is live: its trust policy, its inline policies by
 /// name and the managed policies attached to it (documents as JSON text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LiveRole {
-    pub trust: String,
-    pub inline: BTreeMap<String, String>,
-    pub managed: BTreeSet<String>,
+pub(crate) struct LiveRole {
+    pub(crate) trust: String,
+    pub(crate) inline: BTreeMap<String, String>,
+    pub(crate) managed: BTreeSet<String>,
 }
 
 /// The drift calls meshsynth makes (one account, one region).
 #[async_trait]
-pub trait DriftApi: Send + Sync {
+pub(crate) trait DriftApi: Send + Sync {
     /// Starts CloudFormation drift detection of a stack; returns its id.
     async fn detect_stack_drift(&self, stack: &str) -> Result<String, ApiError>;
     async fn drift_detection_status(&self, detection_id: &str) -> Result<DetectionStatus, ApiError>;
@@ -114,7 +114,7 @@ pub trait DriftApi: Send + Sync {
 
 /// `DriftApi` over the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct SdkDrift {
+pub(crate) struct SdkDrift {
     cfn: SdkCfn,
     s3: SdkS3,
     kms: kms::Client,
@@ -124,7 +124,7 @@ pub struct SdkDrift {
 
 impl SdkDrift {
     /// `path_style`: S3 buckets addressed as `endpoint/bucket` (emulators).
-    pub fn new(config: &aws_config::SdkConfig, path_style: bool) -> Self {
+    pub(crate) fn new(config: &aws_config::SdkConfig, path_style: bool) -> Self {
         SdkDrift {
             cfn: SdkCfn::new(config),
             s3: SdkS3::new(config, path_style),
@@ -464,14 +464,14 @@ impl<T: DriftApi> DriftApi for Retrying<T> {
 }
 
 /// An account's clients for `drift`: those of plan and deploy, and the drift calls.
-pub struct DriftApis {
-    pub base: Arc<AccountApis>,
-    pub drift: Arc<dyn DriftApi>,
+pub(crate) struct DriftApis {
+    pub(crate) base: Arc<AccountApis>,
+    pub(crate) drift: Arc<dyn DriftApi>,
 }
 
 /// Where the drift engine gets an account's clients from.
 #[async_trait]
-pub trait DriftConnector: Send + Sync {
+pub(crate) trait DriftConnector: Send + Sync {
     async fn drift_account(&self, account: &str, region: &str) -> Result<DriftApis, DeployError>;
 }
 

@@ -87,7 +87,7 @@ fn summary_line(report: &DriftReport) -> String {
 
 /// The report for a terminal or a CI log: one line per finding, the failed
 /// checks, then the summary.
-pub fn render_text(report: &DriftReport) -> String {
+pub(crate) fn render_text(report: &DriftReport) -> String {
     let mut out = String::new();
     for line in finding_lines(report) {
         out.push_str(&line);
@@ -106,7 +106,7 @@ pub fn render_text(report: &DriftReport) -> String {
 }
 
 /// The report as a markdown comment or issue body (a scheduled CI job posts it).
-pub fn render_markdown(report: &DriftReport) -> String {
+pub(crate) fn render_markdown(report: &DriftReport) -> String {
     let mut out = format!("## meshsynth drift: `{}`\n\n{}\n", report.org, summary_line(report));
     let lines = finding_lines(report);
     if !lines.is_empty() {
@@ -129,14 +129,14 @@ pub fn render_markdown(report: &DriftReport) -> String {
 }
 
 /// The report as JSON (`format` 1; documented in docs/cli.md).
-pub fn render_json(report: &DriftReport) -> String {
+pub(crate) fn render_json(report: &DriftReport) -> String {
     let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
 
 /// The lines of a repair: what was put back, what failed, and a total.
-pub fn render_repairs(repairs: &[Repaired]) -> String {
+pub(crate) fn render_repairs(repairs: &[Repaired]) -> String {
     let mut out = String::new();
     for r in repairs {
         match &r.error {

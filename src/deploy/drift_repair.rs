@@ -20,12 +20,12 @@ use super::progress::Progress;
 
 /// One repair and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Repaired {
-    pub account: String,
+pub(crate) struct Repaired {
+    pub(crate) account: String,
     /// The stack reverted, or the resource whose document was put back.
-    pub what: String,
+    pub(crate) what: String,
     /// `None` when it worked; the reason otherwise.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// Waits for a change set to be created, executes it, waits for the stack.
@@ -162,7 +162,7 @@ async fn apply(apis: &DriftApis, fix: &Fix) -> Result<(), ApiError> {
 /// Puts the synthesis back where `report` found drift: drifted stacks first
 /// (a `REVERT_DRIFT` change set each), then every drifted document. Accounts
 /// `concurrency` at a time; within an account, one repair after the other.
-pub async fn repair(
+pub(crate) async fn repair(
     connector: &dyn DriftConnector,
     synth: &Synthesis,
     report: &DriftReport,

@@ -23,43 +23,36 @@ use crate::diff::identity::resolve_document;
 
 /// An IAM role of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleSurface {
-    pub logical_id: String,
+pub(crate) struct RoleSurface {
+    pub(crate) logical_id: String,
     /// `RoleName`, else `${LogicalId}` (filled from the deployed stack).
-    pub name: String,
-    pub trust: Value,
+    pub(crate) name: String,
+    pub(crate) trust: Value,
     /// Inline policies by name (`Policies` and `AWS::IAM::Policy` resources naming the role).
-    pub inline: BTreeMap<String, Value>,
+    pub(crate) inline: BTreeMap<String, Value>,
     /// `ManagedPolicyArns` and the `AWS::IAM::ManagedPolicy` resources naming the role.
-    pub managed: BTreeSet<String>,
+    pub(crate) managed: BTreeSet<String>,
 }
 
 /// An Identity Center permission set of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PermissionSetSurface {
-    pub logical_id: String,
-    pub name: String,
-    pub instance: String,
+pub(crate) struct PermissionSetSurface {
+    pub(crate) logical_id: String,
+    pub(crate) name: String,
+    pub(crate) instance: String,
     /// `None`: the permission set has no inline policy.
-    pub policy: Option<Value>,
+    pub(crate) policy: Option<Value>,
 }
 
 /// Everything of one template that grants access.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StackSurface {
+pub(crate) struct StackSurface {
     /// Bucket name → its policy.
-    pub buckets: BTreeMap<String, Value>,
+    pub(crate) buckets: BTreeMap<String, Value>,
     /// Logical id of a KMS key → its key policy.
-    pub keys: BTreeMap<String, Value>,
-    pub roles: Vec<RoleSurface>,
-    pub permission_sets: Vec<PermissionSetSurface>,
-}
-
-impl StackSurface {
-    /// Whether anything in it needs the deployed stack's physical ids.
-    pub fn needs_resources(&self) -> bool {
-        !self.keys.is_empty() || !self.permission_sets.is_empty() || format!("{self:?}").contains("${")
-    }
+    pub(crate) keys: BTreeMap<String, Value>,
+    pub(crate) roles: Vec<RoleSurface>,
+    pub(crate) permission_sets: Vec<PermissionSetSurface>,
 }
 
 /// A JSON document that may be written as a string (KMS `KeyPolicy`,
@@ -77,7 +70,7 @@ fn as_text(v: Option<&Value>) -> Option<String> {
 }
 
 /// The access surface of a template deployed in `account`.
-pub fn stack_surface(account: &str, template: &Value) -> StackSurface {
+pub(crate) fn stack_surface(account: &str, template: &Value) -> StackSurface {
     let resolved = |v: &Value| resolve_document(account, template, v);
     let mut surface = StackSurface::default();
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
@@ -88,7 +81,7 @@ pub fn stack_surface(account: &str, template: &Value) -> StackSurface {
     let mut extra_inline: Vec<(String, String, Value)> = Vec::new();
     let mut extra_managed: Vec<(String, String)> = Vec::new();
     for (id, r) in resources {
-        let props = r.get("Properties").map(|p| resolved(p)).unwrap_or(Value::Null);
+        let props = r.get("Properties").map(&resolved).unwrap_or(Value::Null);
         match r.get("Type").and_then(Value::as_str).unwrap_or("") {
             "AWS::S3::BucketPolicy" => {
                 if let (Some(bucket), Some(doc)) = (as_text(props.get("Bucket")), props.get("PolicyDocument")) {
@@ -186,7 +179,7 @@ fn arn_of(r: &StackResource, account: &str, region: &str) -> Option<String> {
 /// Fills what resolving the template left as `${...}`: pseudo parameters,
 /// and `Ref` / `GetAtt … Arn` of the deployed stack's resources. Returns the
 /// placeholders that remain unknown.
-pub fn fill(v: &mut Value, account: &str, region: &str, resources: &[StackResource]) -> BTreeSet<String> {
+pub(crate) fn fill(v: &mut Value, account: &str, region: &str, resources: &[StackResource]) -> BTreeSet<String> {
     let by_id: BTreeMap<&str, &StackResource> = resources.iter().map(|r| (r.logical_id.as_str(), r)).collect();
     let mut unknown = BTreeSet::new();
     fill_at(
@@ -244,7 +237,7 @@ fn fill_at(v: &mut Value, lookup: &mut dyn FnMut(&str) -> Option<String>, unknow
 /// Whether a statement is in the live document but not the synthesis, or the other way round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Change {
+pub(crate) enum Change {
     /// Live, not synthesised.
     Added,
     /// Synthesised, not live.
@@ -252,7 +245,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Change::Added => "added",
             Change::Removed => "removed",
@@ -262,18 +255,18 @@ impl Change {
 
 /// One statement (or managed policy attachment) that differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatementChange {
-    pub change: Change,
-    pub sid: Option<String>,
+pub(crate) struct StatementChange {
+    pub(crate) change: Change,
+    pub(crate) sid: Option<String>,
     /// `Allow s3:GetObject to arn:aws:iam::999999999999:root on arn:aws:s3:::b/*`.
-    pub text: String,
+    pub(crate) text: String,
     /// The statement as written (or the managed policy's ARN).
-    pub statement: Value,
+    pub(crate) statement: Value,
 }
 
 impl StatementChange {
     /// `statement `Sid` added: Allow …`, the words of a report line.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let what = match (&self.sid, &self.statement) {
             (_, Value::String(_)) => return format!("{} {}", self.text, self.change.as_str()),
             (Some(sid), _) => format!("statement `{sid}`"),
@@ -414,7 +407,7 @@ fn who(p: &Value) -> String {
 }
 
 /// A statement in words: `Allow s3:GetObject to arn:… on arn:… if {…}`.
-pub fn describe_statement(st: &Value) -> String {
+pub(crate) fn describe_statement(st: &Value) -> String {
     let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("Allow");
     let mut text = effect.to_owned();
     if let Some(a) = st.get("Action") {
@@ -444,7 +437,7 @@ pub fn describe_statement(st: &Value) -> String {
 /// The statements of `live` that the synthesis (`expected`) lacks (added)
 /// and those of `expected` that are not live (removed). `None` is no
 /// document at all. Sorted: removed first, then by text.
-pub fn compare_policies(expected: Option<&Value>, live: Option<&Value>) -> Vec<StatementChange> {
+pub(crate) fn compare_policies(expected: Option<&Value>, live: Option<&Value>) -> Vec<StatementChange> {
     let count = |doc: Option<&Value>| {
         let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for st in statements(doc) {
@@ -472,7 +465,7 @@ pub fn compare_policies(expected: Option<&Value>, live: Option<&Value>) -> Vec<S
 }
 
 /// Managed policies attached live but not synthesised (added), and the other way round.
-pub fn compare_attachments(expected: &BTreeSet<String>, live: &BTreeSet<String>) -> Vec<StatementChange> {
+pub(crate) fn compare_attachments(expected: &BTreeSet<String>, live: &BTreeSet<String>) -> Vec<StatementChange> {
     let mut out: Vec<StatementChange> = expected
         .difference(live)
         .map(|a| (Change::Removed, a))
@@ -569,7 +562,6 @@ mod tests {
             s.buckets["acast-333333333333-mesh"]["Statement"][0]["Resource"],
             json!("arn:aws:s3:::acast-333333333333-mesh/*")
         );
-        assert!(s.needs_resources());
         let role = &s.roles[0];
         assert_eq!(role.name, "mesh-reader");
         assert_eq!(role.managed, BTreeSet::from(["${Extra}".to_owned()]));

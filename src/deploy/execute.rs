@@ -24,15 +24,15 @@ use super::stack_exec::{self, Outcome};
 
 /// How to execute.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     /// How many accounts to work on at once within a phase.
-    pub concurrency: usize,
-    pub wait: WaitOptions,
+    pub(crate) concurrency: usize,
+    pub(crate) wait: WaitOptions,
 }
 
 /// How one step (a stack, or an account's catalog policy) ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepStatus {
+pub(crate) enum StepStatus {
     Created,
     Updated,
     Deleted,
@@ -53,21 +53,21 @@ pub enum StepStatus {
 
 /// One step of a deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub account: String,
+pub(crate) struct Step {
+    pub(crate) account: String,
     /// The stack's name, or `glue-resource-policy`.
-    pub name: String,
-    pub status: StepStatus,
+    pub(crate) name: String,
+    pub(crate) status: StepStatus,
 }
 
 /// What a deploy did, step by step, sorted by (account, name).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DeployReport {
-    pub steps: Vec<Step>,
+pub(crate) struct DeployReport {
+    pub(crate) steps: Vec<Step>,
 }
 
 impl DeployReport {
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         !self
             .steps
             .iter()
@@ -75,13 +75,13 @@ impl DeployReport {
     }
 
     /// Steps with the given status kind (`Failed` matches any failure).
-    pub fn with(&self, pick: fn(&StepStatus) -> bool) -> Vec<&Step> {
+    pub(crate) fn with(&self, pick: fn(&StepStatus) -> bool) -> Vec<&Step> {
         self.steps.iter().filter(|s| pick(&s.status)).collect()
     }
 }
 
 /// The name policies go by in reports.
-pub const POLICY_STEP: &str = "glue-resource-policy";
+pub(crate) const POLICY_STEP: &str = "glue-resource-policy";
 
 enum Work<'p> {
     Stack(&'p StackPlan),
@@ -233,7 +233,7 @@ fn phases<'p>(plan: &'p Plan, synth: &Synthesis) -> Vec<Phase<'p>> {
 
 /// Executes `plan` (see the module docs). Never fails as a whole: every
 /// problem is a failed step of the report.
-pub async fn execute(
+pub(crate) async fn execute(
     connector: &dyn Connector,
     plan: &Plan,
     synth: &Synthesis,

@@ -27,10 +27,13 @@ pub(crate) enum Detection {
     NotOffered,
 }
 
+/// A deployed stack's resources and its last drift detection, if any.
+pub(crate) type FakeStack = (Vec<StackResource>, Option<Detection>);
+
 /// The drift side of one account: deployed stacks and live documents.
 #[derive(Debug, Default)]
 pub(crate) struct FakeDrift {
-    pub(crate) stacks: Mutex<BTreeMap<String, (Vec<StackResource>, Option<Detection>)>>,
+    pub(crate) stacks: Mutex<BTreeMap<String, FakeStack>>,
     pub(crate) buckets: Mutex<BTreeMap<String, Option<String>>>,
     pub(crate) keys: Mutex<BTreeMap<String, String>>,
     pub(crate) roles: Mutex<BTreeMap<String, LiveRole>>,

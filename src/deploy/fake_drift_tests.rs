@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use super::*;
 use crate::deploy::drift::{self, DriftOptions, DriftReport};
 use crate::deploy::drift_api::PropertyDifference;
-use crate::deploy::manifest::{Manifest, ManifestPolicy, ManifestStack, Synthesis, Template};
+use crate::deploy::manifest::{Manifest, ManifestStack, Synthesis, Template};
 use crate::deploy::plan::WaitOptions;
 use crate::deploy::Progress;
+use crate::render::manifest::ManifestPolicy;
 
 const A: &str = "333333333333";
 const BUCKET: &str = "acast-333333333333-eu-west-1-mesh";
@@ -54,7 +55,6 @@ fn synthesis() -> Synthesis {
         upload: None,
     };
     Synthesis {
-        dir: "out".into(),
         manifest: Manifest {
             format: 1,
             org: "acast".to_owned(),

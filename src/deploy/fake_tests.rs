@@ -3,7 +3,6 @@
 //! next run resumes.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -12,10 +11,12 @@ use sha2::{Digest, Sha256};
 
 use super::FakeConnector;
 use crate::deploy::execute::{execute, DeployReport, ExecOptions, StepStatus};
-use crate::deploy::manifest::{Manifest, ManifestPolicy, ManifestStack, Synthesis, Template};
-use crate::deploy::plan::{plan, Plan, PlanOptions, PolicyStatus, StackStatus, WaitOptions};
+use crate::deploy::manifest::{Manifest, ManifestStack, Synthesis, Template};
+use crate::deploy::plan::{plan, Plan, PlanOptions, WaitOptions};
+use crate::deploy::planned::{PolicyStatus, StackStatus};
 use crate::deploy::preview::render_report;
 use crate::deploy::progress::Progress;
+use crate::render::manifest::ManifestPolicy;
 
 const A: &str = "333333333333"; // producer
 const B: &str = "444444444444"; // consumer of A
@@ -62,7 +63,6 @@ fn synthesis(specs: Vec<Spec<'_>>) -> Synthesis {
     }
     let policy = json!({"Version": "2012-10-17", "Statement": []}).to_string();
     Synthesis {
-        dir: PathBuf::from("out"),
         manifest: Manifest {
             format: 1,
             org: "tiny".to_owned(),

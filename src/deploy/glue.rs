@@ -21,16 +21,16 @@ use super::api::{from_sdk, ApiError, Retrying};
 
 /// A catalog policy in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogPolicy {
+pub(crate) struct CatalogPolicy {
     /// The policy's JSON text.
-    pub text: String,
+    pub(crate) text: String,
     /// Glue's hash of it, for `PolicyHashCondition`; `None` when not given.
-    pub hash: Option<String>,
+    pub(crate) hash: Option<String>,
 }
 
 /// The catalog resource policy calls meshsynth makes (one account, one region).
 #[async_trait]
-pub trait GlueApi: Send + Sync {
+pub(crate) trait GlueApi: Send + Sync {
     /// The policy in force; `None` when the catalog has none.
     async fn get_resource_policy(&self) -> Result<Option<CatalogPolicy>, ApiError>;
     /// Sets the catalog's policy, replacing any other; with `expected_hash`,
@@ -43,12 +43,12 @@ pub trait GlueApi: Send + Sync {
 
 /// `GlueApi` over the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct SdkGlue {
+pub(crate) struct SdkGlue {
     client: glue::Client,
 }
 
 impl SdkGlue {
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
+    pub(crate) fn new(config: &aws_config::SdkConfig) -> Self {
         SdkGlue {
             client: glue::Client::new(config),
         }

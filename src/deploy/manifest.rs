@@ -14,7 +14,7 @@ use crate::render::manifest::{parse, sha256_hex, MANIFEST_FILE};
 
 /// What can be wrong with a synthesis folder.
 #[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
+pub(crate) enum ManifestError {
     #[error("cannot read `{path}`: {reason} (run `meshsynth synth` first)")]
     Unreadable { path: PathBuf, reason: String },
     #[error("`{path}` is not a meshsynth manifest: {reason}")]
@@ -23,33 +23,32 @@ pub enum ManifestError {
     Stale { path: PathBuf },
 }
 
-pub use crate::render::manifest::{Manifest, ManifestPolicy, ManifestStack, Upload};
+pub(crate) use crate::render::manifest::{Manifest, ManifestStack};
 
 /// A stack's identity across the org: (account, stack name).
-pub type StackKey = (String, String);
+pub(crate) type StackKey = (String, String);
 
 /// A template as read from disk.
 #[derive(Debug, Clone)]
-pub struct Template {
+pub(crate) struct Template {
     /// The exact text (what is sent to CloudFormation).
-    pub text: String,
+    pub(crate) text: String,
     /// The same, parsed (what change classification compares).
-    pub json: Value,
+    pub(crate) json: Value,
 }
 
 /// A synthesis folder, read and checked.
 #[derive(Debug, Clone)]
-pub struct Synthesis {
-    pub dir: PathBuf,
-    pub manifest: Manifest,
-    pub templates: BTreeMap<StackKey, Template>,
+pub(crate) struct Synthesis {
+    pub(crate) manifest: Manifest,
+    pub(crate) templates: BTreeMap<StackKey, Template>,
     /// Policy text per account.
-    pub policies: BTreeMap<String, String>,
+    pub(crate) policies: BTreeMap<String, String>,
 }
 
 impl Synthesis {
     /// The manifest entry of a stack.
-    pub fn stack(&self, key: &StackKey) -> Option<&ManifestStack> {
+    pub(crate) fn stack(&self, key: &StackKey) -> Option<&ManifestStack> {
         self.manifest
             .stacks
             .iter()
@@ -65,7 +64,7 @@ fn read_text(path: &Path) -> Result<String, ManifestError> {
 }
 
 /// Reads `dir/manifest.json` and everything it lists.
-pub fn read(dir: &Path) -> Result<Synthesis, ManifestError> {
+pub(crate) fn read(dir: &Path) -> Result<Synthesis, ManifestError> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let text = read_text(&manifest_path)?;
     let invalid = |reason: String| ManifestError::Invalid {
@@ -102,7 +101,6 @@ pub fn read(dir: &Path) -> Result<Synthesis, ManifestError> {
         policies.insert(policy.account.clone(), text);
     }
     Ok(Synthesis {
-        dir: dir.to_owned(),
         manifest,
         templates,
         policies,
@@ -158,7 +156,7 @@ fn check(manifest: &Manifest) -> Result<(), String> {
 
 /// Orders stacks of one account and wave so each comes after those it depends on.
 /// Returns `None` on a cycle (which `check` cannot see across one wave).
-pub fn order_within(stacks: &[&ManifestStack]) -> Option<Vec<usize>> {
+pub(crate) fn order_within(stacks: &[&ManifestStack]) -> Option<Vec<usize>> {
     let ids: Vec<String> = stacks.iter().map(|s| format!("{}/{}", s.account, s.name)).collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut order = Vec::new();

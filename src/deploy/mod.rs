@@ -11,32 +11,32 @@
 //! of the unit tests. Nothing outside `deploy/` talks to AWS for these
 //! commands, and nothing here prints: commands do, with what this returns.
 
-pub mod access;
+pub(crate) mod access;
 mod account;
-pub mod api;
-pub mod approval;
-pub mod cfn;
-pub mod change_set;
-pub mod drift;
-pub mod drift_api;
+pub(crate) mod api;
+pub(crate) mod approval;
+pub(crate) mod cfn;
+pub(crate) mod change_set;
+pub(crate) mod drift;
+pub(crate) mod drift_api;
 mod drift_check;
-pub mod drift_render;
-pub mod drift_repair;
-pub mod drift_surface;
-pub mod execute;
-pub mod glue;
+pub(crate) mod drift_render;
+pub(crate) mod drift_repair;
+pub(crate) mod drift_surface;
+pub(crate) mod execute;
+pub(crate) mod glue;
 pub(crate) mod guards;
-pub mod manifest;
-pub mod plan;
-pub mod planned;
-pub mod policy_diff;
-pub mod preview;
-pub mod progress;
+pub(crate) mod manifest;
+pub(crate) mod plan;
+pub(crate) mod planned;
+pub(crate) mod policy_diff;
+pub(crate) mod preview;
+pub(crate) mod progress;
 mod report;
-pub mod s3;
-pub mod session;
-pub mod stack_exec;
-pub mod sts;
+pub(crate) mod s3;
+pub(crate) mod session;
+pub(crate) mod stack_exec;
+pub(crate) mod sts;
 
 #[cfg(test)]
 mod fake;
@@ -45,16 +45,16 @@ mod fake_drift;
 #[cfg(test)]
 mod fake_services;
 
-pub use api::{ApiError, ApiErrorKind, RetryPolicy};
-pub use execute::{execute, DeployReport, ExecOptions, Step, StepStatus};
-pub use manifest::{ManifestError, Synthesis};
-pub use plan::{plan, Plan, PlanOptions, StackStatus, WaitOptions};
-pub use progress::Progress;
-pub use session::{AwsOptions, AwsSession, Connector};
+pub(crate) use api::{ApiError, ApiErrorKind, RetryPolicy};
+pub(crate) use execute::{execute, ExecOptions, StepStatus};
+pub(crate) use manifest::{ManifestError, Synthesis};
+pub(crate) use plan::{plan, Plan, PlanOptions, WaitOptions};
+pub(crate) use progress::Progress;
+pub(crate) use session::{AwsOptions, AwsSession};
 
 /// What can stop a plan (or a deploy before it executes anything).
 #[derive(Debug, thiserror::Error)]
-pub enum DeployError {
+pub(crate) enum DeployError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("cannot assume role `{role_arn}` in account {account}: {error}")]

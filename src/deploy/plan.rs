@@ -16,23 +16,23 @@ use futures_util::stream::{self, StreamExt};
 
 use super::account::{self, AccountPlan, AccountWork};
 use super::manifest::Synthesis;
-pub use super::planned::{ContractSides, Plan, PolicyPlan, PolicyStatus, StackPlan, StackStatus, WaitOptions};
+pub(crate) use super::planned::{Plan, WaitOptions};
 use super::progress::Progress;
 use super::session::Connector;
 use super::DeployError;
 
 /// What to plan and how.
 #[derive(Debug, Clone)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// The accounts to plan (id → name): their stacks of the synthesis, and
     /// their deployed `mesh-*` stacks that the synthesis no longer has.
-    pub accounts: BTreeMap<String, String>,
+    pub(crate) accounts: BTreeMap<String, String>,
     /// Replaces every stack's region (`--region`).
-    pub region_override: Option<String>,
+    pub(crate) region_override: Option<String>,
     /// How many accounts to work on at once (an account's stacks are
     /// planned together).
-    pub concurrency: usize,
-    pub wait: WaitOptions,
+    pub(crate) concurrency: usize,
+    pub(crate) wait: WaitOptions,
 }
 
 type Task<'a> = Pin<Box<dyn Future<Output = Result<AccountPlan, DeployError>> + Send + 'a>>;
@@ -84,7 +84,7 @@ pub(crate) fn work_by_account<'s>(
 
 /// Plans every stack and policy of `synth` in `options.accounts`: one task
 /// per account (`account::plan_account`), at most `options.concurrency` at once.
-pub async fn plan(
+pub(crate) async fn plan(
     connector: &dyn Connector,
     synth: &Synthesis,
     options: &PlanOptions,

@@ -16,7 +16,7 @@ use crate::change::ResourceChange;
 /// What happens to a stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StackStatus {
+pub(crate) enum StackStatus {
     Create,
     Update,
     NoChanges,
@@ -24,7 +24,7 @@ pub enum StackStatus {
 }
 
 impl StackStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StackStatus::Create => "create",
             StackStatus::Update => "update",
@@ -59,29 +59,29 @@ pub(crate) enum Exec {
 
 /// The plan of one stack.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StackPlan {
-    pub account: String,
-    pub name: String,
-    pub region: String,
-    pub status: StackStatus,
+pub(crate) struct StackPlan {
+    pub(crate) account: String,
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) status: StackStatus,
     /// Destructive changes first, then by logical id.
-    pub changes: Vec<ResourceChange>,
+    pub(crate) changes: Vec<ResourceChange>,
     /// The manifest's wave; `None` for a stack to delete.
-    pub wave: Option<u32>,
+    pub(crate) wave: Option<u32>,
     /// Something the reviewer should know (a stack to recreate, a change set
     /// that will be created during the deploy).
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// The product versions (contracts without consumers) the deployed and the
     /// new template describe, when the stack changes; empty otherwise.
-    pub contracts: ContractSides,
+    pub(crate) contracts: ContractSides,
     pub(crate) exec: Exec,
 }
 
 /// What a stack's deployed and new templates promise (`crate::contract::from_template`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContractSides {
-    pub deployed: BTreeMap<String, crate::contract::VersionContract>,
-    pub new: BTreeMap<String, crate::contract::VersionContract>,
+pub(crate) struct ContractSides {
+    pub(crate) deployed: BTreeMap<String, crate::contract::VersionContract>,
+    pub(crate) new: BTreeMap<String, crate::contract::VersionContract>,
 }
 
 impl ContractSides {
@@ -99,7 +99,7 @@ impl ContractSides {
 }
 
 impl StackPlan {
-    pub fn destructive(&self) -> usize {
+    pub(crate) fn destructive(&self) -> usize {
         self.changes.iter().filter(|c| c.destructive).count()
     }
 }
@@ -107,7 +107,7 @@ impl StackPlan {
 /// What happens to a catalog resource policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PolicyStatus {
+pub(crate) enum PolicyStatus {
     Create,
     Update,
     NoChanges,
@@ -117,7 +117,7 @@ pub enum PolicyStatus {
 }
 
 impl PolicyStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PolicyStatus::Create => "create",
             PolicyStatus::Update => "update",
@@ -129,13 +129,13 @@ impl PolicyStatus {
 
 /// The plan of one account's Glue catalog resource policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyPlan {
-    pub account: String,
-    pub region: String,
-    pub status: PolicyStatus,
+pub(crate) struct PolicyPlan {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) status: PolicyStatus,
     /// What the change grants and takes away, one line per statement
     /// (`policy_diff::describe_change`); empty when nothing changes.
-    pub changes: Vec<String>,
+    pub(crate) changes: Vec<String>,
     /// The policy to put (the synthesised file, verbatim); `None` to delete.
     pub(crate) document: Option<String>,
     /// Glue's hash of the policy the plan saw, so deploy changes only that
@@ -145,25 +145,25 @@ pub struct PolicyPlan {
 
 /// The plan of a whole org (or of the accounts asked for).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub org: String,
-    pub region: String,
+pub(crate) struct Plan {
+    pub(crate) org: String,
+    pub(crate) region: String,
     /// Every planned account, with its name from the topology.
-    pub accounts: BTreeMap<String, String>,
+    pub(crate) accounts: BTreeMap<String, String>,
     /// Sorted by (account, name).
-    pub stacks: Vec<StackPlan>,
+    pub(crate) stacks: Vec<StackPlan>,
     /// Sorted by account.
-    pub policies: Vec<PolicyPlan>,
+    pub(crate) policies: Vec<PolicyPlan>,
 }
 
 impl Plan {
     /// The changes that remove or replace a stateful resource.
-    pub fn destructive(&self) -> usize {
+    pub(crate) fn destructive(&self) -> usize {
         self.stacks.iter().map(StackPlan::destructive).sum()
     }
 
     /// The stacks to delete.
-    pub fn deletions(&self) -> usize {
+    pub(crate) fn deletions(&self) -> usize {
         self.stacks.iter().filter(|s| s.status == StackStatus::Delete).count()
     }
 
@@ -171,7 +171,7 @@ impl Plan {
     /// would be, over every planned stack (a version may move between the
     /// stacks of a split part). Consumers come from `listing` (the
     /// synthesis's `contracts.json`).
-    pub fn breaking(
+    pub(crate) fn breaking(
         &self,
         listing: &BTreeMap<String, crate::contract::VersionContract>,
     ) -> Vec<crate::contract::BreakingVersion> {
@@ -185,7 +185,7 @@ impl Plan {
     }
 
     /// Whether deploying would change nothing.
-    pub fn is_unchanged(&self) -> bool {
+    pub(crate) fn is_unchanged(&self) -> bool {
         self.stacks
             .iter()
             .all(|s| s.status == StackStatus::NoChanges && s.exec == Exec::Nothing)
@@ -195,12 +195,12 @@ impl Plan {
 
 /// How long to wait for change sets and stacks, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WaitOptions {
+pub(crate) struct WaitOptions {
     /// Give up on one change set or stack operation after this long.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The first pause between two looks; doubled up to `poll_max`.
-    pub poll_initial: Duration,
-    pub poll_max: Duration,
+    pub(crate) poll_initial: Duration,
+    pub(crate) poll_max: Duration,
 }
 
 impl Default for WaitOptions {

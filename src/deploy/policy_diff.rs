@@ -173,7 +173,7 @@ fn delta(old: &Value, new: &Value) -> String {
 /// The lines of a policy change, each starting with `+` (a statement
 /// added), `-` (removed) or `~` (changed under the same `Sid`), sorted by
 /// that mark, then text. `None` stands for "no policy".
-pub fn describe_change(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
+pub(crate) fn describe_change(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
     let (old, new) = (statements(old), statements(new));
     let old_keys: BTreeSet<String> = old.iter().map(|s| content(s)).collect();
     let new_keys: BTreeSet<String> = new.iter().map(|s| content(s)).collect();

@@ -49,7 +49,7 @@ impl Style {
 
 /// The plan as `plan --format json` prints it (`spec/cli.md`), with a
 /// trailing newline.
-pub fn render_json(plan: &Plan) -> String {
+pub(crate) fn render_json(plan: &Plan) -> String {
     let stacks: Vec<Value> = plan
         .stacks
         .iter()
@@ -340,7 +340,7 @@ fn destructive_text(style: Style, plan: &Plan) -> String {
 }
 
 /// to create (otherwise counted).
-pub fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
+pub(crate) fn render_text(plan: &Plan, color: bool, verbose: bool) -> String {
     let style = Style { on: color };
     let mut out = String::new();
     let _ = writeln!(
@@ -393,7 +393,7 @@ fn status_counts(plan: &Plan) -> BTreeMap<StackStatus, usize> {
 }
 
 /// The one-screen summary: stacks, resources and policies by what happens.
-pub fn render_summary(plan: &Plan, color: bool) -> String {
+pub(crate) fn render_summary(plan: &Plan, color: bool) -> String {
     let style = Style { on: color };
     let stacks = status_counts(plan);
     let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
@@ -430,7 +430,7 @@ pub fn render_summary(plan: &Plan, color: bool) -> String {
 
 /// The review as a pull-request comment: a summary table, then one
 /// collapsible section per account.
-pub fn render_markdown(plan: &Plan) -> String {
+pub(crate) fn render_markdown(plan: &Plan) -> String {
     let stacks = status_counts(plan);
     let get = |s: StackStatus| stacks.get(&s).copied().unwrap_or(0);
     let policy = |p: PolicyStatus| plan.policies.iter().filter(|x| x.status == p).count();
@@ -541,7 +541,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     out
 }
 
-pub use super::report::render_report;
+pub(crate) use super::report::render_report;
 
 #[cfg(test)]
 #[path = "preview_tests.rs"]

@@ -24,7 +24,7 @@ struct Lines {
 
 /// Where progress goes (or doesn't).
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     multi: Option<MultiProgress>,
     lines: Option<Arc<Lines>>,
 }
@@ -44,7 +44,7 @@ fn secs(d: Duration) -> String {
 
 impl Progress {
     /// Bars drawn on stderr when `enabled`.
-    pub fn new(enabled: bool) -> Progress {
+    pub(crate) fn new(enabled: bool) -> Progress {
         Progress {
             multi: enabled.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
             lines: None,
@@ -52,7 +52,7 @@ impl Progress {
     }
 
     /// No bars at all.
-    pub fn hidden() -> Progress {
+    pub(crate) fn hidden() -> Progress {
         Progress {
             multi: None,
             lines: None,
@@ -61,7 +61,7 @@ impl Progress {
 
     /// Plain lines to `out` (CI logs), with a heartbeat every `heartbeat`
     /// while a phase waits.
-    pub fn lines(out: Box<dyn Write + Send>, heartbeat: Duration) -> Progress {
+    pub(crate) fn lines(out: Box<dyn Write + Send>, heartbeat: Duration) -> Progress {
         Progress {
             multi: None,
             lines: Some(Arc::new(Lines {
@@ -73,7 +73,7 @@ impl Progress {
     }
 
     /// A new bar of `len` steps labelled `prefix` (hidden when disabled).
-    pub fn bar(&self, len: u64, prefix: &str) -> ProgressBar {
+    pub(crate) fn bar(&self, len: u64, prefix: &str) -> ProgressBar {
         let Some(multi) = &self.multi else {
             return ProgressBar::hidden();
         };
@@ -95,14 +95,14 @@ impl Progress {
     }
 
     /// A deploy phase begins (`wave 1 (baseline)`), with `steps` to carry out.
-    pub fn phase(&self, label: &str, steps: usize) {
+    pub(crate) fn phase(&self, label: &str, steps: usize) {
         if steps > 0 {
             self.line(&format!("{label}: {steps} to deploy"));
         }
     }
 
     /// A stack (or a catalog policy) starts.
-    pub fn started(&self, account: &str, name: &str) {
+    pub(crate) fn started(&self, account: &str, name: &str) {
         if let Some(lines) = &self.lines {
             lines
                 .running
@@ -115,7 +115,7 @@ impl Progress {
 
     /// A stack (or policy) is done; `outcome` says how (`created`,
     /// `failed: <reason>`, ...).
-    pub fn finished(&self, account: &str, name: &str, outcome: &str) {
+    pub(crate) fn finished(&self, account: &str, name: &str, outcome: &str) {
         if let Some(lines) = &self.lines {
             let began = lines
                 .running
@@ -133,12 +133,12 @@ impl Progress {
     }
 
     /// How often to call [`Progress::heartbeat`]; `None` without lines.
-    pub fn heartbeat_every(&self) -> Option<Duration> {
+    pub(crate) fn heartbeat_every(&self) -> Option<Duration> {
         self.lines.as_ref().map(|l| l.heartbeat)
     }
 
     /// One line on what is still running, and for how long.
-    pub fn heartbeat(&self) {
+    pub(crate) fn heartbeat(&self) {
         let Some(lines) = &self.lines else { return };
         let running: Vec<(String, Duration)> = lines
             .running

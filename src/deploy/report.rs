@@ -9,7 +9,7 @@ use super::preview::Style;
 
 /// What a deploy did: one summary line, then (when anything went wrong, or
 /// `verbose`) what completed, failed and was skipped.
-pub fn render_report(report: &DeployReport, color: bool, verbose: bool) -> String {
+pub(crate) fn render_report(report: &DeployReport, color: bool, verbose: bool) -> String {
     let style = Style { on: color };
     let count = |pick: fn(&StepStatus) -> bool| report.steps.iter().filter(|s| pick(&s.status)).count();
     let created = count(|s| *s == StepStatus::Created);

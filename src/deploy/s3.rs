@@ -9,7 +9,7 @@ use super::api::{from_sdk, ApiError, Retrying};
 
 /// The S3 calls meshsynth makes (one account, one region).
 #[async_trait]
-pub trait S3Api: Send + Sync {
+pub(crate) trait S3Api: Send + Sync {
     /// Writes `body` to `s3://bucket/key`. A missing bucket is an error with
     /// code `NoSuchBucket` (the staging bucket comes with the baseline stack,
     /// so it is missing before the first deploy).
@@ -22,14 +22,14 @@ pub trait S3Api: Send + Sync {
 
 /// `S3Api` over the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct SdkS3 {
+pub(crate) struct SdkS3 {
     client: s3::Client,
 }
 
 impl SdkS3 {
     /// `path_style`: address buckets as `endpoint/bucket` (emulators on an IP
     /// address need it; `bucket.127.0.0.1` does not resolve).
-    pub fn new(config: &aws_config::SdkConfig, path_style: bool) -> Self {
+    pub(crate) fn new(config: &aws_config::SdkConfig, path_style: bool) -> Self {
         let conf = s3::config::Builder::from(config).force_path_style(path_style).build();
         SdkS3 {
             client: s3::Client::from_conf(conf),
@@ -123,7 +123,7 @@ impl<T: S3Api> S3Api for Retrying<T> {
 
 /// The URL CloudFormation reads a staged template from: path style, so
 /// bucket names with dots work, in the bucket's region.
-pub fn template_url(region: &str, bucket: &str, key: &str) -> String {
+pub(crate) fn template_url(region: &str, bucket: &str, key: &str) -> String {
     let host = if region == "us-east-1" {
         "s3.amazonaws.com".to_owned()
     } else {

@@ -25,45 +25,45 @@ use super::sts::{AssumedRole, SdkSts, StsApi};
 use super::DeployError;
 
 /// The service clients of one account (and region), retried on throttling.
-pub struct AccountApis {
-    pub cfn: Arc<dyn CfnApi>,
-    pub glue: Arc<dyn GlueApi>,
-    pub s3: Arc<dyn S3Api>,
+pub(crate) struct AccountApis {
+    pub(crate) cfn: Arc<dyn CfnApi>,
+    pub(crate) glue: Arc<dyn GlueApi>,
+    pub(crate) s3: Arc<dyn S3Api>,
     /// The SDK configuration with the account's assumed role, for clients
     /// only some commands need (`drift`: KMS, IAM, Identity Center); `None`
     /// for test doubles.
-    pub config: Option<aws_config::SdkConfig>,
+    pub(crate) config: Option<aws_config::SdkConfig>,
 }
 
 /// Where the engine gets an account's clients from.
 #[async_trait]
-pub trait Connector: Send + Sync {
+pub(crate) trait Connector: Send + Sync {
     async fn account(&self, account: &str, region: &str) -> Result<Arc<AccountApis>, DeployError>;
 }
 
 /// How to reach AWS (resolved from the command line; see `Settings`).
 #[derive(Debug, Clone)]
-pub struct AwsOptions {
+pub(crate) struct AwsOptions {
     /// Send every call here (an emulator), instead of the real endpoints.
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// The region of the starting session (STS); stacks use their own.
-    pub region: String,
+    pub(crate) region: String,
     /// The AWS profile of the starting credentials; the standard chain otherwise.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// The role assumed in every account (`org.deploy_role`).
-    pub deploy_role: String,
+    pub(crate) deploy_role: String,
     /// The longest one AWS call may take, the SDK's own retries included.
-    pub call_timeout: Duration,
+    pub(crate) call_timeout: Duration,
     /// Attempts of the SDK's own retry (standard mode) per call.
-    pub sdk_max_attempts: u32,
+    pub(crate) sdk_max_attempts: u32,
     /// Our retry of throttling, on top of the SDK's.
-    pub retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
 }
 
 /// The starting configuration every AWS command shares: the standard
 /// credential chain (or `--profile`) and `--endpoint-url` (else
 /// `AWS_ENDPOINT_URL`, which the SDK reads itself).
-pub fn config_loader(profile: Option<&str>, endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
+pub(crate) fn config_loader(profile: Option<&str>, endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
@@ -77,7 +77,7 @@ pub fn config_loader(profile: Option<&str>, endpoint_url: Option<&str>) -> aws_c
 type Cell = Arc<tokio::sync::OnceCell<Arc<AccountApis>>>;
 
 /// The real [`Connector`]: the SDK, with one assumed role per account.
-pub struct AwsSession {
+pub(crate) struct AwsSession {
     base: aws_config::SdkConfig,
     sts: Arc<dyn StsApi>,
     options: AwsOptions,
@@ -86,7 +86,7 @@ pub struct AwsSession {
 
 impl AwsSession {
     /// Loads the starting configuration (no call is made yet).
-    pub async fn new(options: AwsOptions) -> AwsSession {
+    pub(crate) async fn new(options: AwsOptions) -> AwsSession {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(10).min(options.call_timeout))
             .operation_timeout(options.call_timeout)

@@ -15,7 +15,7 @@ use super::DeployError;
 
 /// How one stack's execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Created,
     Updated,
     Deleted,
@@ -26,9 +26,9 @@ pub enum Outcome {
 
 /// Why a stack failed: the stack's status and the first failed resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackFailure {
-    pub status: Option<String>,
-    pub reason: String,
+pub(crate) struct StackFailure {
+    pub(crate) status: Option<String>,
+    pub(crate) reason: String,
 }
 
 impl From<DeployError> for StackFailure {

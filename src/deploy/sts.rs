@@ -18,15 +18,15 @@ use aws_sdk_sts as sts;
 use super::api::{from_sdk, ApiError, Retrying};
 
 /// The session name of every assumed role: what CloudTrail shows as the actor.
-pub const SESSION_NAME: &str = "meshsynth";
+pub(crate) const SESSION_NAME: &str = "meshsynth";
 
 /// Temporary credentials from AssumeRole.
 #[derive(Clone, PartialEq, Eq)]
-pub struct TemporaryCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: String,
-    pub expiration: SystemTime,
+pub(crate) struct TemporaryCredentials {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: String,
+    pub(crate) expiration: SystemTime,
 }
 
 impl std::fmt::Debug for TemporaryCredentials {
@@ -40,18 +40,18 @@ impl std::fmt::Debug for TemporaryCredentials {
 
 /// The STS calls meshsynth makes, with the starting credentials.
 #[async_trait]
-pub trait StsApi: Send + Sync {
+pub(crate) trait StsApi: Send + Sync {
     async fn assume_role(&self, role_arn: &str, session_name: &str) -> Result<TemporaryCredentials, ApiError>;
 }
 
 /// `StsApi` over the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct SdkSts {
+pub(crate) struct SdkSts {
     client: sts::Client,
 }
 
 impl SdkSts {
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
+    pub(crate) fn new(config: &aws_config::SdkConfig) -> Self {
         SdkSts {
             client: sts::Client::new(config),
         }
@@ -101,7 +101,7 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// The role assumed in one account, as a credentials provider for that
 /// account's clients (see the module docs).
-pub struct AssumedRole {
+pub(crate) struct AssumedRole {
     sts: Arc<dyn StsApi>,
     role_arn: String,
     cached: Mutex<Option<TemporaryCredentials>>,
@@ -118,7 +118,7 @@ impl std::fmt::Debug for AssumedRole {
 impl AssumedRole {
     /// Assumes `role_arn` now (so a missing trust or permission shows up
     /// before any work starts) and keeps the credentials.
-    pub async fn assume(sts: Arc<dyn StsApi>, role_arn: String) -> Result<AssumedRole, ApiError> {
+    pub(crate) async fn assume(sts: Arc<dyn StsApi>, role_arn: String) -> Result<AssumedRole, ApiError> {
         let creds = sts.assume_role(&role_arn, SESSION_NAME).await?;
         Ok(AssumedRole {
             sts,
@@ -127,12 +127,8 @@ impl AssumedRole {
         })
     }
 
-    pub fn role_arn(&self) -> &str {
-        &self.role_arn
-    }
-
     /// The credentials to sign with: the cached ones while fresh, else new ones.
-    pub async fn credentials(&self) -> Result<TemporaryCredentials, ApiError> {
+    pub(crate) async fn credentials(&self) -> Result<TemporaryCredentials, ApiError> {
         if let Some(fresh) = self.fresh() {
             return Ok(fresh);
         }

@@ -16,23 +16,23 @@ use crate::synth::decisions::{AccessModel, GrantRef, VersionAccess};
 
 /// A change of access, in words and in parts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccessChange {
+pub(crate) struct AccessChange {
     /// `gains`, `loses` or `changes` (same reader, another grant).
-    pub change: &'static str,
+    pub(crate) change: &'static str,
     /// Who: ``account 333333333333`` or ``the organisation``.
-    pub grantee: String,
+    pub(crate) grantee: String,
     /// What: ``finance.payouts v2``.
-    pub target: String,
+    pub(crate) target: String,
     /// Always `read`: meshsynth grants no other access to data of another team.
-    pub level: &'static str,
+    pub(crate) level: &'static str,
     /// The account that holds the data (and, in `access_mode: iam`, the Glue catalog policy).
-    pub producer: String,
+    pub(crate) producer: String,
     /// The sentence a reviewer reads.
-    pub text: String,
+    pub(crate) text: String,
     /// The grant it read through before, in words (empty for org-wide access).
-    pub was: Vec<String>,
+    pub(crate) was: Vec<String>,
     /// The grant it reads through after.
-    pub now: Vec<String>,
+    pub(crate) now: Vec<String>,
 }
 
 /// A grant in words: `grant to account 555555555555 approved by a@example.com, until 2027-03-01`.
@@ -74,7 +74,7 @@ fn sides(m: &AccessModel) -> BTreeMap<(&str, u32), Side<'_>> {
 }
 
 /// The access changes from `old` to `new`, sorted by target, then grantee.
-pub fn compare(old: &AccessModel, new: &AccessModel) -> Vec<AccessChange> {
+pub(crate) fn compare(old: &AccessModel, new: &AccessModel) -> Vec<AccessChange> {
     let (old, new) = (sides(old), sides(new));
     let empty = Side::default();
     let keys: BTreeSet<&(&str, u32)> = old.keys().chain(new.keys()).collect();
@@ -147,7 +147,7 @@ pub fn compare(old: &AccessModel, new: &AccessModel) -> Vec<AccessChange> {
 /// One change as a line: `+ account 555555555555 gains read on finance.payouts v2 through role
 /// mesh-reader (grant to account 555555555555 approved by a@example.com)`. The first character is
 /// the sign: `+` gains, `-` loses, `~` changes.
-pub fn line(c: &AccessChange) -> String {
+pub(crate) fn line(c: &AccessChange) -> String {
     let (sign, grant) = match c.change {
         "gains" => ('+', c.now.join(", ")),
         "loses" => ('-', format!("was {}", c.was.join(", "))),
@@ -161,7 +161,10 @@ pub fn line(c: &AccessChange) -> String {
 }
 
 /// What the access changes on the data of `producer` come to, for its Glue catalog policy.
-pub fn of_producer<'a>(changes: &'a [AccessChange], producer: &'a str) -> impl Iterator<Item = &'a AccessChange> {
+pub(crate) fn of_producer<'a>(
+    changes: &'a [AccessChange],
+    producer: &'a str,
+) -> impl Iterator<Item = &'a AccessChange> {
     changes.iter().filter(move |c| c.producer == producer)
 }
 

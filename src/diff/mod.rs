@@ -15,7 +15,7 @@
 //! `access.json` files (`access`), the decisions synth made, not from reading
 //! policies back out of templates.
 
-pub mod access;
+pub(crate) mod access;
 pub(crate) mod identity;
 mod render;
 mod synthesis;
@@ -28,14 +28,14 @@ use serde_json::Value;
 
 use crate::change::{self, Action, PropertyChange, Replacement, ResourceChange};
 
-pub use access::AccessChange;
-pub use render::{render, Format};
+pub(crate) use access::AccessChange;
+pub(crate) use render::{render, Format};
 
 use synthesis::{same_by_hash, FileEntry, StackKey, Synthesis};
 
 /// Why two syntheses could not be compared.
 #[derive(Debug, thiserror::Error)]
-pub enum DiffError {
+pub(crate) enum DiffError {
     #[error("cannot read `{path}`: {reason} (is it the output folder of `meshsynth synth`?)")]
     Unreadable { path: PathBuf, reason: String },
     #[error("`{path}` is not valid: {reason}")]
@@ -44,52 +44,52 @@ pub enum DiffError {
 
 /// What changes between two syntheses.
 #[derive(Debug, Clone, Serialize)]
-pub struct Review {
+pub(crate) struct Review {
     /// The version of this JSON shape.
-    pub format: u32,
-    pub summary: Summary,
+    pub(crate) format: u32,
+    pub(crate) summary: Summary,
     /// Breaking changes to live product versions (from the two `contracts.json`).
-    pub breaking: Vec<crate::contract::BreakingVersion>,
+    pub(crate) breaking: Vec<crate::contract::BreakingVersion>,
     /// Every stateful resource removed, replaced (even conditionally) or moved to another stack.
-    pub destructive: Vec<Destructive>,
+    pub(crate) destructive: Vec<Destructive>,
     /// Access granted or taken away, in words (from the two `access.json`).
-    pub access: Vec<AccessChange>,
+    pub(crate) access: Vec<AccessChange>,
     /// Why access was not compared: a side has no `access.json` (written before it existed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_unknown: Option<String>,
+    pub(crate) access_unknown: Option<String>,
     /// Changed stacks only, by (account, name).
-    pub stacks: Vec<StackDiff>,
+    pub(crate) stacks: Vec<StackDiff>,
     /// Changed Glue resource policies only, by account.
-    pub policies: Vec<PolicyDiff>,
+    pub(crate) policies: Vec<PolicyDiff>,
 }
 
 /// Counts, for the last line of a review.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub stacks_added: usize,
-    pub stacks_removed: usize,
-    pub stacks_modified: usize,
-    pub resources_added: usize,
-    pub resources_removed: usize,
-    pub resources_modified: usize,
-    pub destructive: usize,
-    pub access_changes: usize,
-    pub policies_changed: usize,
+pub(crate) struct Summary {
+    pub(crate) stacks_added: usize,
+    pub(crate) stacks_removed: usize,
+    pub(crate) stacks_modified: usize,
+    pub(crate) resources_added: usize,
+    pub(crate) resources_removed: usize,
+    pub(crate) resources_modified: usize,
+    pub(crate) destructive: usize,
+    pub(crate) access_changes: usize,
+    pub(crate) policies_changed: usize,
     /// Breaking changes to live versions (each column, table or key list).
-    pub breaking: usize,
+    pub(crate) breaking: usize,
 }
 
 /// Whether a stack or policy is new, gone, or different.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Added,
     Removed,
     Modified,
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Added => "added",
             Status::Removed => "removed",
@@ -100,48 +100,48 @@ impl Status {
 
 /// One changed stack.
 #[derive(Debug, Clone, Serialize)]
-pub struct StackDiff {
-    pub account: String,
-    pub name: String,
-    pub status: Status,
+pub(crate) struct StackDiff {
+    pub(crate) account: String,
+    pub(crate) name: String,
+    pub(crate) status: Status,
     /// As `change::classify` gives them: destructive first, then by logical id.
-    pub changes: Vec<ResourceChange>,
+    pub(crate) changes: Vec<ResourceChange>,
 }
 
 /// One changed Glue catalog resource policy.
 #[derive(Debug, Clone, Serialize)]
-pub struct PolicyDiff {
-    pub account: String,
+pub(crate) struct PolicyDiff {
+    pub(crate) account: String,
     /// Always `glue-resource-policy` for now.
-    pub kind: &'static str,
-    pub status: Status,
+    pub(crate) kind: &'static str,
+    pub(crate) status: Status,
     /// Paths start with `Policy`; statements with a `Sid` are matched by it.
-    pub changes: Vec<PropertyChange>,
+    pub(crate) changes: Vec<PropertyChange>,
     /// What the change grants or takes away: the access changes on this account's data.
-    pub access: Vec<String>,
+    pub(crate) access: Vec<String>,
 }
 
 /// A stateful resource that loses its data (or may).
 #[derive(Debug, Clone, Serialize)]
-pub struct Destructive {
-    pub account: String,
-    pub stack: String,
-    pub logical_id: String,
+pub(crate) struct Destructive {
+    pub(crate) account: String,
+    pub(crate) stack: String,
+    pub(crate) logical_id: String,
     #[serde(rename = "type")]
-    pub resource_type: String,
-    pub action: Action,
-    pub replacement: Option<Replacement>,
+    pub(crate) resource_type: String,
+    pub(crate) action: Action,
+    pub(crate) replacement: Option<Replacement>,
     /// `<account>/<stack>` where the same physical resource is added, when it moves.
-    pub moved_to: Option<String>,
+    pub(crate) moved_to: Option<String>,
     /// The removed resource has `DeletionPolicy: Retain`: AWS keeps it, unmanaged.
-    pub retained: bool,
+    pub(crate) retained: bool,
     /// Why, in words.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl Review {
     /// Whether nothing at all changed.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.stacks.is_empty() && self.policies.is_empty() && self.breaking.is_empty()
     }
 }
@@ -154,7 +154,7 @@ struct Placed {
 }
 
 /// Compares the synthesis in `old_dir` with the one in `new_dir`.
-pub fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
+pub(crate) fn compare(old_dir: &Path, new_dir: &Path) -> Result<Review, DiffError> {
     let old = Synthesis::open(old_dir)?;
     let new = Synthesis::open(new_dir)?;
     let compared = compare_stacks(&old, &new)?;

@@ -16,14 +16,14 @@ pub(crate) const MAX_VALUE_CHARS: usize = 60;
 
 /// The output formats of a review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Text,
     Markdown,
     Json,
 }
 
 /// Writes a review in a format.
-pub fn render(review: &Review, format: Format, w: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(review: &Review, format: Format, w: &mut dyn Write) -> io::Result<()> {
     // Stdout is line-buffered: a review of a whole org is millions of lines.
     let mut w = io::BufWriter::with_capacity(1 << 16, w);
     match format {

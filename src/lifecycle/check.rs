@@ -10,11 +10,11 @@ use super::organizations::OrgSnapshot;
 use crate::model::{AccessMode, Topology};
 
 /// The service principal whose trusted access means AWS RAM sharing with the organisation is on.
-pub const RAM_SERVICE: &str = "ram.amazonaws.com";
+pub(crate) const RAM_SERVICE: &str = "ram.amazonaws.com";
 
 /// What Organizations said about trusted service access, for the Lake Formation check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceAccess {
+pub(crate) enum ServiceAccess {
     /// The enabled service principals (`ListAWSServiceAccessForOrganization`).
     Enabled(BTreeSet<String>),
     /// The list could not be read; why.
@@ -23,7 +23,7 @@ pub enum ServiceAccess {
 
 /// One disagreement between the topology and the organisation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Mismatch {
+pub(crate) enum Mismatch {
     OrganizationId {
         expected: String,
         actual: String,
@@ -89,21 +89,21 @@ impl fmt::Display for Mismatch {
 
 /// What `org check` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub organization_id: String,
+pub(crate) struct Report {
+    pub(crate) organization_id: String,
     /// Topology accounts checked (team accounts, plus the management and central accounts).
-    pub checked: usize,
+    pub(crate) checked: usize,
     /// Sorted.
-    pub mismatches: Vec<Mismatch>,
+    pub(crate) mismatches: Vec<Mismatch>,
     /// Worth knowing, not wrong: names that differ, accounts nobody claims.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// Access mode `lakeformation`: each prerequisite and its state, in order.
-    pub lakeformation: Vec<String>,
+    pub(crate) lakeformation: Vec<String>,
 }
 
 /// Compares the topology with the organisation. `services` is read only in access mode
 /// `lakeformation` (`None` otherwise).
-pub fn check(topology: &Topology, org: &OrgSnapshot, services: Option<&ServiceAccess>, tag_key: &str) -> Report {
+pub(crate) fn check(topology: &Topology, org: &OrgSnapshot, services: Option<&ServiceAccess>, tag_key: &str) -> Report {
     let mut mismatches = Vec::new();
     let mut notes = Vec::new();
     let mut lakeformation = Vec::new();

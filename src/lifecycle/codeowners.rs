@@ -25,28 +25,28 @@ use crate::model::Topology;
 /// Where the topology's files are, relative to the repository root
 /// (`/`-separated, no leading `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// `org.yaml` (or `.yml`, `.json`) of a directory, or the single file.
-    pub org_file: String,
+    pub(crate) org_file: String,
     /// The folder of the team files (`<dir>/teams`, `teams` when the
     /// topology is the repository root); `None` for a single-file topology.
-    pub teams_dir: Option<String>,
+    pub(crate) teams_dir: Option<String>,
     /// Each team's file, by team name (directory form only).
-    pub team_files: BTreeMap<String, String>,
+    pub(crate) team_files: BTreeMap<String, String>,
 }
 
 /// Who owns what, as the topology says: the org's `owners` and each team's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Owners {
+pub(crate) struct Owners {
     /// `org.owners`, as written.
-    pub org: Vec<String>,
+    pub(crate) org: Vec<String>,
     /// Each team's `owners`, by team name (empty when it names none).
-    pub teams: BTreeMap<String, Vec<String>>,
+    pub(crate) teams: BTreeMap<String, Vec<String>>,
 }
 
 impl Owners {
     /// The owners of a validated topology.
-    pub fn of(topology: &Topology) -> Owners {
+    pub(crate) fn of(topology: &Topology) -> Owners {
         Owners {
             org: topology.org.owners.clone(),
             teams: topology
@@ -60,19 +60,19 @@ impl Owners {
 
 /// A generated CODEOWNERS file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Codeowners {
+pub(crate) struct Codeowners {
     /// The file's text (comment header, then one rule a line).
-    pub text: String,
+    pub(crate) text: String,
     /// How many rules (path and owners) it holds.
-    pub rules: usize,
+    pub(crate) rules: usize,
     /// What a reviewer should know: files that fall back to the org's
     /// owners, or that no one owns.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Why no CODEOWNERS file could be made.
 #[derive(Debug, thiserror::Error)]
-pub enum CodeownersError {
+pub(crate) enum CodeownersError {
     /// A path that a CODEOWNERS line cannot name exactly.
     #[error("`{path}` cannot be named in a CODEOWNERS file: `{character}` is a pattern character there and has no escape (rename the file or folder)")]
     UnnamablePath { path: String, character: char },
@@ -90,7 +90,7 @@ pub enum CodeownersError {
 /// `layout`. `itself` is where the file will be (relative to the root), when
 /// known: the org's owners then own it too, so that who approves what
 /// changes only with their approval.
-pub fn generate(owners: &Owners, layout: &Layout, itself: Option<&str>) -> Result<Codeowners, CodeownersError> {
+pub(crate) fn generate(owners: &Owners, layout: &Layout, itself: Option<&str>) -> Result<Codeowners, CodeownersError> {
     // Every path is checked, owned or not: the header names the topology too.
     for path in std::iter::once(&layout.org_file)
         .chain(&layout.teams_dir)
@@ -228,7 +228,7 @@ fn pattern(path: &str) -> Result<String, CodeownersError> {
 /// the topology that holds `.git` (the git top level; a worktree's `.git` is
 /// a file), or, outside any git repository, the current directory `cwd`,
 /// which must then hold the topology. Canonical (symbolic links resolved).
-pub fn repo_root(topology: &Path, cwd: &Path) -> Result<PathBuf, CodeownersError> {
+pub(crate) fn repo_root(topology: &Path, cwd: &Path) -> Result<PathBuf, CodeownersError> {
     let topology_path = canonical(topology)?;
     let folder = if topology_path.is_dir() {
         topology_path.as_path()
@@ -253,7 +253,7 @@ pub fn repo_root(topology: &Path, cwd: &Path) -> Result<PathBuf, CodeownersError
 /// path as given, `org_file` the org file as loaded and `team_files` each
 /// team's file as loaded. Only folders are resolved (symbolic links
 /// included): a file's own name is what the repository holds.
-pub fn repo_layout(
+pub(crate) fn repo_layout(
     root: &Path,
     topology: &Path,
     org_file: &Path,
@@ -282,7 +282,7 @@ pub fn repo_layout(
 
 /// `path` (relative to `cwd`, and perhaps not there yet) relative to `root`;
 /// `None` when it lies outside `root`.
-pub fn repo_path(root: &Path, cwd: &Path, path: &Path) -> Result<Option<String>, CodeownersError> {
+pub(crate) fn repo_path(root: &Path, cwd: &Path, path: &Path) -> Result<Option<String>, CodeownersError> {
     // Resolve the deepest folder that exists, then add the rest as written.
     let absolute = cwd.join(path);
     let mut rest = Vec::new();
@@ -329,7 +329,7 @@ fn relative(root: &Path, dir: &Path, name: Option<&std::ffi::OsStr>) -> Result<S
 
 /// What differs between the file as it is (`current`, `None` when missing)
 /// and as generated: a unified diff, for `--check`.
-pub fn difference(path: &str, current: Option<&str>, generated: &str) -> String {
+pub(crate) fn difference(path: &str, current: Option<&str>, generated: &str) -> String {
     match current {
         None => format!("`{path}` does not exist\n"),
         Some(current) => similar::TextDiff::from_lines(current, generated)

@@ -28,27 +28,27 @@ use crate::model::is_name;
 
 /// What the user chose for the draft.
 #[derive(Debug, Clone)]
-pub struct ImportOptions {
-    pub tag_key: String,
+pub(crate) struct ImportOptions {
+    pub(crate) tag_key: String,
     /// `org.name`; a TODO placeholder when `None`.
-    pub org_name: Option<String>,
-    pub region: String,
+    pub(crate) org_name: Option<String>,
+    pub(crate) region: String,
 }
 
 /// The draft: `org.yaml` and one file per team (by team name).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Draft {
-    pub org_yaml: String,
-    pub teams: BTreeMap<String, String>,
+pub(crate) struct Draft {
+    pub(crate) org_yaml: String,
+    pub(crate) teams: BTreeMap<String, String>,
     /// What the user should know (accounts left out, tag values renamed).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// The placeholder org name, when none is given.
-pub const PLACEHOLDER_ORG_NAME: &str = "todo-org-name";
+pub(crate) const PLACEHOLDER_ORG_NAME: &str = "todo-org-name";
 
 /// A tag value as a team, domain or org name; `None` when nothing usable is left.
-pub fn normalise(value: &str) -> Option<String> {
+pub(crate) fn normalise(value: &str) -> Option<String> {
     let mut out = String::new();
     for c in value.trim().chars().flat_map(char::to_lowercase) {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
@@ -84,7 +84,7 @@ fn environment_of(a: &OrgAccount) -> (String, bool) {
 }
 
 /// Drafts a topology from an organisation snapshot.
-pub fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
+pub(crate) fn draft(org: &OrgSnapshot, opts: &ImportOptions) -> Draft {
     let (teams, untagged, notes) = group_by_team(org, opts);
     let domain_of = domains_of(&teams);
     let domains: BTreeMap<&str, bool> = domain_of.values().map(|(d, guessed)| (d.as_str(), *guessed)).collect();

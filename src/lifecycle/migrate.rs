@@ -19,18 +19,18 @@ use crate::validate::v1::{needed_grants, NeededGrant};
 
 /// What a migration changes: the new text of every file it touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Migration {
+pub(crate) struct Migration {
     /// (file, new contents), sorted by file.
-    pub files: Vec<(PathBuf, String)>,
+    pub(crate) files: Vec<(PathBuf, String)>,
     /// Grants added.
-    pub grants: usize,
+    pub(crate) grants: usize,
     /// `approved_by` entries removed.
-    pub approvals: usize,
+    pub(crate) approvals: usize,
 }
 
 /// Why a topology cannot be migrated.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum MigrateError {
+pub(crate) enum MigrateError {
     #[error("{file}:{line}: product `{product}` is written as a flow mapping; add its grants by hand: {grants}")]
     FlowProduct {
         file: String,
@@ -66,7 +66,7 @@ fn is_json(path: &Path, text: &str) -> bool {
 }
 
 /// Rewrites a v1 topology: `sources` maps every file of the topology to its text.
-pub fn migrate(input: &RawInput, sources: &BTreeMap<PathBuf, String>) -> Result<Migration, MigrateError> {
+pub(crate) fn migrate(input: &RawInput, sources: &BTreeMap<PathBuf, String>) -> Result<Migration, MigrateError> {
     let needed = needed_grants(input);
     let approvals: BTreeMap<PathBuf, Vec<u32>> = needed.iter().fold(BTreeMap::new(), |mut m, (at, _)| {
         let lines: &mut Vec<u32> = m.entry(at.file.clone()).or_default();

@@ -9,12 +9,12 @@
 //! `scaffold`, `import` and `check` are pure (text in, text out);
 //! `organizations` is the only place that talks to AWS Organizations.
 
-pub mod check;
-pub mod codeowners;
-pub mod import;
-pub mod migrate;
-pub mod organizations;
-pub mod scaffold;
+pub(crate) mod check;
+pub(crate) mod codeowners;
+pub(crate) mod import;
+pub(crate) mod migrate;
+pub(crate) mod organizations;
+pub(crate) mod scaffold;
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ use crate::model::{Diagnostic, Topology};
 
 /// Why a lifecycle command refused or failed.
 #[derive(Debug, thiserror::Error)]
-pub enum LifecycleError {
+pub(crate) enum LifecycleError {
     #[error("`{path}` is a single-file topology; `{command}` needs the directory form (`org.yaml` and `teams/*.yaml`): add the team under `teams:` by hand, or split the file")]
     NotADirectory { path: PathBuf, command: &'static str },
     #[error("cannot read `{path}`: {reason}")]

@@ -12,27 +12,27 @@ use crate::settings::AwsSettings;
 
 /// An account as Organizations knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgAccount {
-    pub id: String,
-    pub name: String,
-    pub email: String,
+pub(crate) struct OrgAccount {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
     /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, `CLOSED`… (the account's
     /// `State`, or its older `Status` where the service gives only that).
-    pub state: String,
-    pub tags: BTreeMap<String, String>,
+    pub(crate) state: String,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 /// The organisation and every account in it, sorted by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgSnapshot {
-    pub id: String,
-    pub management_account: String,
-    pub accounts: Vec<OrgAccount>,
+pub(crate) struct OrgSnapshot {
+    pub(crate) id: String,
+    pub(crate) management_account: String,
+    pub(crate) accounts: Vec<OrgAccount>,
 }
 
 /// Why Organizations could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum OrgError {
+pub(crate) enum OrgError {
     #[error("the caller's account is not in an AWS organisation (Organizations: `AWSOrganizationsNotInUseException`)")]
     NotInUse,
     #[error("AWS Organizations denied `{operation}`: {message} (run this with credentials of the management account, or of a delegated administrator)")]
@@ -70,7 +70,7 @@ where
 /// (`org.region`), else the environment's, else `us-east-1` (Organizations is
 /// a global service; any region reaches it).
 /// Organizations is called with the starting credentials (no role is assumed).
-pub async fn sdk_config(aws: &AwsSettings, fallback_region: Option<&str>) -> SdkConfig {
+pub(crate) async fn sdk_config(aws: &AwsSettings, fallback_region: Option<&str>) -> SdkConfig {
     let mut loader = crate::deploy::session::config_loader(aws.profile.as_deref(), aws.endpoint_url.as_deref());
     if let Some(region) = aws.region.as_deref().or(fallback_region) {
         loader = loader.region(Region::new(region.to_owned()));
@@ -83,7 +83,7 @@ pub async fn sdk_config(aws: &AwsSettings, fallback_region: Option<&str>) -> Sdk
 }
 
 /// Reads the organisation, its accounts and (when `tags`) every account's tags.
-pub async fn snapshot(client: &Client, tags: bool) -> Result<OrgSnapshot, OrgError> {
+pub(crate) async fn snapshot(client: &Client, tags: bool) -> Result<OrgSnapshot, OrgError> {
     let org = client
         .describe_organization()
         .send()
@@ -140,7 +140,7 @@ pub async fn snapshot(client: &Client, tags: bool) -> Result<OrgSnapshot, OrgErr
 /// The service principals with trusted access to the organisation
 /// (`ListAWSServiceAccessForOrganization`): `ram.amazonaws.com` once AWS RAM
 /// sharing with the organisation is enabled.
-pub async fn service_access(client: &Client) -> Result<BTreeSet<String>, OrgError> {
+pub(crate) async fn service_access(client: &Client) -> Result<BTreeSet<String>, OrgError> {
     let mut out = BTreeSet::new();
     let mut pages = client
         .list_aws_service_access_for_organization()

@@ -12,29 +12,29 @@ use crate::model::{is_name, AccountId, Diagnostic};
 
 /// What the new team's file says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTeam {
-    pub name: String,
-    pub domain: String,
+pub(crate) struct NewTeam {
+    pub(crate) name: String,
+    pub(crate) domain: String,
     /// In the order given: id, name, environment.
-    pub accounts: Vec<NewAccount>,
-    pub steward: Option<String>,
-    pub contact: Option<String>,
+    pub(crate) accounts: Vec<NewAccount>,
+    pub(crate) steward: Option<String>,
+    pub(crate) contact: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAccount {
-    pub id: String,
-    pub name: String,
-    pub environment: String,
+pub(crate) struct NewAccount {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) environment: String,
 }
 
 /// A new team's file, ready to write: where, what, and the warnings
 /// `validate` gives about it.
 #[derive(Debug)]
-pub struct Prepared {
-    pub path: PathBuf,
-    pub text: String,
-    pub warnings: Vec<Diagnostic>,
+pub(crate) struct Prepared {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 const ENVIRONMENTS: [&str; 4] = ["prod", "staging", "dev", "sandbox"];
@@ -43,7 +43,7 @@ impl NewTeam {
     /// Builds the team from the command line's values. Account names default
     /// to `<team>-<environment>` (with `-2`, `-3`… when several accounts share
     /// an environment); environments to `prod`, or one for all when one is given.
-    pub fn from_args(
+    pub(crate) fn from_args(
         name: &str,
         domain: &str,
         accounts: &[String],
@@ -119,7 +119,7 @@ impl NewTeam {
 
 /// The team's file: valid YAML that `validate` accepts as is, with comments
 /// that say what to fill in next.
-pub fn scaffold_text(team: &NewTeam) -> String {
+pub(crate) fn scaffold_text(team: &NewTeam) -> String {
     let first = team.accounts.first().map_or("123456789012", |a| a.id.as_str());
     let mut s = String::new();
     s.push_str(&format!(
@@ -200,7 +200,7 @@ pub fn scaffold_text(team: &NewTeam) -> String {
 
 /// Checks the new team against the topology in `dir` and validates the
 /// result; the file to write, or why not. Reads only.
-pub fn prepare(dir: &Path, team: &NewTeam) -> Result<Prepared, LifecycleError> {
+pub(crate) fn prepare(dir: &Path, team: &NewTeam) -> Result<Prepared, LifecycleError> {
     let sources = Sources::read(dir, "new-team")?;
     let path = dir.join("teams").join(format!("{}.yaml", team.name));
     if path.exists() {

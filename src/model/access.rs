@@ -166,7 +166,7 @@ pub fn resolve(t: &Topology) -> Resolution {
 
 impl Resolution {
     /// Every reader of a restricted version, with the grant it reads through.
-    pub fn readers_of(&self, pv: &Pv) -> Vec<(&Reader, usize)> {
+    pub(crate) fn readers_of(&self, pv: &Pv) -> Vec<(&Reader, usize)> {
         self.through
             .iter()
             .filter(|((_, p), _)| p == pv)

@@ -28,7 +28,7 @@ pub enum Projection {
 
 impl Projection {
     /// The name Athena uses (`projection.<key>.type`).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Projection::Date { .. } => "date",
             Projection::Integer { .. } => "integer",
@@ -51,7 +51,7 @@ pub enum DateUnit {
 
 impl DateUnit {
     /// Parses the Athena spelling (`DAYS`); `None` otherwise.
-    pub fn parse(s: &str) -> Option<DateUnit> {
+    pub(crate) fn parse(s: &str) -> Option<DateUnit> {
         Some(match s {
             "YEARS" => DateUnit::Years,
             "MONTHS" => DateUnit::Months,
@@ -64,7 +64,7 @@ impl DateUnit {
     }
 
     /// The Athena spelling (`projection.<key>.interval.unit`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DateUnit::Years => "YEARS",
             DateUnit::Months => "MONTHS",

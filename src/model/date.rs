@@ -16,7 +16,7 @@ pub struct Date {
 }
 
 /// The variable that pins today's date.
-pub const TODAY_VAR: &str = "MESHSYNTH_TODAY";
+pub(crate) const TODAY_VAR: &str = "MESHSYNTH_TODAY";
 
 impl Date {
     /// Parses `YYYY-MM-DD` (a real day: `2027-02-30` is refused).
@@ -39,7 +39,7 @@ impl Date {
     }
 
     /// Today in UTC: `MESHSYNTH_TODAY` when set (and valid), else the system clock.
-    pub fn today() -> Date {
+    pub(crate) fn today() -> Date {
         if let Some(d) = std::env::var(TODAY_VAR).ok().and_then(|v| Date::parse(v.trim())) {
             return d;
         }
@@ -52,7 +52,7 @@ impl Date {
     }
 
     /// Whole days from `self` to `later` (negative when `later` is earlier).
-    pub fn days_until(self, later: Date) -> i64 {
+    pub(crate) fn days_until(self, later: Date) -> i64 {
         later.days - self.days
     }
 

@@ -55,7 +55,7 @@ fn render_diagnostics(diags: &[Diagnostic]) -> String {
 }
 
 /// Reads a topology file or directory.
-pub fn load(path: &Path) -> Result<RawInput, LoadError> {
+pub(crate) fn load(path: &Path) -> Result<RawInput, LoadError> {
     let meta = fs::metadata(path).map_err(|e| LoadError::Unreadable {
         path: path.to_owned(),
         reason: io_reason(&e),
@@ -71,7 +71,7 @@ pub fn load(path: &Path) -> Result<RawInput, LoadError> {
 /// The files of a topology directory: its org file (`org.yaml`, `org.yml` or
 /// `org.json`) and its team files (`teams/*.{yaml,yml,json}`, hidden files
 /// skipped), sorted.
-pub fn directory_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), LoadError> {
+pub(crate) fn directory_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), LoadError> {
     let org_file = ["org.yaml", "org.yml", "org.json"]
         .iter()
         .map(|name| dir.join(name))
@@ -185,7 +185,7 @@ pub fn from_sources(org: Option<(PathBuf, &str)>, mut teams: Vec<(PathBuf, &str)
         }
     }
     let mut parsed = Vec::new();
-    for (file, result) in parse_all(teams) {
+    for (file, result) in parse_all(teams, parse::<S<RawTeam>>) {
         match result {
             Ok(team) => parsed.push((file, team)),
             Err(d) => diags.push(d),
@@ -204,15 +204,16 @@ pub fn from_sources(org: Option<(PathBuf, &str)>, mut teams: Vec<(PathBuf, &str)
     }
 }
 
-/// Parses team files on every core (rayon's pool), keeping their order. A worker's
-/// panic is re-raised here, not swallowed.
-fn parse_all(files: Vec<(PathBuf, &str)>) -> Vec<(PathBuf, Result<S<RawTeam>, Diagnostic>)> {
+/// Parses team files with `parse_one` on every core (rayon's pool), keeping their
+/// order. A worker's panic is re-raised here, not swallowed: a file whose parse
+/// panicked can never silently drop out of the topology.
+fn parse_all<R: Send>(files: Vec<(PathBuf, &str)>, parse_one: impl Fn(&Path, &str) -> R + Sync) -> Vec<(PathBuf, R)> {
     use rayon::prelude::*;
     files
         .into_par_iter()
         .with_max_len(1)
         .map(|(f, t)| {
-            let r = parse(&f, t);
+            let r = parse_one(&f, t);
             (f, r)
         })
         .collect()
@@ -505,5 +506,38 @@ mod tests {
         };
         assert_eq!(d, vec![parse::<RawTopology>(path, &broken).expect_err("fails")]);
         assert!(d[0].loc.line > 1000, "{}", d[0]);
+    }
+
+    fn team_files(n: usize) -> Vec<(PathBuf, &'static str)> {
+        (0..n)
+            .map(|i| (PathBuf::from(format!("teams/t{i:03}.yaml")), "name: t\n"))
+            .collect()
+    }
+
+    #[test]
+    fn parse_all_keeps_file_order() {
+        let files = team_files(200);
+        let expected: Vec<PathBuf> = files.iter().map(|(f, _)| f.clone()).collect();
+        let out = parse_all(files, |f, t| (f.to_owned(), t.len()));
+        assert_eq!(out.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(), expected);
+        assert!(out.iter().all(|(f, (g, len))| f == g && *len == 8));
+    }
+
+    #[test]
+    fn a_worker_panic_while_parsing_team_files_reaches_the_caller() {
+        let files = team_files(64);
+        let caught = std::panic::catch_unwind(|| {
+            parse_all(files, |f, _| {
+                assert!(!f.ends_with("t037.yaml"), "parser bug on {}", f.display());
+                1
+            })
+        });
+        let payload = caught.expect_err("a worker's panic must not be swallowed");
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains("parser bug on teams/t037.yaml"), "{message}");
     }
 }

@@ -8,7 +8,7 @@
 pub mod access;
 pub mod date;
 pub mod load;
-pub mod physical;
+pub(crate) mod physical;
 pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod types;
@@ -74,7 +74,7 @@ impl fmt::Display for ProductId {
 
 /// `[a-z0-9-]+`, not starting or ending with `-`: the pattern of org, domain, team and
 /// product names.
-pub fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()
@@ -84,7 +84,7 @@ pub fn is_name(s: &str) -> bool {
 }
 
 /// `[a-z0-9_]+`, starting with a letter or digit: table and column names (Glue lowercases them).
-pub fn is_ident(s: &str) -> bool {
+pub(crate) fn is_ident(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 255
         && s.bytes()
@@ -319,12 +319,12 @@ impl Grant {
     }
 
     /// Whether it names `version` (all versions when it names none).
-    pub fn covers(&self, version: u32) -> bool {
+    pub(crate) fn covers(&self, version: u32) -> bool {
         self.versions.as_ref().is_none_or(|v| v.contains(&version))
     }
 
     /// Whether it lets `role` read (every role when it names none).
-    pub fn admits_role(&self, role: &str) -> bool {
+    pub(crate) fn admits_role(&self, role: &str) -> bool {
         self.roles.is_empty() || self.roles.contains(role)
     }
 }
@@ -407,20 +407,15 @@ impl fmt::Display for Diagnostic {
 
 impl Topology {
     /// The owning team of a product's producing account.
-    pub fn product(&self, id: &ProductId) -> Option<&Product> {
+    pub(crate) fn product(&self, id: &ProductId) -> Option<&Product> {
         self.products.get(id)
-    }
-
-    /// Accounts that own at least one product.
-    pub fn producer_accounts(&self) -> BTreeSet<&AccountId> {
-        self.products.values().map(|p| &p.account).collect()
     }
 }
 
 /// A name as a CloudFormation logical-id fragment: `ad-revenue` → `AdRevenue`,
 /// `episode_id` → `EpisodeId`. Validation guarantees that the fragments of
 /// different products (and of tables within a version) never collide.
-pub fn camel(s: &str) -> String {
+pub(crate) fn camel(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut upper = true;
     for c in s.chars() {
@@ -438,7 +433,7 @@ pub fn camel(s: &str) -> String {
 
 impl ProductId {
     /// The logical-id fragment of this product: domain and name in camel case.
-    pub fn camel(&self) -> String {
+    pub(crate) fn camel(&self) -> String {
         format!("{}{}", camel(&self.domain), camel(&self.name))
     }
 }

@@ -3,16 +3,16 @@
 //! name, so a check and the name it checks cannot drift apart. No IO.
 
 /// S3's limit on a bucket name.
-pub const BUCKET_NAME_MAX: usize = 63;
+pub(crate) const BUCKET_NAME_MAX: usize = 63;
 
 /// `<org>-<account>-<region>-staging`: the account's bucket for Athena results and oversized
 /// templates, the longest bucket name meshsynth makes.
-pub fn staging_bucket(org: &str, account: &str, region: &str) -> String {
+pub(crate) fn staging_bucket(org: &str, account: &str, region: &str) -> String {
     format!("{org}-{account}-{region}-staging")
 }
 
 /// The longest org name whose staging bucket names fit S3's limit in `region`.
-pub fn max_org_name_len(region: &str) -> usize {
+pub(crate) fn max_org_name_len(region: &str) -> usize {
     BUCKET_NAME_MAX.saturating_sub(staging_bucket("", "000000000000", region).len())
 }
 

@@ -6,7 +6,7 @@ use super::File;
 use crate::contract::{Contracts, CONTRACTS_FILE};
 
 /// The contracts file of a synthesis.
-pub fn contracts_file(contracts: &Contracts) -> File {
+pub(crate) fn contracts_file(contracts: &Contracts) -> File {
     let value = serde_json::to_value(contracts).expect("contracts serialise: string keys and plain values only");
     File {
         path: CONTRACTS_FILE.to_owned(),

@@ -16,68 +16,68 @@ use super::{canonical, RenderedStack};
 use crate::synth::Synthesis;
 
 /// The manifest's file name, at the top of the output folder.
-pub const MANIFEST_FILE: &str = "manifest.json";
+pub(crate) const MANIFEST_FILE: &str = "manifest.json";
 
 /// The manifest format this meshsynth writes and reads.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// Templates larger than this (CloudFormation's `TemplateBody` limit) are deployed from the
 /// account's staging bucket; the manifest says where.
-pub const UPLOAD_THRESHOLD: usize = 51_200;
+pub(crate) const UPLOAD_THRESHOLD: usize = 51_200;
 
 /// The name of the Glue catalog resource policy file beside an account's templates.
-pub const GLUE_POLICY_FILE: &str = "glue-resource-policy.json";
+pub(crate) const GLUE_POLICY_FILE: &str = "glue-resource-policy.json";
 
 /// `manifest.json` as `synth` writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: u32,
-    pub org: String,
-    pub region: String,
-    pub stacks: Vec<ManifestStack>,
+pub(crate) struct Manifest {
+    pub(crate) format: u32,
+    pub(crate) org: String,
+    pub(crate) region: String,
+    pub(crate) stacks: Vec<ManifestStack>,
     #[serde(default)]
-    pub policies: Vec<ManifestPolicy>,
+    pub(crate) policies: Vec<ManifestPolicy>,
 }
 
 /// One stack of the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestStack {
-    pub name: String,
-    pub account: String,
-    pub region: String,
+pub(crate) struct ManifestStack {
+    pub(crate) name: String,
+    pub(crate) account: String,
+    pub(crate) region: String,
     /// The template's path, relative to the manifest.
-    pub template: String,
+    pub(crate) template: String,
     /// `<account>/<stack>` of the stacks deployed before this one.
     #[serde(default)]
-    pub depends_on: Vec<String>,
+    pub(crate) depends_on: Vec<String>,
     /// Deploy order: every stack of wave N before any of wave N+1.
-    pub wave: u32,
+    pub(crate) wave: u32,
     #[serde(default)]
-    pub resources: u32,
-    pub sha256: String,
+    pub(crate) resources: u32,
+    pub(crate) sha256: String,
     /// Set when the template is too large to send inline: stage it here first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upload: Option<Upload>,
+    pub(crate) upload: Option<Upload>,
 }
 
 /// Where a large template is staged (a bucket of the stack's own account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Upload {
-    pub bucket: String,
-    pub key: String,
+pub(crate) struct Upload {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
 }
 
 /// The Glue catalog resource policy of a producer account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestPolicy {
-    pub account: String,
+pub(crate) struct ManifestPolicy {
+    pub(crate) account: String,
     /// The policy's path, relative to the manifest.
-    pub file: String,
-    pub sha256: String,
+    pub(crate) file: String,
+    pub(crate) sha256: String,
 }
 
 /// The lowercase hex SHA-256 of some bytes: what the manifest records of every file.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
     let mut s = String::with_capacity(64);
@@ -89,18 +89,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// `<account>/<stack>.template.json`
-pub fn template_file(account: &str, stack: &str) -> String {
+pub(crate) fn template_file(account: &str, stack: &str) -> String {
     format!("{account}/{stack}.template.json")
 }
 
 /// `<account>/glue-resource-policy.json`
-pub fn policy_file(account: &str) -> String {
+pub(crate) fn policy_file(account: &str) -> String {
     format!("{account}/{GLUE_POLICY_FILE}")
 }
 
 /// Where a template too large to send inline is staged: the staging bucket of its account,
 /// under a key that changes with its content.
-pub fn upload(org: &str, account: &str, region: &str, stack: &str, sha256: &str) -> Upload {
+pub(crate) fn upload(org: &str, account: &str, region: &str, stack: &str, sha256: &str) -> Upload {
     Upload {
         bucket: crate::model::physical::staging_bucket(org, account, region),
         key: format!("meshsynth/{stack}/{sha256}.template.json"),
@@ -108,7 +108,7 @@ pub fn upload(org: &str, account: &str, region: &str, stack: &str, sha256: &str)
 }
 
 /// Whether a manifest path stays inside the output folder: relative, not empty, no `..`.
-pub fn is_inside(path: &str) -> bool {
+pub(crate) fn is_inside(path: &str) -> bool {
     !path.is_empty()
         && Path::new(path)
             .components()
@@ -116,7 +116,7 @@ pub fn is_inside(path: &str) -> bool {
 }
 
 /// `access.json`, in canonical JSON: the access decisions `diff` and `plan` compare.
-pub fn access_file(model: &crate::synth::decisions::AccessModel) -> super::File {
+pub(crate) fn access_file(model: &crate::synth::decisions::AccessModel) -> super::File {
     let value = serde_json::to_value(model).expect("the access model serialises: strings, numbers and booleans only");
     super::File {
         path: crate::synth::decisions::ACCESS_FILE.to_owned(),
@@ -126,7 +126,7 @@ pub fn access_file(model: &crate::synth::decisions::AccessModel) -> super::File 
 
 /// Reads a manifest's bytes: its format, and every path it names inside the folder.
 /// The error is the reason, for the caller to put beside the manifest's path.
-pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Manifest, String> {
     let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     if manifest.format != FORMAT {
         return Err(format!(

@@ -14,7 +14,7 @@
 mod canonical;
 mod contracts;
 mod helpers;
-pub mod manifest;
+pub(crate) mod manifest;
 mod stash;
 
 use std::path::{Path, PathBuf};
@@ -22,13 +22,12 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 
 use crate::synth::{Context, StackPlan, Synthesis};
-pub use contracts::contracts_file;
-pub use manifest::UPLOAD_THRESHOLD;
+pub(crate) use contracts::contracts_file;
 
 /// CloudFormation's resource limit per stack.
-pub const MAX_RESOURCES: usize = 500;
+pub(crate) const MAX_RESOURCES: usize = 500;
 /// CloudFormation's template size limit (from S3).
-pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
+pub(crate) const MAX_TEMPLATE_BYTES: usize = 1_000_000;
 
 /// The built-in blueprints: (name, text). Names starting with `_` are partials.
 const BUILTIN: &[(&str, &str)] = &[

@@ -27,60 +27,60 @@ pub(crate) const ALERT_TOPIC: &str = "mesh-alerts";
 
 /// One version's freshness check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Freshness {
+pub(crate) struct Freshness {
     /// `hourly`, `daily` or `weekly`, as the SLO says.
-    pub freshness: String,
+    pub(crate) freshness: String,
     /// The SLO's `available_by`, when it has one.
-    pub available_by: Option<String>,
+    pub(crate) available_by: Option<String>,
     /// The trailing window without a new object that is "late", in seconds.
-    pub window_seconds: u32,
+    pub(crate) window_seconds: u32,
     /// The alarm's period (its resolution) and how many periods make the window.
-    pub period_seconds: u32,
-    pub evaluation_periods: u32,
-    pub rule_name: String,
-    pub alarm_name: String,
+    pub(crate) period_seconds: u32,
+    pub(crate) evaluation_periods: u32,
+    pub(crate) rule_name: String,
+    pub(crate) alarm_name: String,
     /// `s3://<bucket>/<domain>/<product>/v<n>/`.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// The account's alert topic, then the team's own topics.
-    pub actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
     /// The e-mail addresses subscribed to the account's alert topic.
-    pub emails: Vec<String>,
+    pub(crate) emails: Vec<String>,
 }
 
 /// A version's freshness check in a products stack: an EventBridge rule counting new objects
 /// under the version's prefix, and a CloudWatch alarm when too few land.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Alarm {
-    pub rule_id: String,
-    pub rule_name: String,
-    pub rule_description: String,
+pub(crate) struct Alarm {
+    pub(crate) rule_id: String,
+    pub(crate) rule_name: String,
+    pub(crate) rule_description: String,
     /// The rule's event pattern (S3 `Object Created` under the version's prefix).
-    pub event_pattern: Value,
-    pub alarm_id: String,
-    pub alarm_name: String,
-    pub alarm_description: String,
+    pub(crate) event_pattern: Value,
+    pub(crate) alarm_id: String,
+    pub(crate) alarm_name: String,
+    pub(crate) alarm_description: String,
     /// Seconds per evaluation period.
-    pub period: u32,
-    pub evaluation_periods: u32,
+    pub(crate) period: u32,
+    pub(crate) evaluation_periods: u32,
     /// Topic ARNs notified on alarm and on recovery.
-    pub actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
 }
 
 /// The account's alert topic, which its freshness alarms notify.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct AlertTopic {
-    pub topic_name: String,
+pub(crate) struct AlertTopic {
+    pub(crate) topic_name: String,
     /// The topic's policy.
-    pub policy: Value,
+    pub(crate) policy: Value,
     /// E-mail subscriptions (the team's `alerts`).
-    pub emails: Vec<AlertEmail>,
+    pub(crate) emails: Vec<AlertEmail>,
 }
 
 /// An e-mail subscription to the alert topic.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct AlertEmail {
-    pub id: String,
-    pub endpoint: String,
+pub(crate) struct AlertEmail {
+    pub(crate) id: String,
+    pub(crate) endpoint: String,
 }
 
 /// Window and resolution per freshness: the period is as long as CloudWatch
@@ -105,7 +105,7 @@ pub(crate) fn topic_arn(t: &Topology, account: &AccountId) -> String {
 
 /// The freshness check of a product version, or `None` when it has none (not
 /// active, or no freshness in the SLO).
-pub fn freshness(t: &Topology, p: &Product, v: &Version) -> Option<Freshness> {
+pub(crate) fn freshness(t: &Topology, p: &Product, v: &Version) -> Option<Freshness> {
     if v.status != VersionStatus::Active {
         return None;
     }
@@ -142,7 +142,7 @@ pub fn freshness(t: &Topology, p: &Product, v: &Version) -> Option<Freshness> {
 }
 
 /// The window in words: `1 hour`, `24 hours`, `7 days`.
-pub fn window_words(seconds: u32) -> String {
+pub(crate) fn window_words(seconds: u32) -> String {
     match seconds {
         s if s % 86_400 == 0 && s > 86_400 => format!("{} days", s / 86_400),
         s if s % 3_600 == 0 => {

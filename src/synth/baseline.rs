@@ -17,24 +17,24 @@ use crate::model::{Access, AccountId, Product, ServiceRole};
 /// The context of `baseline.json.hbs` (`{{> bucket}}` takes `name`, `results_days` and
 /// `eventbridge` as parameters).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct BaselineContext {
+pub(crate) struct BaselineContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// The account's own Athena workgroup.
-    pub workgroup: String,
+    pub(crate) workgroup: String,
     /// `org.query_results_days`: query results in the staging bucket expire after this many days.
-    pub query_results_days: u32,
+    pub(crate) query_results_days: u32,
     /// Lake Formation administrators: the deploy role and `org.data_lake_admins`, as role ARNs.
-    pub data_lake_admins: Vec<String>,
+    pub(crate) data_lake_admins: Vec<String>,
     /// The data key's policy.
-    pub key_policy: Value,
+    pub(crate) key_policy: Value,
     /// The data bucket's policy.
-    pub data_bucket_policy: Value,
+    pub(crate) data_bucket_policy: Value,
     /// The staging bucket's policy (restricted readers' results are theirs alone).
-    pub staging_bucket_policy: Value,
+    pub(crate) staging_bucket_policy: Value,
     /// The log bucket's policy; only when `access_logs`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_bucket_policy: Option<Value>,
+    pub(crate) log_bucket_policy: Option<Value>,
 }
 
 /// The readers of an account whose query results are theirs alone: restricted service roles'

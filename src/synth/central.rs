@@ -18,26 +18,26 @@ use crate::model::{Access, AccountId, ServiceRole};
 
 /// The context of `central.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CentralContext {
+pub(crate) struct CentralContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// A data catalog per producer account (`{{> catalog}}`).
-    pub catalogs: Vec<Catalog>,
+    pub(crate) catalogs: Vec<Catalog>,
     /// The open reader (first stack only) and one per restricted access group.
-    pub groups: Vec<GroupReader>,
+    pub(crate) groups: Vec<GroupReader>,
     /// A reader per restricted service role of the central account.
-    pub readers: Vec<ServiceReader>,
+    pub(crate) readers: Vec<ServiceReader>,
 }
 
 /// The reader of an access (open, or a restricted access group) in the central account.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct GroupReader {
+pub(crate) struct GroupReader {
     /// Logical id of the role: `ReaderRole<access as id>`.
-    pub role_id: String,
+    pub(crate) role_id: String,
     #[serde(flatten)]
-    pub workgroup: Workgroup,
+    pub(crate) workgroup: Workgroup,
     #[serde(flatten)]
-    pub role: ReaderRole,
+    pub(crate) role: ReaderRole,
 }
 
 fn group(

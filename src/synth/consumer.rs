@@ -16,16 +16,20 @@ use crate::model::{AccountId, ServiceRole};
 
 /// The context of `consumer.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ConsumerContext {
+pub(crate) struct ConsumerContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// A data catalog per producer account the account reads (`{{> catalog}}`).
-    pub catalogs: Vec<Catalog>,
+    pub(crate) catalogs: Vec<Catalog>,
     /// A reader per declared service role of the account.
-    pub readers: Vec<ServiceReader>,
+    pub(crate) readers: Vec<ServiceReader>,
 }
 
 /// A unit of a consumer or central stack.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived: built and rendered once per unit; boxing would add an allocation per unit for no memory gain"
+)]
 pub(crate) enum ReaderUnit<G> {
     Catalog(Catalog),
     Group(G),

@@ -18,46 +18,46 @@ use crate::model::{AccountId, Topology};
 
 /// A resource tag in CloudFormation's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct Tag {
+pub(crate) struct Tag {
     #[serde(rename = "Key")]
-    pub key: String,
+    pub(crate) key: String,
     #[serde(rename = "Value")]
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// The fields of every stack's context.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Common {
+pub(crate) struct Common {
     /// `org.name`.
-    pub org: String,
+    pub(crate) org: String,
     /// The AWS Organizations id (`o-…`).
-    pub organization_id: String,
+    pub(crate) organization_id: String,
     /// `org.region`.
-    pub region: String,
+    pub(crate) region: String,
     /// The account the stack deploys to.
-    pub account: String,
+    pub(crate) account: String,
     /// The stack part: `baseline`, `products`, `consumer`, `central`, `identity` or `access`.
-    pub part: String,
+    pub(crate) part: String,
     /// Access mode iam (grants in bucket, key and Glue catalog policies).
-    pub iam: bool,
+    pub(crate) iam: bool,
     /// Access mode lakeformation (grants through Lake Formation); always `!iam`.
-    pub lakeformation: bool,
+    pub(crate) lakeformation: bool,
     /// The account's data bucket.
-    pub data_bucket: String,
+    pub(crate) data_bucket: String,
     /// The account's staging bucket (Athena query results).
-    pub staging_bucket: String,
+    pub(crate) staging_bucket: String,
     /// The account's access-log bucket (exists only when `access_logs`).
-    pub log_bucket: String,
+    pub(crate) log_bucket: String,
     /// `org.access_logs`: buckets log their server access to `log_bucket`.
-    pub access_logs: bool,
+    pub(crate) access_logs: bool,
     /// The alias of the account's data key (`alias/…`).
-    pub key_alias: String,
+    pub(crate) key_alias: String,
     /// The org's tags, then meshsynth's own (`meshsynth:org`, `:team`, `:domain`), sorted by key.
-    pub tags: Vec<Tag>,
+    pub(crate) tags: Vec<Tag>,
     /// The stack's name: `mesh-<part>`, or `mesh-<part>-<n>` for the n-th stack of a split part.
-    pub stack: String,
+    pub(crate) stack: String,
     /// Whether this is the part's first stack (the one that holds its fixed resources).
-    pub first: bool,
+    pub(crate) first: bool,
 }
 
 /// Tags of an account's resources: the org's tags, then meshsynth's (which win).

@@ -16,81 +16,81 @@ use serde::{Deserialize, Serialize};
 use super::access::{group_principals, service_principals, Decisions};
 use super::names;
 use crate::model::access::Reader;
-use crate::model::{Access, Classification, Grant, Topology, VersionStatus};
+use crate::model::{Access, Classification, Grant, VersionStatus};
 
 /// The file's name, beside `manifest.json`.
-pub const ACCESS_FILE: &str = "access.json";
+pub(crate) const ACCESS_FILE: &str = "access.json";
 
 /// The shape of `access.json` this meshsynth writes and reads.
-pub const ACCESS_FORMAT: u32 = 1;
+pub(crate) const ACCESS_FORMAT: u32 = 1;
 
 /// Who may read what, as synth decided it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessModel {
-    pub format: u32,
+pub(crate) struct AccessModel {
+    pub(crate) format: u32,
     /// Every product version, sorted by product id, then version.
-    pub versions: Vec<VersionAccess>,
+    pub(crate) versions: Vec<VersionAccess>,
     /// Every reader of restricted data, sorted by account, then name.
-    pub readers: Vec<ReaderSetup>,
+    pub(crate) readers: Vec<ReaderSetup>,
 }
 
 /// Who may read one product version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionAccess {
+pub(crate) struct VersionAccess {
     /// `<domain>.<product>`
-    pub product: String,
-    pub version: u32,
+    pub(crate) product: String,
+    pub(crate) version: u32,
     /// The account that holds the data (and, in `access_mode: iam`, the Glue catalog policy).
-    pub producer: String,
+    pub(crate) producer: String,
     /// `open` or `restricted`.
-    pub classification: String,
+    pub(crate) classification: String,
     /// `active`, `deprecated` or `retired`.
-    pub status: String,
+    pub(crate) status: String,
     /// Readable by every principal of the organisation (open and not retired).
-    pub org_wide: bool,
+    pub(crate) org_wide: bool,
     /// The principals granted read of a restricted version, sorted by account, then `through`.
-    pub readers: Vec<VersionReader>,
+    pub(crate) readers: Vec<VersionReader>,
 }
 
 /// One reader of a restricted version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct VersionReader {
+pub(crate) struct VersionReader {
     /// The account the reader's principals live in.
-    pub account: String,
+    pub(crate) account: String,
     /// The principals, in words: `role mesh-service-revenue-job`.
-    pub through: String,
+    pub(crate) through: String,
     /// Their ARNs (or ARN patterns, for Identity Center roles), as the policies name them.
-    pub principals: Vec<String>,
+    pub(crate) principals: Vec<String>,
     /// The steward's grant it reads through.
-    pub grant: GrantRef,
+    pub(crate) grant: GrantRef,
 }
 
 /// A grant, as far as a reader of `access.json` needs it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct GrantRef {
+pub(crate) struct GrantRef {
     /// `account 578575860272` or `access group finance-analysts`.
-    pub to: String,
-    pub approved_by: String,
+    pub(crate) to: String,
+    pub(crate) approved_by: String,
     /// The first day it gives no access (`YYYY-MM-DD`), if it expires.
-    pub expires: Option<String>,
+    pub(crate) expires: Option<String>,
     /// Whether it covers sensitive columns too (`columns: all`).
-    pub all_columns: bool,
+    pub(crate) all_columns: bool,
 }
 
 /// A reader of restricted data: where its queries run and where their results go.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ReaderSetup {
-    pub account: String,
+pub(crate) struct ReaderSetup {
+    pub(crate) account: String,
     /// `service_role` or `access_group`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The service role's or access group's name in the topology.
-    pub name: String,
+    pub(crate) name: String,
     /// The same words as `VersionReader::through`.
-    pub through: String,
+    pub(crate) through: String,
     /// Its Athena workgroup.
-    pub workgroup: String,
+    pub(crate) workgroup: String,
     /// `s3://<staging bucket>/athena-results/<workgroup>/`: results only it may read.
-    pub results: String,
+    pub(crate) results: String,
 }
 
 impl GrantRef {
@@ -116,11 +116,6 @@ fn group_through(group: &str) -> String {
         names::group_role(group),
         names::group_permission_set(group)
     )
-}
-
-/// The access decisions of a topology, as `access.json` records them.
-pub fn access_model(t: &Topology) -> AccessModel {
-    model_of(&Decisions::new(t))
 }
 
 pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
@@ -215,6 +210,11 @@ pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The access decisions of a topology, as `access.json` records them.
+    fn access_model(t: &crate::model::Topology) -> AccessModel {
+        model_of(&Decisions::new(t))
+    }
 
     #[test]
     fn the_example_org_names_who_reads_each_restricted_version_and_through_what() {

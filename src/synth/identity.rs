@@ -17,40 +17,40 @@ use crate::model::Access;
 
 /// The context of `identity.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct IdentityContext {
+pub(crate) struct IdentityContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// The open permission set (first stack only), then one per restricted access group.
-    pub permission_sets: Vec<PermissionSet>,
+    pub(crate) permission_sets: Vec<PermissionSet>,
     /// `org.identity_center.instance_arn`.
-    pub instance_arn: String,
+    pub(crate) instance_arn: String,
     /// The account the permission sets are assigned in.
-    pub central_account: String,
+    pub(crate) central_account: String,
     /// Session length of every permission set (ISO 8601).
-    pub session_duration: String,
+    pub(crate) session_duration: String,
 }
 
 /// An Identity Center permission set and its group assignments.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct PermissionSet {
+pub(crate) struct PermissionSet {
     /// Logical id: `PermissionSet<access as id>`.
-    pub id: String,
-    pub name: String,
-    pub description: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
     /// The inline policy.
-    pub policy: Value,
-    pub assignments: Vec<Assignment>,
+    pub(crate) policy: Value,
+    pub(crate) assignments: Vec<Assignment>,
 }
 
 /// The assignment of a permission set to one Identity Center group in the central account.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Assignment {
+pub(crate) struct Assignment {
     /// Logical id: `Assignment<group as id>`.
-    pub id: String,
+    pub(crate) id: String,
     /// The access group's name.
-    pub group: String,
+    pub(crate) group: String,
     /// The Identity Center group id.
-    pub group_id: String,
+    pub(crate) group_id: String,
 }
 
 /// One permission set: who it is for and what it may read.

@@ -13,49 +13,49 @@ use crate::model::{AccountId, ServiceRole};
 
 /// The context of `access.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct AccessContext {
+pub(crate) struct AccessContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// A resource link per product version of another account that a reader here may read.
-    pub links: Vec<Link>,
+    pub(crate) links: Vec<Link>,
 }
 
 /// A resource link to a producer's database, and its grants.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Link {
+pub(crate) struct Link {
     /// Logical id of the link.
-    pub id: String,
+    pub(crate) id: String,
     /// The link's name, the same as the producer's database.
-    pub name: String,
+    pub(crate) name: String,
     /// The producer account.
-    pub producer: String,
-    pub description: String,
+    pub(crate) producer: String,
+    pub(crate) description: String,
     /// One per reader role of the account that may read the version.
-    pub grants: Vec<LinkGrant>,
+    pub(crate) grants: Vec<LinkGrant>,
 }
 
 /// A reader role's grants through a link: DESCRIBE on the link, SELECT on the tables.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct LinkGrant {
+pub(crate) struct LinkGrant {
     /// Logical id of the DESCRIBE grant on the link.
-    pub link_id: String,
+    pub(crate) link_id: String,
     /// Logical id of the grant on every table (used when `tables` is null).
-    pub tables_id: String,
+    pub(crate) tables_id: String,
     /// The reader role's ARN.
-    pub principal: String,
+    pub(crate) principal: String,
     /// Null: every table and column; else per table the columns it leaves out.
-    pub tables: Option<Vec<TableGrant>>,
+    pub(crate) tables: Option<Vec<TableGrant>>,
 }
 
 /// A grant on one table that leaves some (sensitive) columns out.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TableGrant {
+pub(crate) struct TableGrant {
     /// Logical id of the grant.
-    pub id: String,
+    pub(crate) id: String,
     /// The table.
-    pub name: String,
+    pub(crate) name: String,
     /// The columns left out.
-    pub excluded: Vec<String>,
+    pub(crate) excluded: Vec<String>,
 }
 
 pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, roles: &[&ServiceRole]) -> Vec<StackPlan> {

@@ -18,23 +18,23 @@
 //! - `identity`: the management account, when the org has Identity Center and access groups.
 
 pub(crate) mod access;
-pub mod alarms;
-pub mod baseline;
-pub mod central;
+pub(crate) mod alarms;
+pub(crate) mod baseline;
+pub(crate) mod central;
 pub(crate) mod compliance;
-pub mod consumer;
-pub mod context;
-pub mod decisions;
+pub(crate) mod consumer;
+pub(crate) mod context;
+pub(crate) mod decisions;
 pub(crate) mod fit;
-pub mod identity;
+pub(crate) mod identity;
 pub(crate) mod lakeformation;
-pub mod links;
+pub(crate) mod links;
 pub(crate) mod names;
 pub(crate) mod par;
 pub(crate) mod policy;
-pub mod products;
+pub(crate) mod products;
 pub(crate) mod projection;
-pub mod reader;
+pub(crate) mod reader;
 mod size;
 pub(crate) mod split;
 mod waves;
@@ -49,7 +49,7 @@ use access::Decisions;
 
 /// The kinds of stack, in the order a reader meets them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Part {
+pub(crate) enum Part {
     Baseline,
     Products,
     Consumer,
@@ -61,7 +61,7 @@ pub enum Part {
 
 impl Part {
     /// The part's name: in stack names (`mesh-<part>`) and blueprint file names.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Part::Baseline => "baseline",
             Part::Products => "products",
@@ -82,7 +82,11 @@ impl fmt::Display for Part {
 /// The context of a stack's blueprint: one type per part.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-pub enum Context {
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per stack, replaced by `Rendered` once rendered; boxing would add an allocation per stack for no memory gain"
+)]
+pub(crate) enum Context {
     Baseline(baseline::BaselineContext),
     Products(products::ProductsContext),
     Consumer(consumer::ConsumerContext),
@@ -95,7 +99,7 @@ pub enum Context {
 }
 
 /// The JSON Schema of the context of a blueprint (a part's name, or `glue-resource-policy`).
-pub fn context_schema(blueprint: &str) -> Option<schemars::Schema> {
+pub(crate) fn context_schema(blueprint: &str) -> Option<schemars::Schema> {
     Some(match blueprint {
         "baseline" => schemars::schema_for!(baseline::BaselineContext),
         "products" => schemars::schema_for!(products::ProductsContext),
@@ -110,17 +114,17 @@ pub fn context_schema(blueprint: &str) -> Option<schemars::Schema> {
 
 /// One CloudFormation stack to render.
 #[derive(Debug, Clone)]
-pub struct StackPlan {
-    pub account: AccountId,
-    pub part: Part,
+pub(crate) struct StackPlan {
+    pub(crate) account: AccountId,
+    pub(crate) part: Part,
     /// `mesh-<part>`, or `mesh-<part>-<n>` for the n-th stack of a split part.
-    pub name: String,
+    pub(crate) name: String,
     /// `<account>/<stack>` of the stacks that must exist first (same account; identity: central).
-    pub depends_on: Vec<String>,
+    pub(crate) depends_on: Vec<String>,
     /// Deployment wave, from a topological sort of the stack graph (1 first).
-    pub wave: u32,
+    pub(crate) wave: u32,
     /// The blueprint's context.
-    pub context: Context,
+    pub(crate) context: Context,
 }
 
 impl StackPlan {
@@ -137,28 +141,28 @@ impl StackPlan {
     }
 
     /// `<account>/<stack>`: the stack's id in the manifest and in `depends_on`.
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         format!("{}/{}", self.account, self.name)
     }
 }
 
 /// A Glue Data Catalog resource policy to write beside an account's stacks (`access_mode: iam`).
 #[derive(Debug, Clone)]
-pub struct PolicyPlan {
-    pub account: AccountId,
+pub(crate) struct PolicyPlan {
+    pub(crate) account: AccountId,
     /// The context of the `glue-resource-policy` blueprint.
-    pub context: products::GluePolicyContext,
+    pub(crate) context: products::GluePolicyContext,
 }
 
 /// Everything one synthesis produces, sorted by (account, stack name).
 #[derive(Debug, Clone)]
 pub struct Synthesis {
-    pub org: String,
-    pub region: String,
-    pub stacks: Vec<StackPlan>,
-    pub policies: Vec<PolicyPlan>,
+    pub(crate) org: String,
+    pub(crate) region: String,
+    pub(crate) stacks: Vec<StackPlan>,
+    pub(crate) policies: Vec<PolicyPlan>,
     /// The access decisions behind the policies (`access.json`).
-    pub access: decisions::AccessModel,
+    pub(crate) access: decisions::AccessModel,
 }
 
 #[derive(Debug, thiserror::Error)]

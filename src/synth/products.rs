@@ -21,98 +21,98 @@ use crate::model::{AccountId, Column, Product, Version, VersionStatus};
 
 /// The context of `products.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ProductsContext {
+pub(crate) struct ProductsContext {
     #[serde(flatten)]
-    pub common: Common,
+    pub(crate) common: Common,
     /// A Glue database per live (not retired) product version of the account.
-    pub versions: Vec<VersionContext>,
+    pub(crate) versions: Vec<VersionContext>,
     /// Access mode lakeformation, first stack: the data location's role (one entry, else none).
-    pub lakeformation_location: Vec<LakeFormationLocation>,
+    pub(crate) lakeformation_location: Vec<LakeFormationLocation>,
     /// First stack, when a version of the account has a freshness alarm: the alert topic (one entry, else none).
-    pub alert_topic: Vec<AlertTopic>,
+    pub(crate) alert_topic: Vec<AlertTopic>,
 }
 
 /// One product version: its database, tables, grants and alarms.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct VersionContext {
+pub(crate) struct VersionContext {
     /// Logical id of the database.
-    pub db_id: String,
+    pub(crate) db_id: String,
     /// The database's name: `<domain>_<product>_v<n>`.
-    pub db_name: String,
-    pub description: String,
+    pub(crate) db_name: String,
+    pub(crate) description: String,
     /// `s3://<data bucket>/<domain>/<product>/v<n>/`.
-    pub location: String,
+    pub(crate) location: String,
     /// The database's parameters: `meshsynth:org`, `:domain`, `:product`, `:version`, `:status`,
     /// `:classification`, `:team`, and when known `:steward`, `:contact`, `:slo-freshness`,
     /// `:slo-available-by`.
-    pub parameters: BTreeMap<String, String>,
-    pub tables: Vec<TableContext>,
+    pub(crate) parameters: BTreeMap<String, String>,
+    pub(crate) tables: Vec<TableContext>,
     /// The tables' logical ids (a grant depends on them).
-    pub table_ids: Vec<String>,
+    pub(crate) table_ids: Vec<String>,
     /// Access mode lakeformation: the version's grants (to the org, or to each reading account).
-    pub lf_grants: Vec<LfGrant>,
+    pub(crate) lf_grants: Vec<LfGrant>,
     /// The version's freshness rule and alarm (one entry, or none).
-    pub alarms: Vec<Alarm>,
+    pub(crate) alarms: Vec<Alarm>,
 }
 
 /// A Glue table of a version.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TableContext {
-    pub id: String,
-    pub name: String,
-    pub description: String,
+pub(crate) struct TableContext {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
     /// `s3://<data bucket>/<domain>/<product>/v<n>/<table>/`.
-    pub location: String,
-    pub columns: Vec<GlueColumn>,
-    pub partition_keys: Vec<GlueColumn>,
+    pub(crate) location: String,
+    pub(crate) columns: Vec<GlueColumn>,
+    pub(crate) partition_keys: Vec<GlueColumn>,
     /// The product's classification (`open`, `internal`, `restricted`, …).
-    pub classification: String,
+    pub(crate) classification: String,
     /// Table parameters: Parquet, partition projection, `meshsynth:classification`.
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
 }
 
 /// A column in Glue's CloudFormation shape.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct GlueColumn {
+pub(crate) struct GlueColumn {
     #[serde(rename = "Name")]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "Type")]
-    pub ty: String,
+    pub(crate) ty: String,
     /// At most 255 bytes (Glue's limit).
     #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
+    pub(crate) comment: Option<String>,
 }
 
 /// A Lake Formation grant of a version to one principal (the org, or an account).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct LfGrant {
+pub(crate) struct LfGrant {
     /// Logical id of the DESCRIBE grant on the database.
-    pub db_id: String,
+    pub(crate) db_id: String,
     /// Logical id of the grant on every table (used when `tables` is null).
-    pub tables_id: String,
+    pub(crate) tables_id: String,
     /// The organization's ARN, or an account id.
-    pub principal: String,
+    pub(crate) principal: String,
     /// Null: every table and column; else per table the columns it leaves out.
-    pub tables: Option<Vec<TableGrant>>,
+    pub(crate) tables: Option<Vec<TableGrant>>,
 }
 
 /// The role Lake Formation reads the data bucket with.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct LakeFormationLocation {
-    pub role_name: String,
+pub(crate) struct LakeFormationLocation {
+    pub(crate) role_name: String,
     /// The account's keys (`arn:aws:kms:<region>:<account>:key/*`).
-    pub key_arn: String,
+    pub(crate) key_arn: String,
     /// `s3.<region>.amazonaws.com` (the `kms:ViaService` condition).
-    pub via_s3: String,
+    pub(crate) via_s3: String,
 }
 
 /// The context of `glue-resource-policy.json.hbs`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct GluePolicyContext {
-    pub account: String,
-    pub org: String,
+pub(crate) struct GluePolicyContext {
+    pub(crate) account: String,
+    pub(crate) org: String,
     /// The policy document.
-    pub policy: Value,
+    pub(crate) policy: Value,
 }
 
 enum ProductsUnit {

@@ -22,60 +22,60 @@ pub(crate) const READER_HINT: &str = "the policy names every restricted version 
 
 /// `{{> catalog}}`: an Athena data catalog over a producer account's Glue Data Catalog.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     /// Logical id: `DataCatalog<producer>`.
-    pub id: String,
+    pub(crate) id: String,
     /// The catalog's name: `<org>_<producer>` (dashes of the org's name as `_`).
-    pub name: String,
+    pub(crate) name: String,
     /// The producer account.
-    pub catalog_id: String,
+    pub(crate) catalog_id: String,
 }
 
 /// `{{> workgroup}}`: a reader's own Athena workgroup.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Workgroup {
+pub(crate) struct Workgroup {
     /// Logical id of the workgroup.
-    pub workgroup_id: String,
+    pub(crate) workgroup_id: String,
     /// The workgroup's name; its results go to `s3://<staging_bucket>/athena-results/<workgroup>/`.
-    pub workgroup: String,
-    pub workgroup_description: String,
+    pub(crate) workgroup: String,
+    pub(crate) workgroup_description: String,
 }
 
 /// One managed policy of a reader role (`{{> managed_policies}}`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ManagedPolicy {
+pub(crate) struct ManagedPolicy {
     /// Logical id: `ReadPolicy<n><role id>`.
-    pub id: String,
+    pub(crate) id: String,
     /// 1-based position among the role's managed policies.
-    pub n: usize,
-    pub description: String,
+    pub(crate) n: usize,
+    pub(crate) description: String,
     /// The policy document.
-    pub policy: Value,
+    pub(crate) policy: Value,
 }
 
 /// `{{> reader_role}}`: a reader role with the read policy meshsynth computed.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ReaderRole {
+pub(crate) struct ReaderRole {
     /// The role's name.
-    pub role_name: String,
-    pub description: String,
+    pub(crate) role_name: String,
+    pub(crate) description: String,
     /// The trust policy (who may assume the role: `aws:PrincipalArn` in its own account).
-    pub trust: Value,
+    pub(crate) trust: Value,
     /// The inline read policy.
-    pub policy: Value,
+    pub(crate) policy: Value,
     /// Statements past IAM's inline limit, as managed policies (usually none).
-    pub managed_policies: Vec<ManagedPolicy>,
+    pub(crate) managed_policies: Vec<ManagedPolicy>,
 }
 
 /// The reader of a declared service role: its role (logical id `id`) and workgroup.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ServiceReader {
+pub(crate) struct ServiceReader {
     /// Logical id of the role: `ReaderRole<name as id>`.
-    pub id: String,
+    pub(crate) id: String,
     #[serde(flatten)]
-    pub workgroup: Workgroup,
+    pub(crate) workgroup: Workgroup,
     #[serde(flatten)]
-    pub role: ReaderRole,
+    pub(crate) role: ReaderRole,
 }
 
 /// The catalog of a producer account, as a unit of one resource.

@@ -25,7 +25,7 @@ mod teams;
 pub(crate) mod v1;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::model::load::RawInput;
 use crate::model::{
@@ -35,7 +35,7 @@ use crate::model::{
 use cx::{file_owner, loc, Cx};
 
 /// The outcome of validation: the model and its warnings, or every error.
-pub type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;
+pub(crate) type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;
 
 /// Reads and validates a topology file or directory.
 pub fn read_topology(path: &Path) -> Result<(Topology, Vec<Diagnostic>), crate::model::load::LoadError> {
@@ -50,7 +50,7 @@ pub fn validate(input: RawInput) -> Validated {
 
 /// Validates a topology without taking it: the caller decides when (and on
 /// which thread) the large raw input is freed.
-pub fn validate_ref(input: &RawInput) -> Validated {
+pub(crate) fn validate_ref(input: &RawInput) -> Validated {
     Validator::new(input).run()
 }
 
@@ -163,9 +163,4 @@ impl<'a> Validator<'a> {
             }
         }
     }
-}
-
-/// The file a diagnostic points at, for sorting and messages.
-pub fn files_of(diags: &[Diagnostic]) -> BTreeSet<PathBuf> {
-    diags.iter().map(|d| d.loc.file.clone()).collect()
 }
