@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{example_workspace, meshsynth, repo};
+use common::{example_workspace, meshsynth};
 
 /// (fixture under tests/fixtures/json/, the exact stderr of `validate`)
 const JSON_CASES: &[(&str, &str)] = &[
@@ -22,21 +22,7 @@ const JSON_CASES: &[(&str, &str)] = &[
 
 #[test]
 fn json_topologies_report_line_and_column() {
-    let mut failures = Vec::new();
-    for (name, want) in JSON_CASES {
-        let path = format!("tests/fixtures/json/{name}.json");
-        let output = meshsynth(&repo())
-            .args(["-t", &path, "validate"])
-            .output()
-            .expect("run meshsynth");
-        let got = String::from_utf8_lossy(&output.stderr);
-        if output.status.code() != Some(1) || got != *want || !output.stdout.is_empty() {
-            failures.push(format!(
-                "{name}: exit {:?}\n--- want\n{want}--- got\n{got}",
-                output.status.code()
-            ));
-        }
-    }
+    let failures = common::exact_validate_failures("json", "json", JSON_CASES);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{meshsynth, repo};
+use common::repo;
 
 /// (fixture under tests/fixtures/invalid/, the exact stderr of `validate`)
 const CASES: &[(&str, &str)] = &[
@@ -407,21 +407,7 @@ error: tests/fixtures/invalid/version-1.yaml:73:22: `approved_by` moves to the p
 
 #[test]
 fn every_invalid_fixture_fails_with_its_exact_message() {
-    let mut failures = Vec::new();
-    for (name, want) in CASES {
-        let path = format!("tests/fixtures/invalid/{name}.yaml");
-        let output = meshsynth(&repo())
-            .args(["-t", &path, "validate"])
-            .output()
-            .expect("run meshsynth");
-        let got = String::from_utf8_lossy(&output.stderr);
-        if output.status.code() != Some(1) || got != *want || !output.stdout.is_empty() {
-            failures.push(format!(
-                "{name}: exit {:?}\n--- want\n{want}--- got\n{got}",
-                output.status.code()
-            ));
-        }
-    }
+    let failures = common::exact_validate_failures("invalid", "yaml", CASES);
     assert!(
         failures.is_empty(),
         "{} fixtures differ:\n{}",

@@ -27,6 +27,28 @@ pub fn meshsynth(dir: &Path) -> assert_cmd::Command {
 }
 
 /// The day every test judges grant expiry on (`MESHSYNTH_TODAY`).
+/// Runs `validate` on each `tests/fixtures/<dir>/<name>.<ext>` of `cases` and
+/// returns a line per fixture whose exit code is not 1, whose stdout is not
+/// empty, or whose stderr is not exactly the expected text.
+pub fn exact_validate_failures(dir: &str, ext: &str, cases: &[(&str, &str)]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (name, want) in cases {
+        let path = format!("tests/fixtures/{dir}/{name}.{ext}");
+        let output = meshsynth(&repo())
+            .args(["-t", &path, "validate"])
+            .output()
+            .expect("run meshsynth");
+        let got = String::from_utf8_lossy(&output.stderr);
+        if output.status.code() != Some(1) || got != *want || !output.stdout.is_empty() {
+            failures.push(format!(
+                "{name}: exit {:?}\n--- want\n{want}--- got\n{got}",
+                output.status.code()
+            ));
+        }
+    }
+    failures
+}
+
 pub const TODAY: &str = "2026-12-02";
 
 /// Copies a directory tree (fixtures into a temp workspace).
