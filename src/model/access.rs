@@ -8,6 +8,9 @@
 //! pending, a grant nobody's request meets is unused. This is the one place
 //! that decides who reads restricted data; validation warns from it, synth
 //! builds every policy from it, `impact` prints it. Pure: no IO.
+//!
+//! Its types are `pub`, like the rest of the resolved model (see `model`'s
+//! docs): the integration tests' access oracle reads them.
 
 use std::collections::{BTreeMap, BTreeSet};
 

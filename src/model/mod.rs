@@ -4,6 +4,25 @@
 //! never the raw serde structs. Collections are `BTreeMap`s keyed by stable ids
 //! so that iteration order, and therefore every output, is deterministic and
 //! independent of file order.
+//!
+//! # Why the fields are `pub`
+//!
+//! Unlike the rest of the crate (`pub(crate)` by default, so the compiler
+//! finds dead code), the resolved model is the library's public API, read
+//! field by field: the integration tests are independent oracles over it —
+//! `tests/it/access_eval.rs` re-derives who may read what from `products`,
+//! `versions`, `grants`, `consumes`, `service_roles` and `access_groups` and
+//! checks synth's policies against that, and moves `today` to judge grants on
+//! another day; `proptest_topology.rs` blanks every `loc` to compare the
+//! models of the directory and the single-file layout, and counts the
+//! graph's edges against `consumes`.
+//! Accessors for all of that would be a second, wider copy of these types.
+//! The fields are plain data, validated once by `validate` and never changed
+//! by the pipeline, so reading them outside the crate breaks no invariant;
+//! what must hold across fields (ids, cross-references) is enforced by the
+//! newtypes' constructors and by `validate`, not by hiding the fields.
+//! `access` is part of the same API for the same reason (the access oracle
+//! reads `Reader` and `resolve`).
 
 pub mod access;
 pub mod date;
