@@ -5,6 +5,10 @@
 //! products, and a product is consumed by an account (one edge per consume
 //! entry, carrying the version). Nodes are inserted in sorted-id order and
 //! every listing is sorted, so output never depends on input order.
+//!
+//! [`Dependencies`] is the other graph of the pipeline: what must be deployed
+//! before what (synth's stacks), layered into waves. It lives here so that
+//! every petgraph construction and sort of the crate is in one module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -301,10 +305,86 @@ impl OrgGraph {
     }
 }
 
+/// A "deploy after" graph over items `0..n` (synth's stacks): each item gets
+/// a wave, one more than the highest wave of the items it follows.
+#[derive(Debug, Clone)]
+pub(crate) struct Dependencies {
+    graph: DiGraph<usize, ()>,
+    nodes: Vec<NodeIndex>,
+}
+
+impl Dependencies {
+    /// `n` items that follow nothing yet.
+    pub(crate) fn new(n: usize) -> Dependencies {
+        let mut graph = DiGraph::with_capacity(n, n);
+        let nodes = (0..n).map(|i| graph.add_node(i)).collect();
+        Dependencies { graph, nodes }
+    }
+
+    /// Item `after` is deployed after item `before`. Both are below `n`, as
+    /// the caller numbers its own items.
+    pub(crate) fn follow(&mut self, after: usize, before: usize) {
+        self.graph.add_edge(self.nodes[before], self.nodes[after], ());
+    }
+
+    /// Each item's wave (from 1), by position; or, when the items cannot be
+    /// ordered, the members of one cycle, ascending.
+    pub(crate) fn waves(&self) -> Result<Vec<u32>, Vec<usize>> {
+        let g = &self.graph;
+        let order = petgraph::algo::toposort(g, None).map_err(|cycle| {
+            let mut members: Vec<usize> = petgraph::algo::tarjan_scc(g)
+                .into_iter()
+                .find(|c| c.contains(&cycle.node_id()))
+                .unwrap_or_else(|| vec![cycle.node_id()])
+                .into_iter()
+                .map(|n| g[n])
+                .collect();
+            members.sort_unstable();
+            members
+        })?;
+        let mut wave = vec![1u32; self.nodes.len()];
+        for n in order {
+            wave[g[n]] = g
+                .neighbors_directed(n, Direction::Incoming)
+                .map(|m| wave[g[m]] + 1)
+                .max()
+                .unwrap_or(1);
+        }
+        Ok(wave)
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn mermaid_text(s: &str) -> String {
     s.replace('"', "#quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dependencies;
+
+    #[test]
+    fn a_wave_is_one_more_than_the_highest_it_follows() {
+        // 0 ← 1 ← 3, 0 ← 2 ← 3, 4 alone: the longest chain decides.
+        let mut d = Dependencies::new(5);
+        d.follow(1, 0);
+        d.follow(2, 0);
+        d.follow(3, 1);
+        d.follow(3, 2);
+        d.follow(2, 1);
+        assert_eq!(d.waves(), Ok(vec![1, 2, 3, 4, 1]));
+    }
+
+    #[test]
+    fn a_cycle_names_its_members_and_nothing_else() {
+        let mut d = Dependencies::new(4);
+        d.follow(1, 0);
+        d.follow(2, 1);
+        d.follow(3, 2);
+        d.follow(1, 3);
+        assert_eq!(d.waves(), Err(vec![1, 2, 3]));
+    }
 }

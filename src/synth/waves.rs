@@ -1,11 +1,11 @@
-//! Deployment order: each stack's `depends_on` and wave, from a topological sort
-//! of the stack graph. Pure: no IO.
+//! Deployment order: each stack's `depends_on` and wave. This module decides
+//! which stack follows which; ordering them into waves is `graph::Dependencies`
+//! (the crate's one place that builds and sorts graphs). Pure: no IO.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use petgraph::graph::{DiGraph, NodeIndex};
-
 use super::{Part, StackPlan, SynthError};
+use crate::graph::Dependencies;
 use crate::model::AccountId;
 
 /// Fills `depends_on` and `wave`: a topological sort over the stack graph, whose edges are each
@@ -17,8 +17,6 @@ pub(crate) fn assign_waves(
     links: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
     central: &AccountId,
 ) -> Result<(), SynthError> {
-    let mut graph: DiGraph<usize, ()> = DiGraph::new();
-    let nodes: Vec<NodeIndex> = (0..stacks.len()).map(|i| graph.add_node(i)).collect();
     let mut by_part: BTreeMap<(&AccountId, Part), Vec<usize>> = BTreeMap::new();
     for (i, s) in stacks.iter().enumerate() {
         by_part.entry((&s.account, s.part)).or_default().push(i);
@@ -61,31 +59,17 @@ pub(crate) fn assign_waves(
             }
         }
     }
+    let mut graph = Dependencies::new(stacks.len());
     for i in 0..stacks.len() {
         for &j in depends[i].iter().chain(&follows[i]) {
-            graph.add_edge(nodes[j], nodes[i], ());
+            graph.follow(i, j);
         }
     }
-    let order = petgraph::algo::toposort(&graph, None).map_err(|cycle| {
-        let sccs = petgraph::algo::tarjan_scc(&graph);
-        let members = sccs
-            .into_iter()
-            .find(|c| c.contains(&cycle.node_id()))
-            .unwrap_or_else(|| vec![cycle.node_id()]);
-        let mut nodes: Vec<String> = members.iter().map(|n| stacks[graph[*n]].id()).collect();
+    let wave = graph.waves().map_err(|members| {
+        let mut nodes: Vec<String> = members.iter().map(|i| stacks[*i].id()).collect();
         nodes.sort();
         SynthError::Cycle { nodes }
     })?;
-    let mut wave = vec![1u32; stacks.len()];
-    for n in order {
-        let i = graph[n];
-        let w = graph
-            .neighbors_directed(n, petgraph::Direction::Incoming)
-            .map(|m| wave[graph[m]] + 1)
-            .max()
-            .unwrap_or(1);
-        wave[i] = w;
-    }
     let ids: Vec<String> = stacks.iter().map(StackPlan::id).collect();
     for (i, s) in stacks.iter_mut().enumerate() {
         s.wave = wave[i];
