@@ -1,16 +1,15 @@
-//! The crate's error type: every typed error a command can end with, and the
-//! exit code each one means (`spec/cli.md`: 1 a finding, 2 usage or
-//! environment).
+//! The crate's error type: every error a command can end with, and the exit
+//! code each one means (`spec/cli.md`: 1 a finding, 2 usage or environment).
 //!
-//! Each module keeps its own `thiserror` enum; this one gathers them, and
-//! every `exit_code()` on the way down is an exhaustive `match` with no
-//! catch-all arm, so a new variant does not compile until someone decides
-//! whether it is a finding. A new module error type is added to the list in
-//! `errors!` below (the only list of them): that gives it a variant here, a
-//! `From` conversion, and makes [`exit_code_of`] recognise it when it
-//! reaches `main` inside an `anyhow::Error`.
+//! Each module keeps its own `thiserror` enum; [`Error`] gathers them, and
+//! commands return `Result<_, Error>`. Every `exit_code()` on the way down is
+//! an exhaustive `match` with no catch-all arm, and a module error reaches a
+//! command's `?` only through its `From` here: a new error type does not
+//! compile until it has a variant, and a new variant does not compile until
+//! someone decides whether it is a finding.
 //!
-//! This module only classifies; `main` renders the one error a run ends with.
+//! This module classifies and renders; `main` prints the one error a run ends
+//! with, through [`Failure`].
 
 use crate::deploy::{ApiError, DeployError, ManifestError};
 use crate::diff::DiffError;
@@ -24,62 +23,72 @@ use crate::model::load::LoadError;
 use crate::render::RenderError;
 use crate::synth::SynthError;
 
-/// Declares [`Error`] from one list of `Variant(ModuleError)` pairs, and the
-/// downcast that finds any of them in an error chain.
-macro_rules! errors {
-    ($($(#[$doc:meta])* $variant:ident($ty:ty),)+) => {
-        /// Any typed error of meshsynth. Messages are the module error's own
-        /// (`transparent`), so wrapping one never changes what the user reads.
-        #[derive(Debug, thiserror::Error)]
-        pub(crate) enum Error {
-            $(
-                $(#[$doc])*
-                #[error(transparent)]
-                $variant(#[from] $ty),
-            )+
-        }
-
-        impl Error {
-            /// The exit code of the first typed error in `cause`'s chain of
-            /// one link (this `Error`, or any module error it wraps).
-            fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ExitCode> {
-                if let Some(e) = cause.downcast_ref::<Error>() {
-                    return Some(e.exit_code());
-                }
-                $(
-                    if let Some(e) = cause.downcast_ref::<$ty>() {
-                        return Some(e.exit_code());
-                    }
-                )+
-                None
-            }
-        }
-    };
-}
-
-errors! {
+/// Any error of meshsynth. Messages are the module error's own
+/// (`transparent`), so wrapping one never changes what the user reads.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
     /// A refusal or result decided by a command (stale output, breaking change, …).
-    Finding(Finding),
+    #[error(transparent)]
+    Finding(#[from] Finding),
+    /// A command's own refusal of its arguments or environment (not a
+    /// terminal, a malformed flag value, a synthesis of another org).
+    #[error("{0}")]
+    Usage(String),
+    /// Writing the command's output, or reading the answer to a prompt.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Serialising a command's JSON output.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// What the command was doing when `source` happened; the exit code is the source's.
+    #[error("{context}")]
+    Context {
+        context: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// The topology could not be read, or does not validate.
-    Load(LoadError),
-    Synth(SynthError),
-    Render(RenderError),
-    Emit(EmitError),
-    Manifest(ManifestError),
-    Deploy(DeployError),
-    Api(ApiError),
-    Diff(DiffError),
-    Lifecycle(LifecycleError),
-    Migrate(MigrateError),
-    Codeowners(CodeownersError),
-    Org(OrgError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Synth(#[from] SynthError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+    #[error(transparent)]
+    Codeowners(#[from] CodeownersError),
+    #[error(transparent)]
+    Org(#[from] OrgError),
 }
 
 impl Error {
+    /// A command's refusal of its arguments or environment (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
+        Error::Usage(message.into())
+    }
+
     /// The exit code this error ends a run with.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Error::Finding(e) => e.exit_code(),
+            // IO with no type of ours (stdout closed, a runtime that would not
+            // start) and JSON output that would not serialise are environment problems.
+            Error::Usage(_) | Error::Io(_) | Error::Json(_) => ExitCode::Usage,
+            // Context added by a command does not hide what happened.
+            Error::Context { source, .. } => source.exit_code(),
             Error::Load(e) => e.exit_code(),
             Error::Synth(e) => e.exit_code(),
             Error::Render(e) => e.exit_code(),
@@ -96,12 +105,82 @@ impl Error {
     }
 }
 
-/// The exit code of an error that ended a command: that of the outermost
-/// typed error in its chain (context added by a command does not hide it);
-/// an error of no type of ours (IO with context, a runtime that would not
-/// start) is a usage or environment problem.
-pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
-    err.chain().find_map(Error::classify).unwrap_or(ExitCode::Usage)
+/// What a command returns.
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds what a command was doing to an error, at an IO boundary:
+/// ``.with_context(|| format!("cannot write `{}`", path.display()))``.
+pub(crate) trait Context<T> {
+    fn context(self, context: impl Into<String>) -> Result<T, Error>;
+    fn with_context(self, context: impl FnOnce() -> String) -> Result<T, Error>;
+}
+
+impl<T, E: Into<Error>> Context<T> for Result<T, E> {
+    fn context(self, context: impl Into<String>) -> Result<T, Error> {
+        self.map_err(|e| Error::Context {
+            context: context.into(),
+            source: Box::new(e.into()),
+        })
+    }
+
+    fn with_context(self, context: impl FnOnce() -> String) -> Result<T, Error> {
+        self.map_err(|e| Error::Context {
+            context: context(),
+            source: Box::new(e.into()),
+        })
+    }
+}
+
+/// How a run failed, as `main` sees it: the message to print (`Display`:
+/// the error and each of its causes, `: `-separated) and the exit code.
+pub struct Failure(pub(crate) Error);
+
+impl Failure {
+    /// The exit code the run ends with.
+    pub fn exit_code(&self) -> ExitCode {
+        self.0.exit_code()
+    }
+
+    /// Whether the run failed only because stdout was closed
+    /// (`meshsynth graph | head`), which is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.0.is_broken_pipe()
+    }
+}
+
+impl Error {
+    /// Whether this is a write to a closed pipe, under any context.
+    fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io(io) => io.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::Context { source, .. } => source.is_broken_pipe(),
+            _ => false,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure(e)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
 }
 
 impl Finding {
@@ -259,19 +338,23 @@ impl OrgError {
 mod tests {
     use super::*;
 
-    fn code(e: impl Into<anyhow::Error>) -> ExitCode {
-        exit_code_of(&e.into())
+    fn code(e: impl Into<Error>) -> ExitCode {
+        e.into().exit_code()
+    }
+
+    fn shown(e: impl Into<Error>) -> String {
+        Failure(e.into()).to_string()
     }
 
     #[test]
     fn findings_exit_1_and_context_does_not_hide_them() {
         assert_eq!(code(Finding("stale".into())), ExitCode::Finding);
-        let wrapped = anyhow::Error::new(Finding("x".into())).context("while planning");
-        assert_eq!(exit_code_of(&wrapped), ExitCode::Finding);
+        let wrapped = Err::<(), _>(Finding("x".into())).context("while planning").unwrap_err();
+        assert_eq!(wrapped.exit_code(), ExitCode::Finding);
         assert_eq!(code(LoadError::Invalid(vec![])), ExitCode::Finding);
         assert_eq!(code(ManifestError::Stale { path: "x".into() }), ExitCode::Finding);
         let deploy = DeployError::Manifest(ManifestError::Stale { path: "x".into() });
-        assert_eq!(code(Error::from(deploy)), ExitCode::Finding);
+        assert_eq!(code(deploy), ExitCode::Finding);
         assert_eq!(
             code(CodeownersError::UnnamablePath {
                 path: "a*b".into(),
@@ -303,7 +386,8 @@ mod tests {
 
     #[test]
     fn usage_and_environment_exit_2() {
-        assert_eq!(code(anyhow::anyhow!("no credentials")), ExitCode::Usage);
+        assert_eq!(code(Error::usage("no credentials")), ExitCode::Usage);
+        assert_eq!(code(std::io::Error::other("disk full")), ExitCode::Usage);
         let unreadable = LoadError::Unreadable {
             path: "x".into(),
             reason: "no such file or directory".into(),
@@ -336,13 +420,25 @@ mod tests {
     }
 
     #[test]
-    fn wrapping_keeps_the_message() {
+    fn wrapping_keeps_the_message_and_context_comes_first() {
         let e = LifecycleError::BadTeamName { name: "X".into() };
         let text = e.to_string();
-        assert_eq!(Error::from(e).to_string(), text);
-        assert_eq!(
-            format!("{:#}", anyhow::Error::new(Error::from(OrgError::NotInUse))),
-            OrgError::NotInUse.to_string()
-        );
+        assert_eq!(shown(e), text);
+        assert_eq!(shown(OrgError::NotInUse), OrgError::NotInUse.to_string());
+        let io = Err::<(), _>(std::io::Error::other("disk full"))
+            .with_context(|| "cannot write `CODEOWNERS`".to_owned())
+            .unwrap_err();
+        assert_eq!(shown(io), "cannot write `CODEOWNERS`: disk full");
+    }
+
+    #[test]
+    fn a_closed_stdout_is_found_under_context() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(Failure(pipe.into()).is_broken_pipe());
+        let pipe = Err::<(), _>(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing the graph")
+            .unwrap_err();
+        assert!(Failure(pipe).is_broken_pipe());
+        assert!(!Failure(Error::usage("x")).is_broken_pipe());
     }
 }

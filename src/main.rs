@@ -29,19 +29,13 @@ fn main() -> ExitCode {
     std::mem::forget(std::mem::take(&mut io.leftovers));
     let code = match result {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => meshsynth::exit::ExitCode::Success,
+        // A closed stdout (`meshsynth graph | head`) is not a failure.
+        Err(e) if e.is_broken_pipe() => meshsynth::exit::ExitCode::Success,
         Err(e) => {
-            let _ = writeln!(err, "error: {e:#}");
-            meshsynth::error::exit_code_of(&e)
+            let _ = writeln!(err, "error: {e}");
+            e.exit_code()
         }
     };
     let _ = out.flush();
     ExitCode::from(code.code())
-}
-
-/// A closed stdout (`meshsynth graph | head`) is not a failure.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .filter_map(|c| c.downcast_ref::<std::io::Error>())
-        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

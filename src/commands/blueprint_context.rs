@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::{load_topology, Io};
+use crate::error::{Error, Result};
 use crate::cli::{BlueprintContextArgs, BlueprintPart};
-use crate::exit::{ExitCode, Finding};
+use crate::exit::ExitCode;
 use crate::settings::Settings;
 use crate::synth::Part;
 
@@ -23,17 +24,14 @@ fn blueprint(part: BlueprintPart) -> &'static str {
     }
 }
 
-pub(crate) fn run(settings: &Settings, args: &BlueprintContextArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &BlueprintContextArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let name = blueprint(args.part);
     let text = if args.schema {
         let schema = crate::synth::context_schema(name).expect("every blueprint part has a context type");
         serde_json::to_string_pretty(&schema)?
     } else {
         let topology = load_topology(settings, io)?;
-        let synthesis = crate::synth::plan(&topology).map_err(|e| match e {
-            crate::synth::SynthError::PolicyTooLarge { .. } => anyhow::Error::new(Finding(e.to_string())),
-            e => anyhow::Error::new(e),
-        })?;
+        let synthesis = crate::synth::plan(&topology)?;
         let wanted = |account: String| args.account.as_ref().is_none_or(|a| *a == account);
         let mut contexts: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         if args.part == BlueprintPart::GlueResourcePolicy {
@@ -67,7 +65,7 @@ pub(crate) fn run(settings: &Settings, args: &BlueprintContextArgs, io: &mut Io<
                     has.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                 )
             };
-            anyhow::bail!("account `{account}` has no `{name}` blueprint in this topology: it has {detail}");
+            return Err(Error::usage(format!("account `{account}` has no `{name}` blueprint in this topology: it has {detail}")));
         }
         serde_json::to_string_pretty(&contexts)?
     };

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use crate::error::{Error, Result};
+use crate::error::Context as _;
 
 use super::Io;
 use crate::cli::CodeownersArgs;
@@ -15,7 +16,7 @@ use crate::lifecycle::codeowners::{self, Owners};
 use crate::model::load::LoadError;
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, args: &CodeownersArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &CodeownersArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let quiet = settings.verbosity == Verbosity::Quiet;
     // Loaded here rather than through `load_topology`: the org file's name
     // (org.yaml, org.yml or org.json) is known only to the raw input.
@@ -73,12 +74,12 @@ pub(crate) fn run(settings: &Settings, args: &CodeownersArgs, io: &mut Io<'_>) -
 }
 
 /// The file's text, `None` when it does not exist.
-fn read_if_exists(path: &Path) -> anyhow::Result<Option<String>> {
+fn read_if_exists(path: &Path) -> Result<Option<String>> {
     match std::fs::read(path) {
         // A file that is not UTF-8 is simply not what we would write.
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read `{}`", path.display()))),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
     }
 }
 

@@ -10,6 +10,7 @@ use std::io::BufRead;
 
 use super::plan::{progress, runtime, setup};
 use super::Io;
+use crate::error::{Error, Result};
 use crate::cli::DeployArgs;
 use crate::deploy::approval::{self, Allowance, Allowed, Refusal};
 use crate::deploy::{self, preview, AwsSession, ExecOptions, Plan};
@@ -24,7 +25,7 @@ async fn record_access(
     place: &deploy::access::RecordPlace,
     args: &DeployArgs,
     io: &mut Io<'_>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     if !args.accounts.is_empty() {
         return Ok(());
     }
@@ -40,9 +41,9 @@ async fn record_access(
     Ok(())
 }
 
-pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     if !args.yes && !io.interactive {
-        anyhow::bail!("not a terminal, so there is no one to confirm the deploy (pass --yes to deploy without asking)");
+        return Err(Error::usage("not a terminal, so there is no one to confirm the deploy (pass --yes to deploy without asking)"));
     }
     let allowance = allowance(&args.allow_destructive)?;
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
@@ -111,7 +112,7 @@ pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> an
 
 /// `--allow-destructive` values: none, the bare flag (everything), or the
 /// exact changes allowed. A malformed value is a usage error, before any AWS call.
-fn allowance(values: &[String]) -> anyhow::Result<Allowance> {
+fn allowance(values: &[String]) -> Result<Allowance> {
     if values.is_empty() {
         return Ok(Allowance::Nothing);
     }
@@ -122,7 +123,7 @@ fn allowance(values: &[String]) -> anyhow::Result<Allowance> {
     for v in values {
         let a: Allowed = v
             .parse()
-            .map_err(|e: String| anyhow::anyhow!("--allow-destructive {e}"))?;
+            .map_err(|e: String| Error::usage(format!("--allow-destructive {e}")))?;
         allowed.insert(a);
     }
     Ok(Allowance::Only(allowed))
@@ -158,7 +159,7 @@ fn refusal_message(plan: &Plan, refusal: &Refusal) -> String {
 }
 
 /// Asks `question` on stderr, reads the answer from stdin (`drift --repair` asks too).
-pub(super) fn confirm(io: &mut Io<'_>, question: &str) -> anyhow::Result<bool> {
+pub(super) fn confirm(io: &mut Io<'_>, question: &str) -> Result<bool> {
     write!(io.err, "\n{question} [y/N] ")?;
     io.err.flush()?;
     let mut answer = String::new();

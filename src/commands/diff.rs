@@ -3,12 +3,13 @@
 //! exit 1 when anything changed.
 
 use super::Io;
+use crate::error::{Error, Result};
 use crate::cli::{DiffArgs, ReviewFormat};
 use crate::diff::{self, Format};
 use crate::exit::ExitCode;
 use crate::settings::Settings;
 
-pub(crate) fn run(_settings: &Settings, args: &DiffArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(_settings: &Settings, args: &DiffArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let review = diff::compare(&args.old_dir, &args.new_dir)?;
     let format = match args.format {
         ReviewFormat::Text => Format::Text,

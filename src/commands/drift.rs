@@ -10,6 +10,7 @@
 
 use super::plan::{progress, runtime, setup};
 use super::Io;
+use crate::error::{Error, Result};
 use crate::cli::{DriftArgs, ReviewFormat};
 use crate::deploy::drift::{self, DriftOptions};
 use crate::deploy::AwsSession;
@@ -17,9 +18,9 @@ use crate::deploy::{drift_render, drift_repair};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, args: &DriftArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &DriftArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     if args.repair && !args.yes && !io.interactive {
-        anyhow::bail!("not a terminal, so there is no one to confirm the repair (pass --yes to repair without asking)");
+        return Err(Error::usage("not a terminal, so there is no one to confirm the repair (pass --yes to repair without asking)"));
     }
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let options = DriftOptions {
@@ -45,14 +46,14 @@ pub(crate) fn run(settings: &Settings, args: &DriftArgs, io: &mut Io<'_>) -> any
         };
         io.out.write_all(text.as_bytes())?;
         let incomplete = || {
-            anyhow::anyhow!(
+            Error::usage(format!(
                 "{} could not be made; the drift report is incomplete",
                 if report.errors.len() == 1 {
                     "1 check".to_owned()
                 } else {
                     format!("{} checks", report.errors.len())
                 }
-            )
+            ))
         };
         if !report.drifted() {
             return if report.errors.is_empty() {

@@ -1,16 +1,17 @@
 //! `meshsynth graph`: the producer → consumer graph as dot, Mermaid or JSON.
 
 use super::{load_topology, Io};
+use crate::error::{Error, Result};
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::exit::{ExitCode, Finding};
 use crate::graph::OrgGraph;
 use crate::model::ProductId;
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, args: &GraphArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &GraphArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let product = match &args.product {
         Some(p) => Some(ProductId::parse(p).ok_or_else(|| {
-            anyhow::anyhow!("`{p}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)")
+            Error::usage(format!("`{p}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)"))
         })?),
         None => None,
     };

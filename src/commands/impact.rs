@@ -6,13 +6,14 @@
 use serde_json::{json, Value};
 
 use super::{load_topology, Io};
+use crate::error::{Error, Result};
 use crate::cli::{ImpactArgs, ImpactFormat};
 use crate::exit::{ExitCode, Finding};
 use crate::model::access::{resolve, Reader, Requester, Resolution};
 use crate::model::{Classification, Grantee, Product, ProductId, Topology, Version, VersionStatus};
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let (id, version) = target(&args.product)?;
     let t = load_topology(settings, io)?;
     let product = t
@@ -55,19 +56,19 @@ pub(crate) fn run(settings: &Settings, args: &ImpactArgs, io: &mut Io<'_>) -> an
 }
 
 /// `PRODUCT[@VERSION]` as given on the command line.
-fn target(arg: &str) -> anyhow::Result<(ProductId, Option<u32>)> {
+fn target(arg: &str) -> Result<(ProductId, Option<u32>)> {
     let (id, version) = match arg.split_once('@') {
         Some((id, v)) => (
             id,
             Some(
                 v.parse::<u32>()
-                    .map_err(|_| anyhow::anyhow!("`{v}` is not a version number (write PRODUCT@2)"))?,
+                    .map_err(|_| Error::usage(format!("`{v}` is not a version number (write PRODUCT@2)")))?,
             ),
         ),
         None => (arg, None),
     };
     let id = ProductId::parse(id).ok_or_else(|| {
-        anyhow::anyhow!("`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)")
+        Error::usage(format!("`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)"))
     })?;
     Ok((id, version))
 }

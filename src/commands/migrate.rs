@@ -6,14 +6,15 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
-use anyhow::Context as _;
+use crate::error::{Error, Result};
+use crate::error::Context as _;
 
 use super::Io;
 use crate::exit::ExitCode;
 use crate::lifecycle::migrate::migrate;
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> Result<ExitCode> {
     let path = &settings.topology;
     let raw = crate::model::load::load(path)?;
     if raw.top.version.value != 1 {
@@ -51,7 +52,9 @@ pub(crate) fn run(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<ExitCo
         staged.push((tmp, file));
     }
     for (tmp, file) in staged {
+        // The persist error's own message repeats its cause: show the cause once.
         tmp.persist(file)
+            .map_err(|e| e.error)
             .with_context(|| format!("cannot replace `{}`", file.display()))?;
     }
     writeln!(

@@ -20,8 +20,9 @@ mod warnings;
 
 use std::io::{IsTerminal, Write};
 
+use crate::error::{Error, Failure, Result};
 use crate::cli::{Cli, ColorChoice, Command};
-use crate::exit::ExitCode;
+use crate::exit::{ExitCode, Finding};
 use crate::model::Topology;
 use crate::settings::{AwsSettings, Settings, Verbosity};
 
@@ -48,7 +49,11 @@ impl Io<'_> {
 }
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli, io: &mut Io<'_>) -> std::result::Result<ExitCode, Failure> {
+    dispatch(cli, io).map_err(Failure)
+}
+
+fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<ExitCode> {
     let g = &cli.global;
     let settings = Settings {
         topology: g.topology.clone(),
@@ -95,13 +100,13 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
 
 /// Loads and validates the topology, printing its warnings once, grouped by
 /// kind (unless quiet); with `--deny-warnings` any warning fails the command.
-pub(crate) fn load_topology(settings: &Settings, io: &mut Io<'_>) -> anyhow::Result<Topology> {
+pub(crate) fn load_topology(settings: &Settings, io: &mut Io<'_>) -> Result<Topology> {
     load_topology_with(settings, io, false)
 }
 
 /// [`load_topology`], listing every warning on its own line when `each`
 /// (`validate`, the command for reading them).
-pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: bool) -> anyhow::Result<Topology> {
+pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: bool) -> Result<Topology> {
     let started = std::time::Instant::now();
     let raw = crate::model::load::load(&settings.topology)?;
     let loaded = started.elapsed();
@@ -129,7 +134,7 @@ pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: boo
                 }
             }
             if settings.deny_warnings && !warnings.is_empty() {
-                return Err(crate::exit::Finding(format!(
+                return Err(Finding(format!(
                     "{} topology warning{} and --deny-warnings",
                     warnings.len(),
                     if warnings.len() == 1 { "" } else { "s" }

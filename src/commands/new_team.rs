@@ -3,13 +3,14 @@
 //! before it is written (see `crate::lifecycle::scaffold`).
 
 use super::Io;
+use crate::error::{Error, Result};
 use crate::cli::NewTeamArgs;
 use crate::exit::ExitCode;
 use crate::lifecycle;
 use crate::lifecycle::scaffold::{self, NewTeam};
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, args: &NewTeamArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &NewTeamArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let team = NewTeam::from_args(
         &args.name,
         &args.domain,

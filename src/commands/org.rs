@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use crate::error::{Error, Result};
+use crate::error::Context as _;
 
 use super::{load_topology, Io};
 use crate::cli::{OrgCheckArgs, OrgCommand, OrgImportArgs};
@@ -16,7 +17,7 @@ use crate::model::load::{self as model_load, LoadError};
 use crate::model::AccessMode;
 use crate::settings::{AwsSettings, Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, cmd: &OrgCommand, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, cmd: &OrgCommand, io: &mut Io<'_>) -> Result<ExitCode> {
     match cmd {
         OrgCommand::Check(args) => run_check(settings, args, io),
         OrgCommand::Import(args) => run_import(settings, args, io),
@@ -29,7 +30,7 @@ fn read_org(
     aws: &AwsSettings,
     fallback_region: Option<&str>,
     services: bool,
-) -> anyhow::Result<(OrgSnapshot, String, Option<ServiceAccess>)> {
+) -> Result<(OrgSnapshot, String, Option<ServiceAccess>)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -51,7 +52,7 @@ fn read_org(
     })
 }
 
-fn run_check(settings: &Settings, args: &OrgCheckArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+fn run_check(settings: &Settings, args: &OrgCheckArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let topology = load_topology(settings, io)?;
     let lakeformation = topology.org.access_mode == AccessMode::LakeFormation;
     let (org, _, services) = read_org(&settings.aws, Some(&topology.org.region), lakeformation)?;
@@ -68,7 +69,7 @@ fn run_check(settings: &Settings, args: &OrgCheckArgs, io: &mut Io<'_>) -> anyho
     }
 }
 
-fn run_import(settings: &Settings, args: &OrgImportArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+fn run_import(settings: &Settings, args: &OrgImportArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     if let Some(name) = &args.org_name {
         if !crate::model::is_name(name) {
             return Err(Finding(format!(

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use crate::error::{Error, Result};
+use crate::error::Context as _;
 
 use super::Io;
 use crate::cli::{AwsRunArgs, PlanArgs, ReviewFormat};
@@ -36,17 +37,17 @@ pub(super) fn setup(
     concurrency: u16,
     run: &AwsRunArgs,
     io: &mut Io<'_>,
-) -> anyhow::Result<Setup> {
+) -> Result<Setup> {
     let topology = super::load_topology(settings, io)?;
     let synth = deploy::manifest::read(out)?;
     let manifest = &synth.manifest;
     if manifest.org != topology.org.name {
-        anyhow::bail!(
+        return Err(Error::usage(format!(
             "`{}` is a synthesis of org `{}`, but the topology is org `{}` (run `meshsynth synth`)",
             out.join("manifest.json").display(),
             manifest.org,
             topology.org.name
-        );
+        )));
     }
 
     let mut known: BTreeMap<String, String> = topology
@@ -80,10 +81,10 @@ pub(super) fn setup(
         let mut chosen = BTreeMap::new();
         for id in only {
             if AccountId::parse(id).is_none() {
-                anyhow::bail!("--account `{id}` is not an account id (12 digits)");
+                return Err(Error::usage(format!("--account `{id}` is not an account id (12 digits)")));
             }
             let Some(name) = known.get(id) else {
-                anyhow::bail!("--account {id} is not an account of the topology");
+                return Err(Error::usage(format!("--account {id} is not an account of the topology")));
             };
             chosen.insert(id.clone(), name.clone());
         }
@@ -127,7 +128,7 @@ pub(super) fn setup(
 }
 
 /// The async runtime of the AWS calls (IO-bound: two workers are plenty).
-pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -148,7 +149,7 @@ pub(super) fn progress(settings: &Settings, io: &Io<'_>) -> Progress {
     }
 }
 
-pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let progress = progress(settings, io);
     let (plan, in_force) = runtime()?.block_on(async {
@@ -204,7 +205,7 @@ pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> anyh
 }
 
 /// The synthesis's `access.json`, or `None` when it has none (written before it existed).
-pub(super) fn read_access(out: &Path) -> anyhow::Result<Option<(crate::synth::decisions::AccessModel, String)>> {
+pub(super) fn read_access(out: &Path) -> Result<Option<(crate::synth::decisions::AccessModel, String)>> {
     let path = out.join(crate::synth::decisions::ACCESS_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -222,7 +223,7 @@ pub(super) fn read_access(out: &Path) -> anyhow::Result<Option<(crate::synth::de
 pub(super) fn access_section(
     in_force: &deploy::access::InForce,
     out: &Path,
-) -> anyhow::Result<deploy::access::AccessSection> {
+) -> Result<deploy::access::AccessSection> {
     let new = read_access(out)?;
     let file = out.join(crate::synth::decisions::ACCESS_FILE);
     Ok(deploy::access::AccessSection::new(
@@ -235,7 +236,7 @@ pub(super) fn access_section(
 /// Breaking changes to live versions between the deployed Glue tables and
 /// the synthesised ones, with the consumers `contracts.json` lists (none
 /// when the synthesis predates it).
-pub(super) fn breaking(plan: &deploy::Plan, out: &Path) -> anyhow::Result<Vec<crate::contract::BreakingVersion>> {
+pub(super) fn breaking(plan: &deploy::Plan, out: &Path) -> Result<Vec<crate::contract::BreakingVersion>> {
     let path = out.join(crate::contract::CONTRACTS_FILE);
     let listing = match std::fs::read(&path) {
         Ok(bytes) => {

@@ -1,9 +1,10 @@
 //! `meshsynth schema`: the JSON Schema of the topology format, for editors.
 
 use super::Io;
+use crate::error::{Error, Result};
 use crate::exit::ExitCode;
 
-pub(crate) fn run(args: &crate::cli::SchemaArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &crate::cli::SchemaArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let schema = if args.team {
         crate::model::schema::team_schema()
     } else {

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use anyhow::Context as _;
+use crate::error::{Error, Result};
+use crate::error::Context as _;
 
 use super::{load_topology, Io};
 use crate::cli::SynthArgs;
@@ -11,7 +12,7 @@ use crate::exit::{ExitCode, Finding};
 use crate::render::Blueprints;
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let verbose = settings.verbosity == Verbosity::Verbose;
     let started = Instant::now();
     let blueprints = Blueprints::new(args.blueprints.as_deref())?;

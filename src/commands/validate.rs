@@ -3,14 +3,15 @@
 //! product versions with those of an older topology (`crate::contract`):
 //! breaking changes are listed on stdout and exit 1, for a pre-commit hook.
 
-use anyhow::Context as _;
+use crate::error::{Error, Result};
+use crate::error::Context as _;
 
 use super::{load_topology_with, Io};
 use crate::cli::ValidateArgs;
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
-pub(crate) fn run(settings: &Settings, args: &ValidateArgs, io: &mut Io<'_>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(settings: &Settings, args: &ValidateArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let t = load_topology_with(settings, io, true)?;
     if settings.verbosity != Verbosity::Quiet {
         writeln!(
