@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{load_topology, Io};
-use crate::error::{Error, Result};
 use crate::cli::{BlueprintContextArgs, BlueprintPart};
+use crate::error::{Error, Result};
 use crate::exit::ExitCode;
 use crate::settings::Settings;
 use crate::synth::Part;
@@ -65,7 +65,9 @@ pub(crate) fn run(settings: &Settings, args: &BlueprintContextArgs, io: &mut Io<
                     has.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                 )
             };
-            return Err(Error::usage(format!("account `{account}` has no `{name}` blueprint in this topology: it has {detail}")));
+            return Err(Error::usage(format!(
+                "account `{account}` has no `{name}` blueprint in this topology: it has {detail}"
+            )));
         }
         serde_json::to_string_pretty(&contexts)?
     };

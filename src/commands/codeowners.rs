@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::error::Context as _;
-
 use super::Io;
 use crate::cli::CodeownersArgs;
+use crate::error::{Context as _, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::lifecycle::codeowners::{self, Owners};
 use crate::model::load::LoadError;

@@ -10,10 +10,10 @@ use std::io::BufRead;
 
 use super::plan::{progress, runtime, setup};
 use super::Io;
-use crate::error::{Error, Result};
 use crate::cli::DeployArgs;
 use crate::deploy::approval::{self, Allowance, Allowed, Refusal};
 use crate::deploy::{self, preview, AwsSession, ExecOptions, Plan};
+use crate::error::{Error, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
@@ -43,7 +43,9 @@ async fn record_access(
 
 pub(crate) fn run(settings: &Settings, args: &DeployArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     if !args.yes && !io.interactive {
-        return Err(Error::usage("not a terminal, so there is no one to confirm the deploy (pass --yes to deploy without asking)"));
+        return Err(Error::usage(
+            "not a terminal, so there is no one to confirm the deploy (pass --yes to deploy without asking)",
+        ));
     }
     let allowance = allowance(&args.allow_destructive)?;
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;

@@ -3,9 +3,9 @@
 //! exit 1 when anything changed.
 
 use super::Io;
-use crate::error::{Error, Result};
 use crate::cli::{DiffArgs, ReviewFormat};
 use crate::diff::{self, Format};
+use crate::error::Result;
 use crate::exit::ExitCode;
 use crate::settings::Settings;
 

@@ -10,17 +10,19 @@
 
 use super::plan::{progress, runtime, setup};
 use super::Io;
-use crate::error::{Error, Result};
 use crate::cli::{DriftArgs, ReviewFormat};
 use crate::deploy::drift::{self, DriftOptions};
 use crate::deploy::AwsSession;
 use crate::deploy::{drift_render, drift_repair};
+use crate::error::{Error, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 
 pub(crate) fn run(settings: &Settings, args: &DriftArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     if args.repair && !args.yes && !io.interactive {
-        return Err(Error::usage("not a terminal, so there is no one to confirm the repair (pass --yes to repair without asking)"));
+        return Err(Error::usage(
+            "not a terminal, so there is no one to confirm the repair (pass --yes to repair without asking)",
+        ));
     }
     let setup = setup(settings, &args.out, &args.accounts, args.concurrency, &args.aws, io)?;
     let options = DriftOptions {

@@ -1,8 +1,8 @@
 //! `meshsynth graph`: the producer → consumer graph as dot, Mermaid or JSON.
 
 use super::{load_topology, Io};
-use crate::error::{Error, Result};
 use crate::cli::{GraphArgs, GraphFormat};
+use crate::error::{Error, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::graph::OrgGraph;
 use crate::model::ProductId;
@@ -11,7 +11,9 @@ use crate::settings::Settings;
 pub(crate) fn run(settings: &Settings, args: &GraphArgs, io: &mut Io<'_>) -> Result<ExitCode> {
     let product = match &args.product {
         Some(p) => Some(ProductId::parse(p).ok_or_else(|| {
-            Error::usage(format!("`{p}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)"))
+            Error::usage(format!(
+                "`{p}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)"
+            ))
         })?),
         None => None,
     };

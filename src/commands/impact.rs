@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::{load_topology, Io};
-use crate::error::{Error, Result};
 use crate::cli::{ImpactArgs, ImpactFormat};
+use crate::error::{Error, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::model::access::{resolve, Reader, Requester, Resolution};
 use crate::model::{Classification, Grantee, Product, ProductId, Topology, Version, VersionStatus};
@@ -68,7 +68,9 @@ fn target(arg: &str) -> Result<(ProductId, Option<u32>)> {
         None => (arg, None),
     };
     let id = ProductId::parse(id).ok_or_else(|| {
-        Error::usage(format!("`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)"))
+        Error::usage(format!(
+            "`{id}` is not a product id (write `<domain>.<product>`, e.g. podcasts.episodes)"
+        ))
     })?;
     Ok((id, version))
 }

@@ -6,10 +6,8 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
-use crate::error::{Error, Result};
-use crate::error::Context as _;
-
 use super::Io;
+use crate::error::{Context as _, Result};
 use crate::exit::ExitCode;
 use crate::lifecycle::migrate::migrate;
 use crate::settings::{Settings, Verbosity};

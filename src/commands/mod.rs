@@ -20,8 +20,8 @@ mod warnings;
 
 use std::io::{IsTerminal, Write};
 
-use crate::error::{Error, Failure, Result};
 use crate::cli::{Cli, ColorChoice, Command};
+use crate::error::{Failure, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::model::Topology;
 use crate::settings::{AwsSettings, Settings, Verbosity};

@@ -3,8 +3,8 @@
 //! before it is written (see `crate::lifecycle::scaffold`).
 
 use super::Io;
-use crate::error::{Error, Result};
 use crate::cli::NewTeamArgs;
+use crate::error::Result;
 use crate::exit::ExitCode;
 use crate::lifecycle;
 use crate::lifecycle::scaffold::{self, NewTeam};

@@ -3,11 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-use crate::error::Context as _;
-
 use super::{load_topology, Io};
 use crate::cli::{OrgCheckArgs, OrgCommand, OrgImportArgs};
+use crate::error::{Context as _, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::lifecycle::check::{self, ServiceAccess};
 use crate::lifecycle::import::{self, ImportOptions};

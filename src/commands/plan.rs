@@ -7,14 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
-use crate::error::Context as _;
-
 use super::Io;
 use crate::cli::{AwsRunArgs, PlanArgs, ReviewFormat};
 use crate::deploy::{
     self, preview, AwsOptions, AwsSession, DeployError, PlanOptions, Progress, RetryPolicy, WaitOptions,
 };
+use crate::error::{Context as _, Error, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::model::AccountId;
 use crate::settings::{Settings, Verbosity};
@@ -81,10 +79,14 @@ pub(super) fn setup(
         let mut chosen = BTreeMap::new();
         for id in only {
             if AccountId::parse(id).is_none() {
-                return Err(Error::usage(format!("--account `{id}` is not an account id (12 digits)")));
+                return Err(Error::usage(format!(
+                    "--account `{id}` is not an account id (12 digits)"
+                )));
             }
             let Some(name) = known.get(id) else {
-                return Err(Error::usage(format!("--account {id} is not an account of the topology")));
+                return Err(Error::usage(format!(
+                    "--account {id} is not an account of the topology"
+                )));
             };
             chosen.insert(id.clone(), name.clone());
         }
@@ -220,10 +222,7 @@ pub(super) fn read_access(out: &Path) -> Result<Option<(crate::synth::decisions:
 
 /// What the deploy would change in who reads what: the synthesis's `access.json` against
 /// the record of the last complete deploy.
-pub(super) fn access_section(
-    in_force: &deploy::access::InForce,
-    out: &Path,
-) -> Result<deploy::access::AccessSection> {
+pub(super) fn access_section(in_force: &deploy::access::InForce, out: &Path) -> Result<deploy::access::AccessSection> {
     let new = read_access(out)?;
     let file = out.join(crate::synth::decisions::ACCESS_FILE);
     Ok(deploy::access::AccessSection::new(

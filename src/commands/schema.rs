@@ -1,7 +1,7 @@
 //! `meshsynth schema`: the JSON Schema of the topology format, for editors.
 
 use super::Io;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exit::ExitCode;
 
 pub(crate) fn run(args: &crate::cli::SchemaArgs, io: &mut Io<'_>) -> Result<ExitCode> {

@@ -3,11 +3,9 @@
 
 use std::time::Instant;
 
-use crate::error::{Error, Result};
-use crate::error::Context as _;
-
 use super::{load_topology, Io};
 use crate::cli::SynthArgs;
+use crate::error::{Context as _, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::render::Blueprints;
 use crate::settings::{Settings, Verbosity};

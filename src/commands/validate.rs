@@ -3,11 +3,9 @@
 //! product versions with those of an older topology (`crate::contract`):
 //! breaking changes are listed on stdout and exit 1, for a pre-commit hook.
 
-use crate::error::{Error, Result};
-use crate::error::Context as _;
-
 use super::{load_topology_with, Io};
 use crate::cli::ValidateArgs;
+use crate::error::{Context as _, Result};
 use crate::exit::{ExitCode, Finding};
 use crate::settings::{Settings, Verbosity};
 

@@ -464,4 +464,3 @@ fn single_quoted(line: &str, at: usize) -> R<(Cow<'_, str>, usize)> {
         }
     }
 }
-
