@@ -1,8 +1,9 @@
 //! Writing the output folder, or checking it (`synth --check`).
 //!
-//! `write` compares the rendered files with what is on disk, stages every added
-//! or changed file in a temporary folder next to the target, and only when all
-//! are staged moves them into place (new account folders whole, other files one
+//! [`Output`] compares the rendered files with what is on disk as they come,
+//! account folder by account folder (so the caller need not hold all of them),
+//! stages every added or changed file in a temporary folder next to the target,
+//! and only when all are staged moves them into place (new account folders whole, other files one
 //! by one, the manifest last), then removes stale files. Unchanged files are
 //! never rewritten, so their mtimes stay. If anything fails before the moves,
 //! nothing in the target has changed.
@@ -144,33 +145,6 @@ fn compare(out: &Path, f: &File) -> Result<State, EmitError> {
     }
 }
 
-/// Compares the rendered files with the folder (on every core). Reads only.
-pub(crate) fn diff(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
-    use rayon::prelude::*;
-    let on_disk = owned_files(out)?;
-    let mut changes = Changes::default();
-    if on_disk.is_empty() && !out.exists() {
-        // A new folder: nothing to compare.
-        changes.added = files.iter().map(|f| f.path.clone()).collect();
-        return Ok(changes);
-    }
-    let states = files
-        .par_iter()
-        .with_min_len(16)
-        .map(|f| compare(out, f))
-        .collect::<Vec<_>>();
-    for (f, state) in files.iter().zip(states) {
-        match state? {
-            State::Added => changes.added.push(f.path.clone()),
-            State::Changed => changes.changed.push(f.path.clone()),
-            State::Unchanged => changes.unchanged += 1,
-        }
-    }
-    let wanted: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    changes.removed = on_disk.into_iter().filter(|p| !wanted.contains(p.as_str())).collect();
-    Ok(changes)
-}
-
 /// A folder beside the target where files are written before they move into place;
 /// removed with whatever is left in it when dropped (after a failure, everything).
 /// Made with `create_dir`, so its mode follows the umask like any folder synth makes:
@@ -232,58 +206,196 @@ fn write_files(root: &Path, files: &[&File]) -> Result<(), EmitError> {
 }
 
 /// Brings the folder to exactly the rendered files (of those meshsynth owns); returns what changed.
-///
-/// Every added or changed file is first written to a staging folder beside the target (on
-/// every core); only when all are written do they move into place, so a failure before that
-/// leaves the target as it was. An account folder that does not exist yet moves as a whole
-/// (one rename instead of one per file); into a target that does not exist yet, the staging
-/// folder itself is renamed. Within existing folders, files move one by one, the manifest last:
-/// until it is in place, the folder reads as stale, never as current.
+/// All the files at once: [`Output`] takes them folder by folder as they are rendered.
+#[cfg(test)]
 pub(crate) fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
-    let changes = diff(out, files)?;
-    if changes.is_empty() {
-        return Ok(changes);
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| write_err(&parent, &e))?;
-    let staging = Staging::new(&parent)?;
-    let by_path: BTreeMap<&str, &File> = files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let staged: Vec<&File> = changes
-        .added
-        .iter()
-        .chain(&changes.changed)
-        .filter_map(|p| by_path.get(p.as_str()).copied())
-        .collect();
-    write_files(&staging.path, &staged)?;
+    let output = Output::new(out, Mode::Write)?;
+    output.put(files)?;
+    output.finish(&[])
+}
 
+/// What [`Output`] does with the files it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Compare only (`synth --check`): nothing is written.
+    Check,
+    /// Stage what differs, and move it into place in [`Output::finish`].
+    Write,
+}
+
+/// The files compared (and staged) so far.
+#[derive(Default)]
+struct Seen {
+    added: Vec<String>,
+    changed: Vec<String>,
+    /// Every path given, to find the stale files on disk at the end.
+    wanted: Vec<String>,
+    unchanged: usize,
+    staging: Option<Staging>,
+}
+
+/// An output folder being brought up to date, a batch of files at a time (from every core),
+/// so the caller can drop each batch's bytes once it is handed over: only paths are kept.
+///
+/// Every added or changed file is first written to a staging folder beside the target;
+/// only in [`Output::finish`], when every batch has been given, do they move into place,
+/// so a failure before that (here or in the caller, which then drops the `Output`, and with
+/// it the staging folder) leaves the target as it was. An account folder that does not exist
+/// yet moves as a whole (one rename instead of one per file); into a target that does not
+/// exist yet, the staging folder itself is renamed. Within existing folders, files move one by
+/// one, the manifest last: until it is in place, the folder reads as stale, never as current.
+/// Unchanged files are never rewritten, so their mtimes stay.
+pub(crate) struct Output {
+    out: PathBuf,
+    mode: Mode,
+    /// The files meshsynth owns in the target before the synth.
+    on_disk: Vec<String>,
+    /// The target does not exist: every file is new, and nothing needs comparing.
+    fresh: bool,
+    seen: std::sync::Mutex<Seen>,
+}
+
+impl Output {
+    /// Lists what the target holds; makes nothing yet (the staging folder comes with the
+    /// first file that differs, so an unchanged synth touches nothing).
+    pub(crate) fn new(out: &Path, mode: Mode) -> Result<Output, EmitError> {
+        let on_disk = owned_files(out)?;
+        let fresh = on_disk.is_empty() && !out.exists();
+        Ok(Output {
+            out: out.to_owned(),
+            mode,
+            on_disk,
+            fresh,
+            seen: std::sync::Mutex::new(Seen::default()),
+        })
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        // A panic elsewhere while holding the lock leaves plain lists behind: still usable.
+        self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The staging folder, made on first use.
+    fn staging(&self) -> Result<PathBuf, EmitError> {
+        let mut seen = self.seen();
+        if let Some(s) = &seen.staging {
+            return Ok(s.path.clone());
+        }
+        let parent = match self.out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| write_err(&parent, &e))?;
+        let staging = Staging::new(&parent)?;
+        let path = staging.path.clone();
+        seen.staging = Some(staging);
+        Ok(path)
+    }
+
+    /// Compares a batch of files with the target and, when writing, stages those that differ.
+    /// Batches may come from several threads at once; paths must not repeat across batches.
+    pub(crate) fn put(&self, files: &[File]) -> Result<(), EmitError> {
+        use rayon::prelude::*;
+        let states: Vec<State> = if self.fresh {
+            files.iter().map(|_| State::Added).collect()
+        } else {
+            files
+                .par_iter()
+                .with_min_len(16)
+                .map(|f| compare(&self.out, f))
+                .collect::<Result<_, _>>()?
+        };
+        let differ: Vec<&File> = files
+            .iter()
+            .zip(&states)
+            .filter(|(_, s)| !matches!(s, State::Unchanged))
+            .map(|(f, _)| f)
+            .collect();
+        if self.mode == Mode::Write && !differ.is_empty() {
+            write_files(&self.staging()?, &differ)?;
+        }
+        let mut seen = self.seen();
+        for (f, state) in files.iter().zip(states) {
+            seen.wanted.push(f.path.clone());
+            match state {
+                State::Added => seen.added.push(f.path.clone()),
+                State::Changed => seen.changed.push(f.path.clone()),
+                State::Unchanged => seen.unchanged += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the last files (e.g. the manifest) and, when writing, moves everything staged
+    /// into place and removes stale files. Returns what changed, paths sorted.
+    pub(crate) fn finish(self, last: &[File]) -> Result<Changes, EmitError> {
+        self.put(last)?;
+        let Output {
+            out,
+            mode,
+            on_disk,
+            seen,
+            ..
+        } = self;
+        let mut seen = seen.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.added.sort();
+        seen.changed.sort();
+        seen.wanted.sort();
+        let removed = on_disk
+            .into_iter()
+            .filter(|p| seen.wanted.binary_search(p).is_err())
+            .collect();
+        let changes = Changes {
+            added: std::mem::take(&mut seen.added),
+            changed: std::mem::take(&mut seen.changed),
+            removed,
+            unchanged: seen.unchanged,
+        };
+        if mode == Mode::Check || changes.is_empty() {
+            return Ok(changes);
+        }
+        let staging = match seen.staging.take() {
+            Some(s) => s,
+            // Only removals: an empty staging folder keeps the code below uniform.
+            None => Staging::new(
+                out.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new(".")),
+            )?,
+        };
+        move_into_place(&out, &staging.path, &changes)?;
+        drop(staging);
+        Ok(changes)
+    }
+}
+
+/// Moves staged files into the target (new account folders whole, the manifest last) and
+/// removes the stale ones.
+fn move_into_place(out: &Path, staging: &Path, changes: &Changes) -> Result<(), EmitError> {
     if !out.exists() {
         // Nothing there, so nothing removed: the staged folder is the whole output.
-        std::fs::rename(&staging.path, out).map_err(|e| write_err(out, &e))?;
-        return Ok(changes);
+        return std::fs::rename(staging, out).map_err(|e| write_err(out, &e));
     }
     // Account folders that are new move whole; the other files one by one.
     let mut new_dirs: BTreeSet<&str> = BTreeSet::new();
     let mut singles: Vec<&str> = Vec::new();
-    for f in &staged {
-        match f.path.split_once('/') {
+    for path in changes.added.iter().chain(&changes.changed) {
+        match path.split_once('/') {
             Some((dir, _)) if new_dirs.contains(dir) => {}
             Some((dir, _)) if !out.join(dir).exists() => {
                 new_dirs.insert(dir);
             }
-            _ => singles.push(&f.path),
+            _ => singles.push(path),
         }
     }
     singles.sort_by_key(|p| (*p == "manifest.json", *p));
     for dir in &new_dirs {
         let target = out.join(dir);
-        std::fs::rename(staging.path.join(dir), &target).map_err(|e| write_err(&target, &e))?;
+        std::fs::rename(staging.join(dir), &target).map_err(|e| write_err(&target, &e))?;
     }
     for rel in &singles {
         let target = out.join(rel);
-        std::fs::rename(staging.path.join(rel), &target).map_err(|e| write_err(&target, &e))?;
+        std::fs::rename(staging.join(rel), &target).map_err(|e| write_err(&target, &e))?;
     }
     for rel in &changes.removed {
         let path = out.join(rel);
@@ -295,8 +407,7 @@ pub(crate) fn write(out: &Path, files: &[File]) -> Result<Changes, EmitError> {
             }
         }
     }
-    drop(staging);
-    Ok(changes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -414,6 +525,79 @@ mod tests {
         assert_eq!(accounts.len(), 6, "no new folder appeared: {accounts:?}");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
         assert_eq!(leftovers.len(), 1, "no staging folder is left behind");
+    }
+
+    /// Batches staged and then abandoned (the caller failed before `finish`, e.g. a later
+    /// account did not render): the target is as it was and the staging folder is gone.
+    #[test]
+    fn an_output_dropped_before_finish_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let v1 = vec![file("manifest.json", "1"), file("111111111111/a.template.json", "a")];
+        write(&out, &v1).expect("write");
+        let output = Output::new(&out, Mode::Write).expect("list");
+        output
+            .put(&[file("111111111111/a.template.json", "a2")])
+            .expect("stage a change");
+        output
+            .put(&[file("222222222222/b.template.json", "b")])
+            .expect("stage a new folder");
+        let staged: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
+        assert_eq!(staged.len(), 2, "the staging folder exists while batches come");
+        drop(output);
+        assert_eq!(std::fs::read(out.join("manifest.json")).expect("read"), b"1");
+        assert_eq!(
+            std::fs::read(out.join("111111111111/a.template.json")).expect("read"),
+            b"a"
+        );
+        assert!(!out.join("222222222222").exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
+        assert_eq!(leftovers.len(), 1, "no staging folder is left behind");
+    }
+
+    /// Batches in any order, the manifest last: the same changes as one `write`, and
+    /// `Mode::Check` reports them without touching anything.
+    #[test]
+    fn batches_add_up_to_one_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let v1 = vec![
+            file("manifest.json", "1"),
+            file("111111111111/a.template.json", "a"),
+            file("333333333333/c.template.json", "c"),
+        ];
+        write(&out, &v1).expect("write");
+        let check = Output::new(&out, Mode::Check).expect("list");
+        check
+            .put(&[file("222222222222/b.template.json", "b")])
+            .expect("compare");
+        check
+            .put(&[file("111111111111/a.template.json", "a2")])
+            .expect("compare");
+        let c = check.finish(&[file("manifest.json", "1")]).expect("check");
+        assert_eq!(c.added, vec!["222222222222/b.template.json"]);
+        assert_eq!(c.changed, vec!["111111111111/a.template.json"]);
+        assert_eq!(c.removed, vec!["333333333333/c.template.json"]);
+        assert_eq!(c.unchanged, 1);
+        assert_eq!(
+            std::fs::read(out.join("111111111111/a.template.json")).expect("read"),
+            b"a"
+        );
+        let output = Output::new(&out, Mode::Write).expect("list");
+        output.put(&[file("222222222222/b.template.json", "b")]).expect("stage");
+        output
+            .put(&[file("111111111111/a.template.json", "a2")])
+            .expect("stage");
+        assert_eq!(output.finish(&[file("manifest.json", "1")]).expect("write"), c);
+        assert_eq!(
+            std::fs::read(out.join("111111111111/a.template.json")).expect("read"),
+            b"a2"
+        );
+        assert_eq!(
+            std::fs::read(out.join("222222222222/b.template.json")).expect("read"),
+            b"b"
+        );
+        assert!(!out.join("333333333333").exists());
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use super::{load_topology, Io};
 use crate::cli::SynthArgs;
-use crate::error::{Context as _, Result};
+use crate::error::Result;
+use crate::emit::{Mode, Output};
 use crate::exit::{ExitCode, Finding};
 use crate::render::Blueprints;
 use crate::settings::{Settings, Verbosity};
@@ -21,22 +22,27 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     // Freeing a large topology costs time just before the process exits anyway.
     io.leave(topology);
     let planned = started.elapsed();
-    let mut files = crate::render::render(&blueprints, &mut synthesis)?;
-    files.push(crate::render::contracts_file(&contracts));
-    files.push(crate::render::manifest::access_file(&synthesis.access));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let rendered = started.elapsed();
+    // Each account's files are compared (and staged) as soon as they are rendered and then
+    // freed: only paths and hashes outlive the render. The target changes only in `finish`.
     let out = args.out.as_path();
-    let changes = if args.check {
-        crate::emit::diff(out, &files)
-    } else {
-        crate::emit::write(out, &files)
-    }
-    .with_context(|| format!("synth into `{}` failed", out.display()))?;
+    let failed = |e: crate::emit::EmitError| crate::error::Error::Context {
+        context: format!("synth into `{}` failed", out.display()),
+        source: Box::new(e.into()),
+    };
+    let mode = if args.check { Mode::Check } else { Mode::Write };
+    let output = Output::new(out, mode).map_err(failed)?;
+    let manifest = crate::render::render_into(&blueprints, &mut synthesis, |files| output.put(&files).map_err(failed))?;
+    let last = [
+        manifest,
+        crate::render::contracts_file(&contracts),
+        crate::render::manifest::access_file(&synthesis.access),
+    ];
+    let rendered = started.elapsed();
+    let changes = output.finish(&last).map_err(failed)?;
     if verbose {
         writeln!(
             io.err,
-            "timing: load+validate {:.2}s, plan {:.2}s, render {:.2}s, {} {:.2}s",
+            "timing: load+validate {:.2}s, plan {:.2}s, render {:.2}s, {} {:.2}s (render includes comparing and staging each account's files)",
             loaded.as_secs_f64(),
             (planned - loaded).as_secs_f64(),
             (rendered - planned).as_secs_f64(),
@@ -47,7 +53,12 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     if args.check {
         if changes.is_empty() {
             if settings.verbosity != Verbosity::Quiet {
-                writeln!(io.err, "`{}` is up to date ({} files)", out.display(), files.len())?;
+                writeln!(
+                    io.err,
+                    "`{}` is up to date ({} files)",
+                    out.display(),
+                    changes.unchanged
+                )?;
             }
             return Ok(ExitCode::Success);
         }

@@ -151,12 +151,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Manifest, String> {
 }
 
 /// The manifest's bytes. `stacks` are in the order of `synthesis.stacks`; `policies` are
-/// (account, sha256, bytes) sorted by account.
-pub(super) fn manifest(
-    synthesis: &Synthesis,
-    stacks: &[RenderedStack],
-    policies: &[(String, String, Vec<u8>)],
-) -> Vec<u8> {
+/// (account, sha256) sorted by account.
+pub(super) fn manifest(synthesis: &Synthesis, stacks: &[RenderedStack], policies: &[(String, String)]) -> Vec<u8> {
     let stacks = synthesis
         .stacks
         .iter()
@@ -167,19 +163,19 @@ pub(super) fn manifest(
                 name: plan.name.clone(),
                 account: account.to_owned(),
                 region: synthesis.region.clone(),
-                template: r.file.path.clone(),
+                template: r.path.clone(),
                 depends_on: plan.depends_on.clone(),
                 wave: plan.wave,
                 resources: u32::try_from(r.resources).expect("at most MAX_RESOURCES, checked when rendered"),
                 sha256: r.sha256.clone(),
-                upload: (r.file.bytes.len() > UPLOAD_THRESHOLD)
+                upload: (r.len > UPLOAD_THRESHOLD)
                     .then(|| upload(&synthesis.org, account, &synthesis.region, &plan.name, &r.sha256)),
             }
         })
         .collect();
     let policies = policies
         .iter()
-        .map(|(account, sha, _)| ManifestPolicy {
+        .map(|(account, sha)| ManifestPolicy {
             account: account.clone(),
             file: policy_file(account),
             sha256: sha.clone(),

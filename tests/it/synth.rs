@@ -189,6 +189,60 @@ fn a_broken_blueprint_names_blueprint_stack_and_line_and_writes_nothing() {
     assert!(!out.exists(), "nothing may be written when rendering fails");
 }
 
+/// Files are staged account by account while others still render: when one account fails
+/// after the others' changed templates are staged, the existing output keeps every byte
+/// and nothing is left beside it.
+#[test]
+fn a_failure_after_other_accounts_are_staged_changes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let topology = repo().join("tests/fixtures/synth/iam.yaml");
+    let out = tmp.path().join("out");
+    synth(&topology, &out);
+    let before = tree(&out);
+    let bp = tmp.path().join("bp");
+    std::fs::create_dir_all(&bp).expect("mkdir");
+    // Every account's baseline changes (so it is staged) …
+    let bucket = std::fs::read_to_string(repo().join("blueprints/_bucket.json.hbs")).expect("read");
+    let bucket = bucket.replace(
+        "\"VersioningConfiguration\"",
+        "\"LoggingConfiguration\": {\"LogFilePrefix\": \"changed/\"},\n    \"VersioningConfiguration\"",
+    );
+    assert_ne!(
+        bucket,
+        std::fs::read_to_string(repo().join("blueprints/_bucket.json.hbs")).expect("read")
+    );
+    std::fs::write(bp.join("_bucket.json.hbs"), bucket).expect("write");
+    // … and one account's identity stack fails.
+    let identity = std::fs::read_to_string(repo().join("blueprints/identity.json.hbs")).expect("read");
+    std::fs::write(
+        bp.join("identity.json.hbs"),
+        identity.replace("\"TargetType\": \"AWS_ACCOUNT\",", "\"TargetType\" \"AWS_ACCOUNT\","),
+    )
+    .expect("write");
+    let o = meshsynth(&repo())
+        .arg("-t")
+        .arg(&topology)
+        .args(["-q", "synth", "--out"])
+        .arg(&out)
+        .arg("--blueprints")
+        .arg(&bp)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).starts_with("error: blueprint `identity` rendered invalid JSON"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(tree(&out) == before, "the output changed although synth failed");
+    let mut beside: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["bp", "out"], "no staging folder is left beside the output");
+}
+
 #[test]
 fn blueprints_can_be_overridden_per_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
