@@ -89,22 +89,31 @@ fn write_value(out: &mut Vec<u8>, v: &Value, level: usize) {
         }
         Value::Object(o) if o.is_empty() => out.extend_from_slice(b"{}"),
         Value::Object(o) => {
-            let mut entries: Vec<(&String, &Value)> = o.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (k, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                indent(out, level + 1);
-                write_string(out, k);
-                out.extend_from_slice(b": ");
-                write_value(out, item, level + 1);
+            // Maps built from BTreeMaps or sorted structs are in order already: no copy to sort.
+            if o.keys().zip(o.keys().skip(1)).all(|(a, b)| a < b) {
+                write_entries(out, o.iter(), level);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = o.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                write_entries(out, entries.into_iter(), level);
             }
-            indent(out, level);
-            out.push(b'}');
         }
     }
+}
+
+fn write_entries<'v>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'v String, &'v Value)>, level: usize) {
+    out.push(b'{');
+    for (i, (k, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        indent(out, level + 1);
+        write_string(out, k);
+        out.extend_from_slice(b": ");
+        write_value(out, item, level + 1);
+    }
+    indent(out, level);
+    out.push(b'}');
 }
 
 /// A parsed JSON value that borrows from the text it came from (the fast path of `canonicalize`).
@@ -340,8 +349,13 @@ pub(crate) fn canonicalize(text: &str) -> Option<(Vec<u8>, usize)> {
 
 /// `canonicalize` of a text with stash markers: marker `n` stands for `stashed[n]`.
 pub(crate) fn canonicalize_with(text: &str, stashed: &[&Value]) -> Option<(Vec<u8>, usize)> {
+    canonicalize_bytes(text.as_bytes(), stashed)
+}
+
+/// `canonicalize_with` of bytes (the fast renderer's buffer).
+pub(crate) fn canonicalize_bytes(text: &[u8], stashed: &[&Value]) -> Option<(Vec<u8>, usize)> {
     let mut p = Parser {
-        b: text.as_bytes(),
+        b: text,
         pos: 0,
         depth: 0,
         stashed,

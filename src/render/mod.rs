@@ -13,6 +13,7 @@
 
 mod canonical;
 mod contracts;
+mod fast;
 mod helpers;
 pub(crate) mod manifest;
 mod stash;
@@ -87,6 +88,8 @@ pub enum RenderError {
 /// The compiled blueprints.
 pub struct Blueprints {
     registry: Handlebars<'static>,
+    /// The blueprints in the subset the fast path renders (see `fast`).
+    fast: fast::Fast,
 }
 
 fn register(hb: &mut Handlebars<'static>, name: &str, text: &str) -> Result<(), RenderError> {
@@ -152,7 +155,24 @@ impl Blueprints {
         for (name, text) in &sources {
             register(&mut hb, name, text)?;
         }
-        Ok(Blueprints { registry: hb })
+        let fast = fast::Fast::new(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        Ok(Blueprints { registry: hb, fast })
+    }
+
+    /// The same blueprints rendered through Handlebars only (the reference of the differential
+    /// tests of the fast path).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn handlebars_only(mut self) -> Blueprints {
+        self.fast = fast::Fast::default();
+        self
+    }
+
+    /// Whether `blueprint` renders through the fast path (when its partials do too).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn fast_path(&self, blueprint: &str) -> bool {
+        self.fast.supports(blueprint)
     }
 
     /// Renders one blueprint with a context: canonical JSON, and the number of resources
@@ -163,6 +183,9 @@ impl Blueprints {
         stack: &str,
         context: serde_json::Value,
     ) -> Result<(Vec<u8>, usize), RenderError> {
+        if let Some(done) = self.fast.render(blueprint, &context) {
+            return Ok(done);
+        }
         let ctx = handlebars::Context::from(context);
         let render = || {
             self.registry
@@ -398,6 +421,53 @@ mod tests {
             msg.starts_with("blueprint `glue-resource-policy` rendered invalid JSON for stack `1/x` at line 3"),
             "{msg}"
         );
+    }
+
+    /// The fast path against Handlebars on small blueprints at the edges of the subset's meaning
+    /// (truthiness, missing values, `../`, locals in partials, partial hashes, fallbacks).
+    #[test]
+    fn fast_path_agrees_with_handlebars_at_the_edges() {
+        let ctx = serde_json::json!({
+            "policy": {"b": [1, 2], "a": {"y": 0, "x": ""}},
+            "zero": 0, "one": 1.5, "tiny": 1e-310, "empty": "", "none": null, "no": [], "nob": {},
+            "xs": [{"n": "a", "ys": [{"m": 1}, {"m": 2}]}, {"n": "b-c", "ys": []}],
+            "obj": {"k": {"n": "v"}}, "name": "N", "tags": [{"Key": "k", "Value": "v"}],
+        });
+        let bodies = [
+            "{\"a\": {{json policy}}, \"t\": \"{{name}}{{zero}}{{none}}{{one}}\"}",
+            "[{{#if zero}}1{{else}}2{{/if}}, {{#if one}}1{{/if}}{{#if tiny}}9,{{/if}} {{#unless empty}}3{{/unless}}, {{#if none}}4{{else}}5{{/if}}, {{#if missing}}6{{else}}7{{/if}}, {{#if no}}8{{else}}9{{/if}}, {{#if nob}}8{{else}}9{{/if}}]",
+            "[{{#each xs}}{\"i\": {{@index}}, \"f\": {{@first}}, \"l\": {{@last}}, \"n\": {{json n}}, \"id\": \"{{id n}}\", \"ys\": [{{#each ys}}[{{json m}}, {{json ../n}}, {{json ../../name}}, {{json @root.zero}}, {{@index}}],{{else}}0{{/each}}]},{{/each}}]",
+            "[{{#each xs}}{{> catalog}},{{/each}}]",
+            "[{{> catalog name=\"lit\" catalog_id=1}}, {{> catalog name=(concat name \"-\" zero) catalog_id=zero}}]",
+            "[{{#each no}}1{{else}}2{{/each}}, {{#each none}}1{{else}}3{{/each}}, {{#each obj}}{{json n}}{{else}}4{{/each}}]",
+            "{{#each none}}1{{/each}}",
+            "{{#each obj}}{{json n}}{{/each}}",
+            "{{json missing}}",
+            "{{json policy.b.x}}",
+            "[{{json policy.b.1}}, {{json policy.a.y}}, {{json xs.0.n}}, {{json this.name}}]",
+            "{\"a\": \"{{policy}}\"}",
+            "{ {{compliance \"bucket\" logged=zero}} \"x\": 1}",
+            "{ {{compliance \"nope\"}} \"x\": 1}",
+            "{ {{compliance \"bucket\" logged=missing}} \"x\": 1}",
+            "{{json (concat name xs)}}",
+            "[{{#with policy}}1{{/with}}]",
+            "{\"a\": {{json policy}}",
+        ];
+        let partial = "{\"c\": {{json catalog_id}}, \"n\": {{json name}}, \"i\": {{#if @index}}{{@index}}{{else}}0{{/if}}, \"t\": {{json @root.tags}}}";
+        for body in bodies {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("glue-resource-policy.json.hbs"), body).expect("write");
+            std::fs::write(dir.path().join("_catalog.json.hbs"), partial).expect("write");
+            let bp = Blueprints::new(Some(dir.path())).expect("compiles");
+            let fast = bp
+                .render("glue-resource-policy", "1/x", ctx.clone())
+                .map_err(|e| e.to_string());
+            let bp = bp.handlebars_only();
+            let slow = bp
+                .render("glue-resource-policy", "1/x", ctx.clone())
+                .map_err(|e| e.to_string());
+            assert_eq!(fast, slow, "{body}");
+        }
     }
 
     #[test]

@@ -18,5 +18,6 @@ mod lifecycle;
 mod load_errors;
 mod org;
 mod proptest_topology;
+mod render_fast;
 mod synth;
 mod validate_rules;
