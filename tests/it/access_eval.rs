@@ -1073,7 +1073,7 @@ fn the_example_org_in_lakeformation_mode() {
 
 /// The example org in the transition (`keep_iam_paths`): both paths at once, each judged by
 /// its own checks — every iam-mode read as in access mode iam, every Lake Formation read as
-/// in access mode lakeformation —, and `access.json` says so.
+/// in access mode lakeformation.
 #[test]
 fn the_example_org_in_transition_reads_through_both_paths() {
     let (t, _) = example();
@@ -1083,11 +1083,6 @@ fn the_example_org_in_transition_reads_through_both_paths() {
     m.roles.retain(|arn, _| !arn.contains(":role/mesh-lakeformation-"));
     assert_no_failures(&check(&transition, &m));
     assert_no_failures(&check_lf_paths(&transition, &m, true));
-    let files = rendered(&transition);
-    let access: Value = serde_json::from_slice(&files["access.json"]).expect("access.json");
-    assert_eq!(access["paths"], json!(["iam", "lakeformation"]));
-    let iam: Value = serde_json::from_slice(&rendered(&t)["access.json"]).expect("access.json");
-    assert_eq!(iam.get("paths"), None, "iam-mode access.json is unchanged");
     // The catalog policies stay, and let AWS RAM share for Lake Formation's grants.
     let central_reader = format!("arn:aws:iam::{}:role/mesh-reader-open", t.org.central_account);
     assert!(m.principal(&central_reader).is_some());
