@@ -197,6 +197,9 @@ pub(crate) fn run(settings: &Settings, args: &PlanArgs, io: &mut Io<'_>) -> Resu
             if let Some(why) = &access.unknown {
                 v["access_unknown"] = serde_json::Value::String(why.clone());
             }
+            if let Some(w) = &access.warning {
+                v["access_warning"] = serde_json::Value::String(w.clone());
+            }
             let mut s = serde_json::to_string_pretty(&v)?;
             s.push('\n');
             s

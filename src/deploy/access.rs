@@ -112,6 +112,9 @@ pub(crate) struct AccessSection {
     /// Why access was not compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) unknown: Option<String>,
+    /// Readers that would lose access mid-way (a switch from iam straight to lakeformation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) warning: Option<String>,
 }
 
 impl AccessSection {
@@ -121,6 +124,7 @@ impl AccessSection {
         let Some(new) = new else {
             return AccessSection {
                 changes: Vec::new(),
+                warning: None,
                 unknown: Some(format!(
                     "`{out_file}` does not exist (written by a meshsynth from before it); run `meshsynth synth`"
                 )),
@@ -130,13 +134,16 @@ impl AccessSection {
             InForce::Recorded(old) => AccessSection {
                 changes: access::compare(old, new),
                 unknown: None,
+                warning: access::switch_gap(old, new),
             },
             InForce::NothingDeployed => AccessSection {
                 changes: access::compare(&AccessModel::default(), new),
                 unknown: None,
+                warning: None,
             },
             InForce::Unknown { url } => AccessSection {
                 changes: Vec::new(),
+                warning: None,
                 unknown: Some(format!(
                     "no record of the access in force at `{url}` (deployed by a meshsynth from before it); \
                      the next complete `meshsynth deploy` records it"
@@ -144,6 +151,7 @@ impl AccessSection {
             },
             InForce::Unreadable { url, reason } => AccessSection {
                 changes: Vec::new(),
+                warning: None,
                 unknown: Some(format!(
                     "cannot read the record of the access in force at `{url}` ({reason}); the plan role needs \
                      `s3:GetObject` on it"
@@ -157,10 +165,14 @@ impl AccessSection {
         if let Some(why) = &self.unknown {
             return format!("Access changes: not compared: {why}\n");
         }
+        let mut s = self
+            .warning
+            .as_ref()
+            .map_or_else(String::new, |w| format!("Warning: {w}\n"));
         if self.changes.is_empty() {
-            return String::new();
+            return s;
         }
-        let mut s = format!("Access changes ({}):\n", self.changes.len());
+        s.push_str(&format!("Access changes ({}):\n", self.changes.len()));
         for c in &self.changes {
             s.push_str(&format!("  {}\n", access::line(c)));
         }
@@ -172,10 +184,14 @@ impl AccessSection {
         if let Some(why) = &self.unknown {
             return format!("**Access changes:** not compared: {}\n", why.replace('|', "\\|"));
         }
+        let mut s = self
+            .warning
+            .as_ref()
+            .map_or_else(String::new, |w| format!("> **Warning:** {}\n\n", w.replace('|', "\\|")));
         if self.changes.is_empty() {
-            return String::new();
+            return s;
         }
-        let mut s = format!("### Access changes ({})\n\n", self.changes.len());
+        s.push_str(&format!("### Access changes ({})\n\n", self.changes.len()));
         for c in &self.changes {
             let line = access::line(c);
             let (sign, rest) = line.split_at(1);
@@ -192,6 +208,7 @@ mod tests {
     fn model(org_wide: bool) -> AccessModel {
         AccessModel {
             format: ACCESS_FORMAT,
+            paths: vec!["iam".into()],
             versions: vec![crate::synth::decisions::VersionAccess {
                 product: "podcasts.episodes".into(),
                 version: 1,
@@ -247,6 +264,40 @@ mod tests {
              `s3://b/meshsynth/access.json` (s3:GetObject: AccessDenied: denied); the plan role needs \
              `s3:GetObject` on it\n"
         );
+    }
+
+    #[test]
+    fn a_switch_straight_from_iam_to_lakeformation_is_warned_of() {
+        let with = |paths: &[&str]| AccessModel {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            ..model(true)
+        };
+        let (iam, both, lf) = (
+            with(&["iam"]),
+            with(&["iam", "lakeformation"]),
+            with(&["lakeformation"]),
+        );
+        let straight = AccessSection::new(&InForce::Recorded(iam.clone()), Some(&lf), "out/access.json");
+        assert_eq!(
+            straight.render_text(),
+            "Warning: this deploy switches from access mode iam straight to lakeformation: every reader of the 1 \
+             open versions lose access from wave 1 (bucket and key policies narrow) until wave 4 (`mesh-access` \
+             grants them through Lake Formation); deploy with `org.keep_iam_paths: true` first, then without it \
+             (README, \"Switching an existing org\")\n"
+        );
+        assert!(straight
+            .render_markdown()
+            .starts_with("> **Warning:** this deploy switches"));
+        // The two steps of the switch, and a record from before `paths` (read as iam), warn of nothing.
+        let old: AccessModel = serde_json::from_str(r#"{"format": 1, "versions": [], "readers": []}"#).expect("reads");
+        assert_eq!(old.paths, vec!["iam".to_owned()]);
+        for (from, to) in [(&iam, &both), (&both, &lf), (&lf, &lf), (&iam, &iam)] {
+            let s = AccessSection::new(&InForce::Recorded(from.clone()), Some(to), "out/access.json");
+            assert_eq!(s.warning, None, "{:?} -> {:?}", from.paths, to.paths);
+        }
+        assert!(AccessSection::new(&InForce::Recorded(old), Some(&lf), "f")
+            .warning
+            .is_some());
     }
 
     #[tokio::test]

@@ -160,6 +160,39 @@ pub(crate) fn line(c: &AccessChange) -> String {
     }
 }
 
+/// The readers that lose access mid-way when `new` switches straight from the iam mode's paths
+/// (in force: `old`) to Lake Formation's, without the transitional deploy: from wave 1 (the
+/// producers' bucket and key policies narrow) and wave 3 (reader roles lose their S3 and KMS
+/// rights) until wave 4 (`mesh-access` grants them through Lake Formation). `None` when the
+/// switch keeps the old paths (`keep_iam_paths`), or is no switch at all.
+pub(crate) fn switch_gap(old: &AccessModel, new: &AccessModel) -> Option<String> {
+    if !(old.iam_paths() && !old.lakeformation() && new.lakeformation() && !new.iam_paths()) {
+        return None;
+    }
+    let open = old.versions.iter().filter(|v| v.org_wide).count();
+    let restricted: BTreeSet<String> = old
+        .versions
+        .iter()
+        .flat_map(|v| &v.readers)
+        .map(|r| format!("{} of account {}", r.through, r.account))
+        .collect();
+    const SHOWN: usize = 8;
+    let mut named: Vec<String> = restricted.iter().take(SHOWN).cloned().collect();
+    if restricted.len() > SHOWN {
+        named.push(format!("{} more", restricted.len() - SHOWN));
+    }
+    let mut who = vec![format!("every reader of the {open} open versions")];
+    if !named.is_empty() {
+        who.push(format!("the granted readers of restricted ones ({})", named.join(", ")));
+    }
+    Some(format!(
+        "this deploy switches from access mode iam straight to lakeformation: {} lose access from wave 1 \
+         (bucket and key policies narrow) until wave 4 (`mesh-access` grants them through Lake Formation); \
+         deploy with `org.keep_iam_paths: true` first, then without it (README, \"Switching an existing org\")",
+        who.join(" and ")
+    ))
+}
+
 /// What the access changes on the data of `producer` come to, for its Glue catalog policy.
 pub(crate) fn of_producer<'a>(
     changes: &'a [AccessChange],
@@ -206,6 +239,7 @@ mod tests {
     fn model(versions: Vec<VersionAccess>) -> AccessModel {
         AccessModel {
             format: ACCESS_FORMAT,
+            paths: vec!["iam".to_owned()],
             versions,
             readers: vec![],
         }

@@ -176,6 +176,7 @@ fn write_access(dir: &tempfile::TempDir, readers: &[&str]) {
     use crate::synth::decisions::{AccessModel, GrantRef, VersionAccess, VersionReader, ACCESS_FORMAT};
     let model = AccessModel {
         format: ACCESS_FORMAT,
+        paths: vec!["iam".into()],
         versions: vec![VersionAccess {
             product: "finance.payouts".into(),
             version: 2,

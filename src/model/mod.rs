@@ -231,6 +231,9 @@ pub struct Org {
     pub query_results_days: u32,
     /// Role names made data lake administrators besides the deploy role (lakeformation mode).
     pub data_lake_admins: Vec<String>,
+    /// `org.keep_iam_paths` (lakeformation mode only): the iam mode's read paths stay beside
+    /// the Lake Formation grants, for the deploy that switches an org from `iam`.
+    pub keep_iam_paths: bool,
     /// Whether the data and staging buckets write S3 server access logs to the account's log
     /// bucket (`org.access_logs`, default true).
     pub access_logs: bool,

@@ -231,6 +231,11 @@ pub(crate) struct RawOrg {
     /// administrators besides the deploy role.
     #[serde(default)]
     pub(crate) data_lake_admins: Option<S<Vec<S<String>>>>,
+    /// Access mode lakeformation, for one deploy while switching from `iam`: keep the iam
+    /// mode's read paths (bucket, key and Glue catalog policies, reader roles' S3 and KMS
+    /// rights) beside the Lake Formation grants, so no reader loses access mid-way. Default false.
+    #[serde(default)]
+    pub(crate) keep_iam_paths: Option<S<bool>>,
     /// Days after which Athena query results expire (default 30).
     #[serde(default)]
     #[schemars(range(min = 1, max = 3650))]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::{self, Decisions};
-use super::context::{common, Common};
+use super::context::{common, Common, Paths};
 use super::{names, policy, Context, Part, StackPlan, SynthError};
 use crate::model::{Access, AccountId, Product, ServiceRole};
 
@@ -73,7 +73,7 @@ pub(crate) fn stack(
     account: &AccountId,
     products: &[&Product],
     roles: &[&ServiceRole],
-    iam: bool,
+    paths: Paths,
 ) -> Result<StackPlan, SynthError> {
     let org = &d.t.org;
     // Lake Formation: the deploy role (it grants) and the org's named administrators.
@@ -84,7 +84,7 @@ pub(crate) fn stack(
         .into_iter()
         .collect();
     let key_policy = sized(
-        policy::key_policy(d, account, products, iam),
+        policy::key_policy(d, account, products, paths.iam),
         policy::KEY_POLICY_MAX,
         || format!("the KMS key policy of account {account}"),
         "it names every account approved to read the account's restricted versions; move products to another \
@@ -92,7 +92,7 @@ pub(crate) fn stack(
     )?;
     let bucket = names::data_bucket(org, account);
     let data_bucket_policy = sized(
-        policy::data_bucket_policy(d, &bucket, products, iam),
+        policy::data_bucket_policy(d, &bucket, products, paths.iam),
         policy::BUCKET_POLICY_MAX,
         || format!("the bucket policy of `{bucket}` (account {account})"),
         "it grants each product version of the account to its readers; move products to another account of the \
@@ -111,7 +111,7 @@ pub(crate) fn stack(
         policy::log_bucket_policy(&names::log_bucket(org, account), account, &sources)
     });
     let ctx = BaselineContext {
-        common: common(d, account, Part::Baseline, iam, 1),
+        common: common(d, account, Part::Baseline, paths, 1),
         workgroup: names::BASELINE_WORKGROUP.to_owned(),
         query_results_days: org.query_results_days,
         data_lake_admins,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::access::{Decisions, Pv};
 use super::consumer::{catalog_units, service_units, ReaderUnit};
-use super::context::{assemble, common, unit, Common};
+use super::context::{assemble, common, unit, Common, Paths};
 use super::reader::{role_policies, Catalog, ReaderRole, ServiceReader, Workgroup};
 use super::split::Unit;
 use super::{names, policy, Context, Part, StackPlan, SynthError};
@@ -47,7 +47,7 @@ fn group(
     role: &str,
     trusted: &[String],
     allowed: &BTreeSet<Pv<'_>>,
-    iam: bool,
+    paths: Paths,
 ) -> Result<(usize, GroupReader), SynthError> {
     let central = &d.t.org.central_account;
     let denied = d.denied(central, allowed);
@@ -60,7 +60,7 @@ fn group(
     };
     let frag = names::id_fragment(key);
     let role_id = format!("ReaderRole{frag}");
-    let (inline, managed) = role_policies(&role_id, role, central, policy::reader_policy(d, &reader, iam))?;
+    let (inline, managed) = role_policies(&role_id, role, central, policy::reader_policy(d, &reader, paths))?;
     let resources = 2 + managed.len();
     let value = GroupReader {
         role_id,
@@ -84,7 +84,7 @@ pub(crate) fn stacks(
     d: &Decisions<'_>,
     producers: &BTreeSet<&AccountId>,
     roles: &[&ServiceRole],
-    iam: bool,
+    paths: Paths,
 ) -> Result<Vec<StackPlan>, SynthError> {
     let t = d.t;
     let central = &t.org.central_account;
@@ -98,7 +98,7 @@ pub(crate) fn stacks(
             Access::Restricted => restricted.push(*r),
         }
     }
-    units.extend(service_units(d, &restricted, iam)?);
+    units.extend(service_units(d, &restricted, paths)?);
     for g in t.access_groups.values().filter(|g| g.access == Access::Restricted) {
         let trusted = [names::sso_role_pattern(central, &names::group_permission_set(&g.name))];
         let (resources, value) = group(
@@ -108,7 +108,7 @@ pub(crate) fn stacks(
             &names::group_role(&g.name),
             &trusted,
             &d.group_reads(&g.name),
-            iam,
+            paths,
         )?;
         units.push(unit(format!("group:{}", g.name), resources, value).map(ReaderUnit::Group));
     }
@@ -119,14 +119,14 @@ pub(crate) fn stacks(
         names::OPEN_READER_ROLE,
         &open_trust,
         &BTreeSet::new(),
-        iam,
+        paths,
     )?;
     Ok(
         assemble(vec![unit("open".into(), resources, open).map(ReaderUnit::Group)], units)
             .into_iter()
             .map(|(index, values)| {
                 let mut ctx = CentralContext {
-                    common: common(d, central, Part::Central, iam, index),
+                    common: common(d, central, Part::Central, paths, index),
                     catalogs: Vec::new(),
                     groups: Vec::new(),
                     readers: Vec::new(),

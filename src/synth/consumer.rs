@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::access::Decisions;
-use super::context::{assemble, common, Common};
+use super::context::{assemble, common, Common, Paths};
 use super::reader::{self, Catalog, ServiceReader};
 use super::split::Unit;
 use super::{Context, Part, StackPlan, SynthError};
@@ -48,14 +48,14 @@ pub(crate) fn catalog_units<G>(d: &Decisions<'_>, producers: &BTreeSet<&AccountI
 pub(crate) fn service_units<G>(
     d: &Decisions<'_>,
     roles: &[&ServiceRole],
-    iam: bool,
+    paths: Paths,
 ) -> Result<Vec<Unit<ReaderUnit<G>>>, SynthError> {
     let suffixes = reader::id_suffixes(roles);
     roles
         .iter()
         .map(|r| {
             let suffix = suffixes.get(r.name.as_str()).map_or("", String::as_str);
-            Ok(reader::service_reader(d, r, iam, suffix)?.map(ReaderUnit::Service))
+            Ok(reader::service_reader(d, r, paths, suffix)?.map(ReaderUnit::Service))
         })
         .collect()
 }
@@ -65,15 +65,15 @@ pub(crate) fn stacks(
     account: &AccountId,
     producers: &BTreeSet<&AccountId>,
     roles: &[&ServiceRole],
-    iam: bool,
+    paths: Paths,
 ) -> Result<Vec<StackPlan>, SynthError> {
     let mut units: Vec<Unit<ReaderUnit<()>>> = catalog_units(d, producers);
-    units.extend(service_units(d, roles, iam)?);
+    units.extend(service_units(d, roles, paths)?);
     Ok(assemble(Vec::new(), units)
         .into_iter()
         .map(|(index, values)| {
             let mut ctx = ConsumerContext {
-                common: common(d, account, Part::Consumer, iam, index),
+                common: common(d, account, Part::Consumer, paths, index),
                 catalogs: Vec::new(),
                 readers: Vec::new(),
             };

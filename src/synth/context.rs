@@ -14,7 +14,29 @@ use serde::Serialize;
 use super::access::Decisions;
 use super::split::{self, Unit};
 use super::{names, size, Part};
-use crate::model::{AccountId, Topology};
+use crate::model::{AccessMode, AccountId, Org, Topology};
+
+/// Which read paths a synthesis emits: the iam mode's (bucket, key and Glue catalog
+/// policies, reader roles' S3 and KMS rights), Lake Formation's (data lake settings,
+/// registered locations, grants, resource links), or both — for the one deploy that
+/// switches an org from iam (`org.keep_iam_paths`), so that no reader loses access mid-way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Paths {
+    pub(crate) iam: bool,
+    pub(crate) lakeformation: bool,
+}
+
+impl Paths {
+    /// The paths of an org's access mode: iam → (true, false), lakeformation → (false, true),
+    /// lakeformation with `keep_iam_paths` → (true, true).
+    pub(crate) fn of(org: &Org) -> Paths {
+        let lakeformation = org.access_mode == AccessMode::LakeFormation;
+        Paths {
+            iam: !lakeformation || org.keep_iam_paths,
+            lakeformation,
+        }
+    }
+}
 
 /// A resource tag in CloudFormation's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -38,9 +60,11 @@ pub(crate) struct Common {
     pub(crate) account: String,
     /// The stack part: `baseline`, `products`, `consumer`, `central`, `identity` or `access`.
     pub(crate) part: String,
-    /// Access mode iam (grants in bucket, key and Glue catalog policies).
+    /// The iam mode's read paths: grants in bucket, key and Glue catalog policies, reader
+    /// roles' S3 and KMS rights (access mode iam, or lakeformation with `keep_iam_paths`).
     pub(crate) iam: bool,
-    /// Access mode lakeformation (grants through Lake Formation); always `!iam`.
+    /// Lake Formation's resources: data lake settings, grants, resource links (access mode
+    /// lakeformation). Both are true for the deploy that switches an org from iam.
     pub(crate) lakeformation: bool,
     /// The account's data bucket.
     pub(crate) data_bucket: String,
@@ -83,7 +107,7 @@ pub(crate) fn stack_name(part: Part, index: usize) -> String {
 }
 
 /// The common fields of stack `index` (1-based) of a part in an account.
-pub(crate) fn common(d: &Decisions<'_>, account: &AccountId, part: Part, iam: bool, index: usize) -> Common {
+pub(crate) fn common(d: &Decisions<'_>, account: &AccountId, part: Part, paths: Paths, index: usize) -> Common {
     let org = &d.t.org;
     Common {
         org: org.name.clone(),
@@ -91,8 +115,8 @@ pub(crate) fn common(d: &Decisions<'_>, account: &AccountId, part: Part, iam: bo
         region: org.region.clone(),
         account: account.to_string(),
         part: part.as_str().to_owned(),
-        iam,
-        lakeformation: !iam,
+        iam: paths.iam,
+        lakeformation: paths.lakeformation,
         data_bucket: names::data_bucket(org, account),
         staging_bucket: names::staging_bucket(org, account),
         log_bucket: names::log_bucket(org, account),

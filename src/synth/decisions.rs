@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::access::{group_principals, service_principals, Decisions};
+use super::context::Paths;
 use super::names;
 use crate::model::access::Reader;
 use crate::model::{Access, Classification, Grant, VersionStatus};
@@ -28,6 +29,12 @@ pub(crate) const ACCESS_FORMAT: u32 = 1;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AccessModel {
     pub(crate) format: u32,
+    /// Through what readers read: `iam` (bucket, key and Glue catalog policies, reader roles'
+    /// S3 and KMS rights), `lakeformation` (Lake Formation grants through resource links), or
+    /// both (`org.keep_iam_paths`, while an org switches). Left out when it is `["iam"]`, so a
+    /// record without it (from before it) reads as `iam`.
+    #[serde(default = "iam_only", skip_serializing_if = "is_iam_only")]
+    pub(crate) paths: Vec<String>,
     /// Every product version, sorted by product id, then version.
     pub(crate) versions: Vec<VersionAccess>,
     /// Every reader of restricted data, sorted by account, then name.
@@ -91,6 +98,31 @@ pub(crate) struct ReaderSetup {
     pub(crate) workgroup: String,
     /// `s3://<staging bucket>/athena-results/<workgroup>/`: results only it may read.
     pub(crate) results: String,
+}
+
+/// The `paths` of a record that names none.
+fn iam_only() -> Vec<String> {
+    vec![PATH_IAM.to_owned()]
+}
+
+fn is_iam_only(paths: &[String]) -> bool {
+    paths == [PATH_IAM]
+}
+
+/// The names of the read paths in `paths`.
+pub(crate) const PATH_IAM: &str = "iam";
+pub(crate) const PATH_LAKEFORMATION: &str = "lakeformation";
+
+impl AccessModel {
+    /// Whether readers read through the iam mode's paths.
+    pub(crate) fn iam_paths(&self) -> bool {
+        self.paths.iter().any(|p| p == PATH_IAM)
+    }
+
+    /// Whether readers read through Lake Formation.
+    pub(crate) fn lakeformation(&self) -> bool {
+        self.paths.iter().any(|p| p == PATH_LAKEFORMATION)
+    }
 }
 
 impl GrantRef {
@@ -200,8 +232,14 @@ pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
             }),
     );
     readers.sort();
+    let p = Paths::of(&t.org);
+    let paths = [(p.iam, PATH_IAM), (p.lakeformation, PATH_LAKEFORMATION)]
+        .into_iter()
+        .filter_map(|(on, name)| on.then(|| name.to_owned()))
+        .collect();
     AccessModel {
         format: ACCESS_FORMAT,
+        paths,
         versions,
         readers,
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::{Decisions, Pv};
-use super::context::{assemble, common, unit, Common};
+use super::context::{assemble, common, unit, Common, Paths};
 use super::reader::READER_HINT;
 use super::split::Unit;
 use super::{names, policy, Context, Part, StackPlan, SynthError};
@@ -63,7 +63,7 @@ struct Grantee<'a, 't> {
     groups: Vec<(&'a str, &'a str)>,
 }
 
-fn permission_set(d: &Decisions<'_>, a: Grantee<'_, '_>, iam: bool) -> Result<Unit<PermissionSet>, SynthError> {
+fn permission_set(d: &Decisions<'_>, a: Grantee<'_, '_>, paths: Paths) -> Result<Unit<PermissionSet>, SynthError> {
     let central = &d.t.org.central_account;
     let denied = d.denied(central, a.allowed);
     let reader = policy::Reader {
@@ -73,7 +73,7 @@ fn permission_set(d: &Decisions<'_>, a: Grantee<'_, '_>, iam: bool) -> Result<Un
         denied: &denied,
         assume: Some(names::role_arn(central, &a.role)),
     };
-    let policy = policy::reader_policy(d, &reader, iam);
+    let policy = policy::reader_policy(d, &reader, paths);
     policy::check_size(&policy, policy::PERMISSION_SET_INLINE_MAX)
         .map_err(|e| SynthError::too_large(format!("the permission set `{}`", a.name), e, READER_HINT))?;
     let assignments: Vec<Assignment> = a
@@ -95,7 +95,7 @@ fn permission_set(d: &Decisions<'_>, a: Grantee<'_, '_>, iam: bool) -> Result<Un
     Ok(unit(format!("ps:{}", a.key), 1 + a.groups.len(), value))
 }
 
-pub(crate) fn stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, SynthError> {
+pub(crate) fn stacks(d: &Decisions<'_>, paths: Paths) -> Result<Vec<StackPlan>, SynthError> {
     let t = d.t;
     let org = &t.org;
     let mut open_groups = Vec::new();
@@ -113,7 +113,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, Syn
                     allowed: &allowed,
                     groups: vec![(g.name.as_str(), g.group_id.as_str())],
                 };
-                units.push(permission_set(d, a, iam)?);
+                units.push(permission_set(d, a, paths)?);
             }
         }
     }
@@ -126,7 +126,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, Syn
         allowed: &empty,
         groups: open_groups,
     };
-    let open = permission_set(d, open, iam)?;
+    let open = permission_set(d, open, paths)?;
     let instance_arn = org
         .identity_center
         .as_ref()
@@ -136,7 +136,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, iam: bool) -> Result<Vec<StackPlan>, Syn
         .into_iter()
         .map(|(index, permission_sets)| {
             let ctx = IdentityContext {
-                common: common(d, &org.management_account, Part::Identity, iam, index),
+                common: common(d, &org.management_account, Part::Identity, paths, index),
                 permission_sets,
                 instance_arn: instance_arn.clone(),
                 central_account: org.central_account.to_string(),

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::access::Decisions;
-use super::context::{assemble, common, unit, Common};
+use super::context::{assemble, common, unit, Common, Paths};
 use super::{lakeformation, Context, Part, StackPlan};
 use crate::model::{AccountId, ServiceRole};
 
@@ -70,7 +70,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, roles: &[&ServiceRo
         .into_iter()
         .map(|(index, links)| {
             let ctx = AccessContext {
-                common: common(d, account, Part::Access, false, index),
+                common: common(d, account, Part::Access, Paths::of(&d.t.org), index),
                 links,
             };
             StackPlan::new(account, Part::Access, index, Context::Access(ctx))

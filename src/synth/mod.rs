@@ -44,8 +44,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{AccessMode, AccountId, Product, ServiceRole, Topology};
+use crate::model::{AccountId, Product, ServiceRole, Topology};
 use access::Decisions;
+use context::Paths;
 
 /// The kinds of stack, in the order a reader meets them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -188,7 +189,7 @@ impl SynthError {
 pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     let d = Decisions::new(t);
     let org = &t.org;
-    let iam = org.access_mode == AccessMode::Iam;
+    let paths = Paths::of(org);
 
     let mut by_account: BTreeMap<&AccountId, Vec<&Product>> = BTreeMap::new();
     for p in t.products.values() {
@@ -222,7 +223,7 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
         Access(&'a AccountId),
     }
     let mut access_accounts: BTreeSet<&AccountId> = BTreeSet::new();
-    if !iam {
+    if paths.lakeformation {
         access_accounts.extend(consumers.iter().copied());
         access_accounts.insert(&org.central_account);
     }
@@ -244,27 +245,27 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
             Job::Baseline(a) => {
                 let products = by_account.get(a).unwrap_or(&no_products);
                 let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                (vec![baseline::stack(&d, a, products, roles, iam)?], None)
+                (vec![baseline::stack(&d, a, products, roles, paths)?], None)
             }
             Job::Products(a) => {
                 let products = by_account.get(a).unwrap_or(&no_products);
-                let policy = if iam {
-                    products::glue_policy(&d, a, products)?
+                let policy = if paths.iam {
+                    products::glue_policy(&d, a, products, paths.lakeformation)?
                 } else {
                     None
                 };
-                (products::stacks(&d, a, products, iam), policy)
+                (products::stacks(&d, a, products, paths), policy)
             }
             Job::Consumer(a) => {
                 let catalogs = reads.get(a).unwrap_or(&no_reads);
                 let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                (consumer::stacks(&d, a, catalogs, roles, iam)?, None)
+                (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
             }
             Job::Central => {
                 let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
-                (central::stacks(&d, &producers, roles, iam)?, None)
+                (central::stacks(&d, &producers, roles, paths)?, None)
             }
-            Job::Identity => (identity::stacks(&d, iam)?, None),
+            Job::Identity => (identity::stacks(&d, paths)?, None),
             Job::Access(a) => {
                 let roles = roles_by_account.get(a).unwrap_or(&no_roles);
                 (links::stacks(&d, a, roles), None)

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::access::{Decisions, Principal, Pv};
+use super::context::Paths;
 use super::names;
 use crate::model::{AccountId, Org, Product};
 
@@ -293,7 +294,15 @@ pub(crate) fn key_policy(d: &Decisions<'_>, account: &AccountId, products: &[&Pr
 }
 
 /// The Glue Data Catalog resource policy of a producer account, or `None` when it grants nothing.
-pub(crate) fn glue_resource_policy(d: &Decisions<'_>, products: &[&Product]) -> Option<Value> {
+/// Beside Lake Formation (`keep_iam_paths`) it also lets AWS RAM share the account's catalog:
+/// Lake Formation's cross-account grants (named resources) fail while a catalog policy exists
+/// that does not allow `glue:ShareResource` to `ram.amazonaws.com`.
+pub(crate) fn glue_resource_policy(
+    d: &Decisions<'_>,
+    account: &AccountId,
+    products: &[&Product],
+    lakeformation: bool,
+) -> Option<Value> {
     let g = grants(d, products);
     let mut statements = Vec::new();
     let glue_resources = |pvs: &[Pv<'_>]| -> Vec<String> {
@@ -327,6 +336,20 @@ pub(crate) fn glue_resource_policy(d: &Decisions<'_>, products: &[&Product]) -> 
             "Condition": {"ArnLike": principal_arns(readers)}
         }));
     }
+    if lakeformation && !statements.is_empty() {
+        let region = &d.t.org.region;
+        statements.push(json!({
+            "Sid": "RamSharesForLakeFormation",
+            "Effect": "Allow",
+            "Principal": {"Service": "ram.amazonaws.com"},
+            "Action": "glue:ShareResource",
+            "Resource": [
+                format!("arn:aws:glue:{region}:{account}:table/*/*"),
+                format!("arn:aws:glue:{region}:{account}:database/*"),
+                format!("arn:aws:glue:{region}:{account}:catalog")
+            ]
+        }));
+    }
     (!statements.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": statements}))
 }
 
@@ -346,15 +369,31 @@ pub(crate) struct Reader<'a, 't> {
 
 /// The identity policy of a reader: open data by the org's naming pattern (restricted to
 /// resources of the organisation), restricted data by name, and an explicit deny of every
-/// other restricted version its account can reach.
-pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) -> Value {
-    let org = &d.t.org;
+/// other restricted version its account can reach. `paths` says through what it reads:
+/// S3 and KMS directly (the iam mode's paths), Lake Formation, or both while an org switches.
+pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, paths: Paths) -> Value {
+    let mut st = query_statements(&d.t.org, r);
+    st.extend(data_path_statements(&d.t.org, paths));
+    st.extend(restricted_statements(d, r, paths.iam));
+    if let Some(role) = &r.assume {
+        st.push(json!({
+            "Sid": "AssumeReaderRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": role
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": st})
+}
+
+/// What every reader needs to query: its workgroup, the account's data catalogs, its
+/// results prefix and key, and Glue reads of the organisation's catalogs.
+fn query_statements(org: &Org, r: &Reader<'_, '_>) -> Vec<Value> {
     let region = &org.region;
     let account = r.account;
     let staging = names::staging_bucket(org, account);
     let via_s3 = format!("s3.{region}.amazonaws.com");
-    let in_org = json!({"StringEquals": {"aws:ResourceOrgID": org.organization_id}});
-    let mut st = vec![
+    vec![
         json!({
             "Sid": "RunQueries",
             "Effect": "Allow",
@@ -409,11 +448,18 @@ pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) ->
                 format!("arn:aws:glue:{region}:*:database/*"),
                 format!("arn:aws:glue:{region}:*:table/*/*")
             ],
-            "Condition": in_org
+            "Condition": {"StringEquals": {"aws:ResourceOrgID": org.organization_id}}
         }),
-    ];
-    if iam {
+    ]
+}
+
+/// How a reader reaches the data itself: the org's data buckets and keys by their naming
+/// pattern (the iam mode's path), `lakeformation:GetDataAccess`, or both.
+fn data_path_statements(org: &Org, paths: Paths) -> Vec<Value> {
+    let mut st = Vec::new();
+    if paths.iam {
         let pattern = names::data_bucket_pattern(org);
+        let in_org = json!({"StringEquals": {"aws:ResourceOrgID": org.organization_id}});
         st.push(json!({
             "Sid": "ReadOrgData",
             "Effect": "Allow",
@@ -432,10 +478,14 @@ pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) ->
             "Sid": "DecryptOrgData",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
-            "Resource": format!("arn:aws:kms:{region}:*:key/*"),
-            "Condition": {"StringEquals": {"aws:ResourceOrgID": org.organization_id, "kms:ViaService": via_s3}}
+            "Resource": format!("arn:aws:kms:{}:*:key/*", org.region),
+            "Condition": {"StringEquals": {
+                "aws:ResourceOrgID": org.organization_id,
+                "kms:ViaService": format!("s3.{}.amazonaws.com", org.region)
+            }}
         }));
-    } else {
+    }
+    if paths.lakeformation {
         st.push(json!({
             "Sid": "LakeFormationDataAccess",
             "Effect": "Allow",
@@ -443,6 +493,13 @@ pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) ->
             "Resource": "*"
         }));
     }
+    st
+}
+
+/// The restricted versions a reader may read (objects only on the iam mode's path; tables
+/// always), and the denies of every other restricted version its account reaches.
+fn restricted_statements(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) -> Vec<Value> {
+    let mut st = Vec::new();
     if !r.allowed.is_empty() {
         let rs: Vec<VersionResources> = resources_of(d, &r.allowed.iter().copied().collect::<Vec<_>>());
         if iam {
@@ -483,15 +540,7 @@ pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) ->
             "Resource": rs.iter().map(|r| r.tables_arn.clone()).collect::<Vec<_>>()
         }));
     }
-    if let Some(role) = &r.assume {
-        st.push(json!({
-            "Sid": "AssumeReaderRole",
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Resource": role
-        }));
-    }
-    json!({"Version": "2012-10-17", "Statement": st})
+    st
 }
 
 /// A role trust policy: the account root, narrowed to the given principal ARNs (patterns allowed).

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::access::{Decisions, Pv};
 use super::alarms::{self, Alarm, AlertTopic};
-use super::context::{assemble, common, unit, Common};
+use super::context::{assemble, common, unit, Common, Paths};
 use super::links::TableGrant;
 use super::split::Unit;
 use super::{lakeformation, names, policy, projection, Context, Part, PolicyPlan, StackPlan, SynthError};
@@ -210,7 +210,7 @@ fn lf_grants(d: &Decisions<'_>, p: &Product, v: &Version) -> (Vec<LfGrant>, usiz
     (grants, resources)
 }
 
-fn version(d: &Decisions<'_>, account: &AccountId, p: &Product, v: &Version, iam: bool) -> Unit<VersionContext> {
+fn version(d: &Decisions<'_>, account: &AccountId, p: &Product, v: &Version, paths: Paths) -> Unit<VersionContext> {
     let t = d.t;
     let bucket = names::data_bucket(&t.org, account);
     let prefix = names::version_prefix(&p.id, v.number);
@@ -233,7 +233,11 @@ fn version(d: &Decisions<'_>, account: &AccountId, p: &Product, v: &Version, iam
             }
         })
         .collect();
-    let (lf_grants, lf_resources) = if iam { (Vec::new(), 0) } else { lf_grants(d, p, v) };
+    let (lf_grants, lf_resources) = if !paths.lakeformation {
+        (Vec::new(), 0)
+    } else {
+        lf_grants(d, p, v)
+    };
     let description = p.description.as_deref().unwrap_or_default();
     let alarms = alarms::version_alarms(t, p, v);
     let resources = 1 + tables.len() + lf_resources + 2 * alarms.len();
@@ -255,7 +259,7 @@ fn version(d: &Decisions<'_>, account: &AccountId, p: &Product, v: &Version, iam
     unit(format!("{}@{}", p.id, v.number), resources, value)
 }
 
-pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product], iam: bool) -> Vec<StackPlan> {
+pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Product], paths: Paths) -> Vec<StackPlan> {
     let t = d.t;
     let org = &t.org;
     let mut units = Vec::new();
@@ -263,7 +267,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Produc
         // A retired version has no Glue resources: its database and tables leave the stack
         // (a destructive change `diff`, `plan` and `deploy` flag); its data in S3 stays.
         for v in p.versions.values().filter(|v| v.status != VersionStatus::Retired) {
-            units.push(version(d, account, p, v, iam).map(ProductsUnit::Version));
+            units.push(version(d, account, p, v, paths).map(ProductsUnit::Version));
         }
     }
     let mut fixed = Vec::new();
@@ -271,7 +275,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Produc
         let resources = 2 + topic.emails.len();
         fixed.push(unit("alert-topic".into(), resources, topic).map(ProductsUnit::Topic));
     }
-    if !iam {
+    if paths.lakeformation {
         let location = LakeFormationLocation {
             role_name: names::bounded("mesh-lakeformation-", &org.name, 64),
             key_arn: format!("arn:aws:kms:{}:{account}:key/*", org.region),
@@ -283,7 +287,7 @@ pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Produc
         .into_iter()
         .map(|(index, values)| {
             let mut ctx = ProductsContext {
-                common: common(d, account, Part::Products, iam, index),
+                common: common(d, account, Part::Products, paths, index),
                 versions: Vec::new(),
                 lakeformation_location: Vec::new(),
                 alert_topic: Vec::new(),
@@ -300,13 +304,14 @@ pub(crate) fn stacks(d: &Decisions<'_>, account: &AccountId, products: &[&Produc
         .collect()
 }
 
-/// Access mode iam: the account's Glue Data Catalog resource policy, if it grants anything.
+/// The iam mode's path: the account's Glue Data Catalog resource policy, if it grants anything.
 pub(crate) fn glue_policy(
     d: &Decisions<'_>,
     account: &AccountId,
     products: &[&Product],
+    lakeformation: bool,
 ) -> Result<Option<PolicyPlan>, SynthError> {
-    let Some(policy) = policy::glue_resource_policy(d, products) else {
+    let Some(policy) = policy::glue_resource_policy(d, account, products, lakeformation) else {
         return Ok(None);
     };
     policy::check_size(&policy, policy::GLUE_POLICY_MAX).map_err(|e| {

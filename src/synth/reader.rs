@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::Decisions;
-use super::context::unit;
+use super::context::{unit, Paths};
 use super::split::Unit;
 use super::{names, policy, SynthError};
 use crate::model::{Access, AccountId, ServiceRole};
@@ -155,7 +155,7 @@ pub(crate) fn id_suffixes<'r>(roles: &[&'r ServiceRole]) -> BTreeMap<&'r str, St
 pub(crate) fn service_reader(
     d: &Decisions<'_>,
     role: &ServiceRole,
-    iam: bool,
+    paths: Paths,
     suffix: &str,
 ) -> Result<Unit<ServiceReader>, SynthError> {
     let workgroup = names::service_workgroup(&role.name);
@@ -175,7 +175,7 @@ pub(crate) fn service_reader(
     let frag = names::id_fragment(&role.name);
     let id = format!("ReaderRole{frag}{suffix}");
     let role_name = names::service_reader_role(&role.name);
-    let (inline, managed) = role_policies(&id, &role_name, &role.account, policy::reader_policy(d, &reader, iam))?;
+    let (inline, managed) = role_policies(&id, &role_name, &role.account, policy::reader_policy(d, &reader, paths))?;
     let resources = 2 + managed.len();
     let value = ServiceReader {
         id,

@@ -81,6 +81,7 @@ pub(super) fn validate_org(cx: &mut Cx, of: &Path, org: &S<RawOrg>) -> Option<Or
             AccessMode::Iam
         }
     };
+    let keep_iam_paths = keep_iam_paths(cx, of, o.keep_iam_paths.as_ref(), access_mode, &mut ok);
     let identity_center = o.identity_center.as_ref().map(|ic| identity_center(cx, of, ic));
     let owners = owners::validate_owners(cx, of, o.owners.as_ref());
     let tags = tags(cx, of, o.tags.as_ref());
@@ -102,8 +103,36 @@ pub(super) fn validate_org(cx: &mut Cx, of: &Path, org: &S<RawOrg>) -> Option<Or
         tags,
         query_results_days,
         data_lake_admins,
+        keep_iam_paths,
         access_logs: o.access_logs.as_ref().is_none_or(|a| a.value),
     })
+}
+
+/// `keep_iam_paths`: only beside `access_mode: lakeformation` (in mode iam the paths are the
+/// mode itself); a reminder that it is meant for one deploy.
+fn keep_iam_paths(cx: &mut Cx, of: &Path, keep: Option<&S<bool>>, mode: AccessMode, ok: &mut bool) -> bool {
+    let Some(keep) = keep.filter(|k| k.value) else {
+        return false;
+    };
+    if mode != AccessMode::LakeFormation {
+        cx.error(
+            of,
+            keep,
+            "`keep_iam_paths: true` needs `access_mode: lakeformation`",
+            "it keeps the iam mode's read paths beside the Lake Formation grants while an org switches; \
+             set `access_mode: lakeformation` with it, or remove it",
+        );
+        *ok = false;
+        return false;
+    }
+    cx.warn(
+        of,
+        keep,
+        "`keep_iam_paths: true` keeps the iam mode's read paths beside the Lake Formation grants",
+        "it is the first of two deploys that switch an org from iam (see README, \"Switching an existing org\"); \
+         remove it and deploy again once this deploy is done",
+    );
+    true
 }
 
 /// Identity Center: an instance ARN and an identity store id.
@@ -200,4 +229,62 @@ fn is_region(s: &str) -> bool {
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::model::AccessMode;
+
+    /// An invalid fixture with `edit` applied, read through `model::load` (the fast YAML
+    /// reader, for this block style) and validated: the model's org and the messages.
+    fn validated(fixture: &str, edit: impl Fn(String) -> String) -> (Option<crate::model::Org>, Vec<String>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/invalid")
+            .join(fixture);
+        let text = edit(std::fs::read_to_string(&path).expect("the fixture"));
+        let raw = crate::model::load::from_str(Path::new("org.yaml"), &text).expect("reads");
+        match crate::validate::validate(raw) {
+            Ok((t, warnings)) => (Some(t.org), warnings.iter().map(ToString::to_string).collect()),
+            Err(errors) => (None, errors.iter().map(ToString::to_string).collect()),
+        }
+    }
+
+    #[test]
+    fn keep_iam_paths_is_read_beside_lakeformation_and_warned_of() {
+        let lakeformation = |s: String| {
+            s.replace(
+                "  region: eu-west-1\n",
+                "  region: eu-west-1\n  access_mode: lakeformation\n",
+            )
+        };
+        let (org, warnings) = validated("keep-iam-paths-in-iam-mode.yaml", lakeformation);
+        let org = org.expect("valid");
+        assert_eq!((org.access_mode, org.keep_iam_paths), (AccessMode::LakeFormation, true));
+        assert!(
+            warnings.iter().any(|w| w
+                .contains("`keep_iam_paths: true` keeps the iam mode's read paths beside the Lake Formation grants")),
+            "{warnings:?}"
+        );
+        let (org, warnings) = validated("keep-iam-paths-in-iam-mode.yaml", |s| {
+            lakeformation(s).replace("keep_iam_paths: true", "keep_iam_paths: false")
+        });
+        assert_eq!(org.map(|o| o.keep_iam_paths), Some(false));
+        assert!(!warnings.iter().any(|w| w.contains("keep_iam_paths")), "{warnings:?}");
+        // While the iam paths are kept, IAM still cannot hide a column.
+        let (org, errors) = validated("sensitive-column-in-open-product-iam.yaml", |s| {
+            s.replace(
+                "  region: eu-west-1\n",
+                "  region: eu-west-1\n  access_mode: lakeformation\n  keep_iam_paths: true\n",
+            )
+        });
+        assert!(org.is_none());
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("which the iam read paths that `keep_iam_paths` keeps cannot hide")),
+            "{errors:?}"
+        );
+    }
 }

@@ -60,9 +60,16 @@ impl Validator<'_> {
         }
     }
 
-    /// IAM cannot hide a column: in access mode iam, sensitive columns need a restricted product.
+    /// IAM cannot hide a column: while the iam mode's read paths exist (access mode iam, or
+    /// `keep_iam_paths`), sensitive columns need a restricted product.
     pub(super) fn sensitive_columns(&mut self) {
-        let iam = self.org.as_ref().is_some_and(|o| o.access_mode == AccessMode::Iam);
+        let Some(org) = self.org.as_ref() else {
+            return;
+        };
+        let (iam, what, hint) = match org.access_mode {
+            AccessMode::Iam => (true, "access mode iam", "make the product `classification: restricted`, or set `org.access_mode: lakeformation` so org-wide grants leave sensitive columns out"),
+            AccessMode::LakeFormation => (org.keep_iam_paths, "the iam read paths that `keep_iam_paths` keeps", "make the product `classification: restricted`, or deploy without `org.keep_iam_paths` (its bucket and key policies let the whole org read every column)"),
+        };
         if !iam {
             return;
         }
@@ -86,12 +93,10 @@ impl Validator<'_> {
                 self.cx.errors.push(Diagnostic {
                     loc: l.clone(),
                     message: format!(
-                        "open product `{}` has a sensitive column (`{col}`), which access mode iam cannot hide",
+                        "open product `{}` has a sensitive column (`{col}`), which {what} cannot hide",
                         p.id
                     ),
-                    hint: Some(
-                        "make the product `classification: restricted`, or set `org.access_mode: lakeformation` so org-wide grants leave sensitive columns out".into(),
-                    ),
+                    hint: Some(hint.into()),
                 });
             }
         }

@@ -792,6 +792,12 @@ fn lf_expected(t: &Topology) -> BTreeMap<(ProductId, u32), BTreeMap<String, bool
 ///   roles of `lf_expected` (sensitive ones only with `columns: all`), each through a
 ///   resource link in its own account, and no column of a retired version by anyone.
 fn check_lf(t: &Topology, m: &Mesh) -> Vec<String> {
+    check_lf_paths(t, m, false)
+}
+
+/// `check_lf`; with `iam_paths` (`keep_iam_paths`), reads through the iam mode's paths are
+/// expected beside Lake Formation's, and `check` judges those.
+fn check_lf_paths(t: &Topology, m: &Mesh, iam_paths: bool) -> Vec<String> {
     let mut failures = Vec::new();
     let deploy_role = t.org.deploy_role.as_str();
     let grantors: BTreeSet<&str> = m.lf.grants.iter().map(|g| g.grantor.as_str()).collect();
@@ -899,7 +905,7 @@ fn check_lf(t: &Topology, m: &Mesh) -> Vec<String> {
             let readers = &expected[&(id.clone(), *n)];
             let label = format!("{id}@{n}");
             for who in &principals {
-                if who.account != v.account && reads_any_of(m, who, &v) {
+                if !iam_paths && who.account != v.account && reads_any_of(m, who, &v) {
                     failures.push(format!("{} reads {label} outside Lake Formation", who.arn));
                 }
                 let want = readers.get(&who.arn);
@@ -1065,6 +1071,34 @@ fn the_example_org_in_lakeformation_mode() {
     );
 }
 
+/// The example org in the transition (`keep_iam_paths`): both paths at once, each judged by
+/// its own checks — every iam-mode read as in access mode iam, every Lake Formation read as
+/// in access mode lakeformation.
+#[test]
+fn the_example_org_in_transition_reads_through_both_paths() {
+    let (t, _) = example();
+    let (transition, _) = switch_of(&t);
+    let mut m = synthesise(&transition);
+    // Lake Formation's own data-location role (trusted by the service only) is no reader.
+    m.roles.retain(|arn, _| !arn.contains(":role/mesh-lakeformation-"));
+    assert_no_failures(&check(&transition, &m));
+    assert_no_failures(&check_lf_paths(&transition, &m, true));
+    // The catalog policies stay, and let AWS RAM share for Lake Formation's grants.
+    let central_reader = format!("arn:aws:iam::{}:role/mesh-reader-open", t.org.central_account);
+    assert!(m.principal(&central_reader).is_some());
+    assert!(!m.glue_policies.is_empty());
+    for (account, policy) in &m.glue_policies {
+        let ram = policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .find(|s| s["Sid"] == "RamSharesForLakeFormation")
+            .unwrap_or_else(|| panic!("the catalog policy of {account} lets RAM share"));
+        assert_eq!(ram["Principal"], json!({"Service": "ram.amazonaws.com"}));
+        assert_eq!(ram["Action"], "glue:ShareResource");
+    }
+}
+
 /// House blueprints that forget the excluded columns are caught: the producer's
 /// organisation-wide grant then shares the sensitive column, and an account's grant to its
 /// readers asks for a column the account does not hold.
@@ -1141,4 +1175,246 @@ fn generated_lakeformation_orgs_cover_sensitive_reads() {
     }
     assert_eq!(seen.get("unexpected"), None, "{seen:?}");
     assert_eq!(seen.len(), 3, "{seen:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Switching an org from iam to lakeformation, wave by wave: who reads what at every
+// point of the deploy (README, "Switching an existing org from `iam` to `lakeformation`").
+
+/// A synthesis's rendered files by path (`manifest.json`, `<account>/<file>`).
+fn rendered(t: &Topology) -> BTreeMap<String, Vec<u8>> {
+    let mut synthesis = meshsynth::synth::plan(t).expect("plans");
+    let blueprints = meshsynth::render::Blueprints::new(None).expect("blueprints");
+    meshsynth::render::render(&blueprints, &mut synthesis)
+        .expect("renders")
+        .into_iter()
+        .map(|f| (f.path, f.bytes))
+        .collect()
+}
+
+/// What is deployed at each point of a deploy of `new` over `old`, in the order `deploy`
+/// runs it (`src/deploy/execute.rs`): after each wave, its stacks of `new` in place of their
+/// old counterparts, and each account's new Glue catalog policy with its (last) products
+/// stack; then the catalog policies `new` has no products wave for, and the deletion of
+/// those it has none of; last, the deletion of the stacks it no longer has. Each point is
+/// labelled and holds the deployed files (templates and catalog policies only).
+fn deploy_points(
+    t: &Topology,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+) -> Vec<(String, Mesh)> {
+    let manifest: Value = serde_json::from_slice(&new["manifest.json"]).expect("a manifest");
+    let deployed = |path: &str| path.ends_with(".template.json") || path.ends_with("/glue-resource-policy.json");
+    let mut now: BTreeMap<String, Vec<u8>> = old
+        .iter()
+        .filter(|(p, _)| deployed(p))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect();
+    let stacks: Vec<(String, String, u64, String)> = manifest["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .map(|s| {
+            let field = |k: &str| s[k].as_str().expect("a string").to_owned();
+            (
+                field("account"),
+                field("name"),
+                s["wave"].as_u64().expect("a wave"),
+                field("template"),
+            )
+        })
+        .collect();
+    let mut policy_wave: BTreeMap<String, u64> = BTreeMap::new();
+    for (account, name, wave, _) in &stacks {
+        if name.starts_with("mesh-products") {
+            let w = policy_wave.entry(account.clone()).or_insert(*wave);
+            *w = (*w).max(*wave);
+        }
+    }
+    let policies: BTreeMap<String, String> = manifest["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .map(|p| {
+            (
+                p["account"].as_str().expect("an account").to_owned(),
+                p["file"].as_str().expect("a file").to_owned(),
+            )
+        })
+        .collect();
+    let read = |files: &BTreeMap<String, Vec<u8>>| {
+        Mesh::read(
+            files.iter().map(|(p, b)| (p.as_str(), b.as_slice())),
+            &t.org.organization_id,
+            &t.org.region,
+        )
+    };
+    let mut points = Vec::new();
+    let last = stacks.iter().map(|s| s.2).max().unwrap_or(0);
+    for wave in 1..=last {
+        for (_, _, _, template) in stacks.iter().filter(|s| s.2 == wave) {
+            now.insert(template.clone(), new[template].clone());
+        }
+        for (account, file) in &policies {
+            if policy_wave.get(account) == Some(&wave) {
+                now.insert(file.clone(), new[file].clone());
+            }
+        }
+        points.push((format!("after wave {wave}"), read(&now)));
+    }
+    for (account, file) in &policies {
+        if !policy_wave.contains_key(account) {
+            now.insert(file.clone(), new[file].clone());
+        }
+    }
+    now.retain(|p, _| !p.ends_with("/glue-resource-policy.json") || new.contains_key(p));
+    points.push(("after the catalog policies".to_owned(), read(&now)));
+    now.retain(|p, _| new.contains_key(p));
+    let expected: BTreeMap<&String, &Vec<u8>> = new.iter().filter(|(p, _)| deployed(p)).collect();
+    assert_eq!(
+        now.iter().collect::<BTreeMap<_, _>>(),
+        expected,
+        "the deploy ends at the new synthesis"
+    );
+    points.push(("after the stack deletions".to_owned(), read(&now)));
+    points
+}
+
+/// Every (principal, product version, table, column) read at a point of a deploy: through
+/// the iam mode's paths (the whole version: object with its key, listing, every table) or
+/// through Lake Formation (`Mesh::lf_select`, column by column).
+fn reads(t: &Topology, m: &Mesh) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    // Lake Formation's own data-location role (trusted by the service only) is no reader.
+    for who in m
+        .principals()
+        .into_iter()
+        .filter(|p| !p.arn.contains(":role/mesh-lakeformation-"))
+    {
+        for (id, p) in &t.products {
+            for (n, ver) in &p.versions {
+                let v = version(t, id, *n);
+                let whole = reads_all_of(m, &who, &v);
+                for table in &ver.tables {
+                    let columns = table
+                        .columns
+                        .iter()
+                        .map(|c| &c.name)
+                        .chain(table.partition_keys.iter().map(|c| &c.name));
+                    for col in columns {
+                        let at = (
+                            v.account.as_str(),
+                            v.database.as_str(),
+                            table.name.as_str(),
+                            col.as_str(),
+                        );
+                        if whole || m.lf_select(&who, &t.org.deploy_role, &v.bucket, at).is_some() {
+                            out.insert((who.arn.clone(), format!("{id}@{n}"), format!("{}.{col}", table.name)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The reads lost mid-way by a sequence of deploys (each a list of points): every read at
+/// the start and at the end that some point in between lacks, as `point: principal reads
+/// version table.column`. Also the reads some point has that neither end has (a transient
+/// grant), so the transition never widens access either.
+fn lost_mid_way(t_start: &Topology, start: &Mesh, steps: &[(&Topology, Vec<(String, Mesh)>)]) -> Vec<String> {
+    let before = reads(t_start, start);
+    let (t_end, last) = steps.last().expect("a step");
+    let after = reads(t_end, &last.last().expect("a point").1);
+    let kept: BTreeSet<_> = before.intersection(&after).cloned().collect();
+    let either: BTreeSet<_> = before.union(&after).cloned().collect();
+    let mut failures = Vec::new();
+    for (i, (t, points)) in steps.iter().enumerate() {
+        for (label, m) in points {
+            let now = reads(t, m);
+            for (who, pv, col) in kept.difference(&now) {
+                failures.push(format!("step {}, {label}: {who} no longer reads {pv} {col}", i + 1));
+            }
+            for (who, pv, col) in now.difference(&either) {
+                failures.push(format!(
+                    "step {}, {label}: {who} reads {pv} {col}, which it reads neither before nor after",
+                    i + 1
+                ));
+            }
+        }
+    }
+    failures
+}
+
+/// The iam org `t`, the same in access mode lakeformation with `keep_iam_paths`, and without.
+fn switch_of(t: &Topology) -> (Topology, Topology) {
+    let mut transition = t.clone();
+    transition.org.access_mode = AccessMode::LakeFormation;
+    transition.org.keep_iam_paths = true;
+    let mut lf = transition.clone();
+    lf.org.keep_iam_paths = false;
+    (transition, lf)
+}
+
+/// Simulates both ways of switching `t` (an iam org) to lakeformation, wave by wave, with
+/// the evaluator: the two deploys through `keep_iam_paths` lose nobody's access at any point
+/// (and widen nobody's); the single deploy straight to lakeformation does lose some (so the
+/// check is not vacuous). Returns those losses.
+fn check_switch(t: &Topology) -> Vec<String> {
+    assert_eq!(t.org.access_mode, AccessMode::Iam);
+    let (transition, lf) = switch_of(t);
+    let (iam_files, transition_files, lf_files) = (rendered(t), rendered(&transition), rendered(&lf));
+    let start = Mesh::read(
+        iam_files.iter().map(|(p, b)| (p.as_str(), b.as_slice())),
+        &t.org.organization_id,
+        &t.org.region,
+    );
+    let two_steps = [
+        (&transition, deploy_points(t, &iam_files, &transition_files)),
+        (&lf, deploy_points(t, &transition_files, &lf_files)),
+    ];
+    assert_no_failures(&lost_mid_way(t, &start, &two_steps));
+    // Each step on its own, too: the transition keeps what iam reads, the final deploy what
+    // the transition and lakeformation both read.
+    let first = &two_steps[..1];
+    assert_no_failures(&lost_mid_way(t, &start, first));
+    let transition_end = &two_steps[0].1.last().expect("a point").1;
+    assert_no_failures(&lost_mid_way(&transition, transition_end, &two_steps[1..]));
+    let straight = [(&lf, deploy_points(t, &iam_files, &lf_files))];
+    lost_mid_way(t, &start, &straight)
+}
+
+#[test]
+fn switching_the_example_org_to_lakeformation_loses_no_reader_mid_way() {
+    let (t, _) = example();
+    let losses = check_switch(&t);
+    // Straight to lakeformation, the central account's open reader stops reading an open
+    // version of another account at wave 1, when its producer's bucket policy narrows.
+    let central = t.org.central_account.to_string();
+    let open_reader = format!("arn:aws:iam::{central}:role/mesh-reader-open");
+    assert!(
+        losses
+            .iter()
+            .any(|l| l.starts_with(&format!("step 1, after wave 1: {open_reader} no longer reads "))),
+        "{losses:#?}"
+    );
+    assert!(
+        !losses.iter().any(|l| l.contains("after the stack deletions")),
+        "{losses:#?}"
+    );
+}
+
+#[test]
+fn switching_generated_orgs_to_lakeformation_loses_no_reader_mid_way() {
+    let mut straight_losses = 0;
+    for spec in samples(org_strategy(5), 6) {
+        let (org, teams, _) = build(&spec);
+        let t = topology(&org, &teams);
+        straight_losses += usize::from(!check_switch(&t).is_empty());
+    }
+    assert!(
+        straight_losses > 0,
+        "no generated org loses access on a switch straight to lakeformation"
+    );
 }

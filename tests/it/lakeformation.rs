@@ -2,11 +2,12 @@
 //! loopback port, through `scripts/local-aws`):
 //! - a generated org in lakeformation mode with sensitive columns synthesises,
 //!   lints clean with cfn-lint, deploys, and then plans unchanged;
-//! - the example org switched from `iam` to `lakeformation` plans the switch
-//!   (data lake settings, registered locations, grants and resource links
-//!   added; bucket, key and reader policies narrowed; every Glue catalog policy
-//!   deleted), deploys it with the catalog policies deleted after every wave
-//!   (after the grants that replace them), and then plans unchanged.
+//! - the example org switched from `iam` to `lakeformation` in two deploys:
+//!   with `keep_iam_paths` (data lake settings, registered locations, grants
+//!   and resource links added, the catalog policies let AWS RAM share, nothing
+//!   narrows), then without (bucket, key and reader policies narrowed, every
+//!   Glue catalog policy deleted after every wave); each deploys, lints clean
+//!   and then plans unchanged. Straight to `lakeformation`, the plan warns.
 //!
 //! moto accepts the `AWS::LakeFormation::*` and `AWS::Glue::*` resources
 //! without creating them (see the README's emulator section): these tests prove
@@ -173,6 +174,51 @@ fn a_generated_lakeformation_org_with_sensitive_columns_deploys_and_plans_unchan
     assert!(after.keys().any(|k| k.ends_with("/mesh-access")), "{after:#?}");
 }
 
+/// Writes `accounts/org.yaml` with `access_mode` set to `mode` (and `keep_iam_paths: true`
+/// after it when `keep`), then synthesises.
+fn switch_to(moto: &Moto, dir: &Path, mode: &str, keep: bool) {
+    let org = dir.join("accounts/org.yaml");
+    let text = std::fs::read_to_string(&org).expect("org.yaml");
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.contains("keep_iam_paths"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mode_line = kept
+        .lines()
+        .find(|l| l.trim_start().starts_with("access_mode:"))
+        .expect("org.yaml sets access_mode")
+        .to_owned();
+    let mut new_line = format!("  access_mode: {mode}");
+    if keep {
+        new_line.push_str("\n  keep_iam_paths: true");
+    }
+    std::fs::write(&org, kept.replace(&mode_line, &new_line)).expect("write org.yaml");
+    let r = run(moto, dir, &["-q", "synth"]);
+    assert_eq!(r.code, Some(0), "synth failed: {}", r.stderr);
+}
+
+/// Deploys, checks the phases and what was deployed, and that a plan afterwards is clean.
+fn deploy_step(moto: &Moto, dir: &Path, phases_wanted: &[&str], deployed: &str) {
+    let r = run(moto, dir, &["deploy", "--yes"]);
+    assert_eq!(r.code, Some(0), "the deploy failed:\n{}{}", r.stdout, r.stderr);
+    let phases: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("wave ") || l.starts_with("catalog policies"))
+        .map(|l| l.split(':').next().unwrap_or(l))
+        .collect();
+    assert_eq!(phases, phases_wanted, "{}", r.stderr);
+    assert!(r.stdout.contains(deployed), "{}", r.stdout);
+    let (after, policies) = plan_statuses(moto, dir, "accounts");
+    assert!(after.values().all(|s| s == "no_changes"), "{after:#?}");
+    assert!(policies.iter().all(|p| p == "no_changes"), "{policies:?}");
+}
+
+/// The example org, deployed in access mode iam, switched in two deploys: first with
+/// `keep_iam_paths` (the Lake Formation resources are added and nothing narrows), then
+/// without (the iam paths go, the catalog policies last). Straight to lakeformation, the
+/// plan warns that readers lose access mid-way.
 #[test]
 fn the_example_org_switches_from_iam_to_lakeformation() {
     let ws = tempfile::tempdir().expect("a temp dir");
@@ -183,64 +229,92 @@ fn the_example_org_switches_from_iam_to_lakeformation() {
     let r = run(&moto, dir, &["-q", "deploy", "--yes"]);
     assert_eq!(r.code, Some(0), "deploy in access mode iam failed:\n{}", r.stderr);
 
-    // The switch: one line of org.yaml.
-    let org = dir.join("accounts/org.yaml");
-    let text = std::fs::read_to_string(&org).expect("org.yaml");
-    let switched = text.replace("  access_mode: iam\n", "  access_mode: lakeformation\n");
-    assert_ne!(text, switched);
-    std::fs::write(&org, switched).expect("write org.yaml");
-    let r = run(&moto, dir, &["-q", "synth"]);
-    assert_eq!(r.code, Some(0), "synth failed: {}", r.stderr);
+    // Straight to lakeformation: the plan says who loses access, and what to do instead.
+    switch_to(&moto, dir, "lakeformation", false);
+    let r = run(&moto, dir, &["-q", "plan"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "Warning: this deploy switches from access mode iam straight to lakeformation: every reader of the "
+        ) && r.stdout.contains("deploy with `org.keep_iam_paths: true` first"),
+        "{}",
+        r.stdout
+    );
 
+    // Step 1: lakeformation beside the iam paths. Nothing narrows, no catalog policy goes.
+    switch_to(&moto, dir, "lakeformation", true);
+    let out = dir.join("out");
+    cfn_lint(&out);
     let r = run(&moto, dir, &["-q", "plan"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let plan = r.stdout;
     for line in [
         "    + Add     DataLakeSettings  AWS::LakeFormation::DataLakeSettings\n",
         "    + Add     LakeFormationDataLocation  AWS::LakeFormation::Resource\n",
-        "  glue resource policy  delete\n",
+        "  glue resource policy  update\n",
         "  mesh-access  create  ",
-        "    ~ Modify  DataBucketPolicy  AWS::S3::BucketPolicy  ",
     ] {
         assert!(plan.contains(line), "the plan has no `{}`:\n{plan}", line.trim_end());
     }
+    for absent in [
+        "Warning:",
+        "DataBucketPolicy",
+        "KeyPolicy",
+        "glue resource policy  delete",
+    ] {
+        assert!(!plan.contains(absent), "step 1 plans `{absent}`:\n{plan}");
+    }
     let (stacks, policies) = plan_statuses(&moto, dir, "accounts");
-    assert!(
-        !policies.is_empty() && policies.iter().all(|p| p == "delete"),
-        "{policies:?}"
-    );
-    assert!(
-        stacks.values().all(|s| s != "delete"),
-        "the switch deletes no stack: {stacks:#?}"
+    let n_policies = policies.len();
+    assert!(n_policies > 0 && policies.iter().all(|p| p == "update"), "{policies:?}");
+    assert!(stacks.values().all(|s| s != "delete"), "{stacks:#?}");
+    let created = stacks.values().filter(|s| *s == "create").count();
+    let updated = stacks.values().filter(|s| *s == "update").count();
+    let waves = [
+        "wave 1 (baseline)",
+        "wave 2 (products)",
+        "wave 3 (central, consumer)",
+        "wave 4 (access, identity)",
+    ];
+    deploy_step(
+        &moto,
+        dir,
+        &waves,
+        &format!("Deployed: {created} created, {updated} updated, 0 deleted, {n_policies} policies applied, 0 policies deleted"),
     );
 
-    // Deploy: the catalog policies go after every wave, the access stacks included.
-    let r = run(&moto, dir, &["deploy", "--yes"]);
-    assert_eq!(r.code, Some(0), "the switch failed:\n{}{}", r.stdout, r.stderr);
-    let phases: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("wave ") || l.starts_with("catalog policies"))
-        .map(|l| l.split(':').next().unwrap_or(l))
-        .collect();
-    assert_eq!(
-        phases,
-        [
-            "wave 1 (baseline)",
-            "wave 2 (products)",
-            "wave 3 (central, consumer)",
-            "wave 4 (access, identity)",
-            "catalog policies"
-        ],
-        "{}",
-        r.stderr
-    );
+    // Step 2: without the iam paths. Bucket, key and reader policies narrow; every catalog
+    // policy is deleted after every wave.
+    switch_to(&moto, dir, "lakeformation", false);
+    let r = run(&moto, dir, &["-q", "plan"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let plan = r.stdout;
+    for line in [
+        "    ~ Modify  DataBucketPolicy  AWS::S3::BucketPolicy  ",
+        "  glue resource policy  delete\n",
+    ] {
+        assert!(plan.contains(line), "the plan has no `{}`:\n{plan}", line.trim_end());
+    }
+    for absent in ["Warning:", "  mesh-access  create", "DataLakeSettings"] {
+        assert!(!plan.contains(absent), "step 2 plans `{absent}`:\n{plan}");
+    }
+    let (stacks, policies) = plan_statuses(&moto, dir, "accounts");
     assert!(
-        r.stdout.contains(&format!("{} policies deleted", policies.len())),
-        "{}",
-        r.stdout
+        policies.len() == n_policies && policies.iter().all(|p| p == "delete"),
+        "{policies:?}"
     );
-    let (after, policies) = plan_statuses(&moto, dir, "accounts");
-    assert!(after.values().all(|s| s == "no_changes"), "{after:#?}");
+    assert!(stacks.values().all(|s| s != "delete" && s != "create"), "{stacks:#?}");
+    let updated = stacks.values().filter(|s| *s == "update").count();
+    let mut with_policies = waves.to_vec();
+    with_policies.push("catalog policies");
+    deploy_step(
+        &moto,
+        dir,
+        &with_policies,
+        &format!(
+            "Deployed: 0 created, {updated} updated, 0 deleted, 0 policies applied, {n_policies} policies deleted"
+        ),
+    );
+    let (_, policies) = plan_statuses(&moto, dir, "accounts");
     assert!(policies.is_empty(), "{policies:?}");
 }

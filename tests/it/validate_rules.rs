@@ -225,6 +225,11 @@ error: tests/fixtures/invalid/duplicate-product.yaml:104:11: `grants` on open pr
 "#,
     ),
     (
+        "keep-iam-paths-in-iam-mode",
+        r#"error: tests/fixtures/invalid/keep-iam-paths-in-iam-mode.yaml:13:19: `keep_iam_paths: true` needs `access_mode: lakeformation` (it keeps the iam mode's read paths beside the Lake Formation grants while an org switches; set `access_mode: lakeformation` with it, or remove it)
+"#,
+    ),
+    (
         "logical-id-collision",
         r#"error: tests/fixtures/invalid/logical-id-collision.yaml:91:15: product `finance.payouts1` would share CloudFormation logical ids with `finance.payouts-1` (rename one of them: names that differ only in `-` or `_` collide)
 "#,
@@ -368,7 +373,7 @@ error: tests/fixtures/invalid/undeclared-domain.yaml:110:18: consumed product `p
     ),
     (
         "unknown-key",
-        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, data_lake_admins, query_results_days, access_logs (see `meshsynth schema` for the format)
+        r#"error: tests/fixtures/invalid/unknown-key.yaml:5:3: unknown field `colour`, expected one of name, organization_id, management_account, central_account, region, deploy_role, access_mode, identity_center, owners, tags, data_lake_admins, keep_iam_paths, query_results_days, access_logs (see `meshsynth schema` for the format)
 "#,
     ),
     (
