@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::{load_topology, Io};
 use crate::cli::SynthArgs;
-use crate::error::Result;
 use crate::emit::{Mode, Output};
+use crate::error::Result;
 use crate::exit::{ExitCode, Finding};
 use crate::render::Blueprints;
 use crate::settings::{Settings, Verbosity};

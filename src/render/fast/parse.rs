@@ -333,9 +333,8 @@ fn operand(token: &str, partial: bool) -> Result<Expr, Unsupported> {
         }
         return Err(format!("literal `{token}`"));
     }
-    if BUILTIN_HELPERS.contains(&token) {
-        return Err(format!("helper `{token}` as a parameter"));
-    }
+    // A bare name in parameter position is a path, helper or not: Handlebars calls
+    // helpers there only as `(subexpressions)`.
     Ok(Expr::Path(path(token, partial)?))
 }
 
