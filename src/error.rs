@@ -58,8 +58,9 @@ pub(crate) enum Error {
     Emit(#[from] EmitError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// Boxed: the largest of the module errors, it would make every `Result` of the crate large.
     #[error(transparent)]
-    Deploy(#[from] DeployError),
+    Deploy(Box<DeployError>),
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error(transparent)]
@@ -72,6 +73,12 @@ pub(crate) enum Error {
     Codeowners(#[from] CodeownersError),
     #[error(transparent)]
     Org(#[from] OrgError),
+}
+
+impl From<DeployError> for Error {
+    fn from(e: DeployError) -> Error {
+        Error::Deploy(Box::new(e))
+    }
 }
 
 impl Error {

@@ -166,7 +166,9 @@ pub(crate) fn line(c: &AccessChange) -> String {
 /// rights) until wave 4 (`mesh-access` grants them through Lake Formation). `None` when the
 /// switch keeps the old paths (`keep_iam_paths`), or is no switch at all.
 pub(crate) fn switch_gap(old: &AccessModel, new: &AccessModel) -> Option<String> {
-    if !(old.iam_paths() && !old.lakeformation() && new.lakeformation() && !new.iam_paths()) {
+    let iam_only = old.iam_paths() && !old.lakeformation();
+    let lakeformation_only = new.lakeformation() && !new.iam_paths();
+    if !(iam_only && lakeformation_only) {
         return None;
     }
     let open = old.versions.iter().filter(|v| v.org_wide).count();

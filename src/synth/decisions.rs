@@ -235,7 +235,8 @@ pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
     let p = Paths::of(&t.org);
     let paths = [(p.iam, PATH_IAM), (p.lakeformation, PATH_LAKEFORMATION)]
         .into_iter()
-        .filter_map(|(on, name)| on.then(|| name.to_owned()))
+        .filter(|&(on, _)| on)
+        .map(|(_, name)| name.to_owned())
         .collect();
     AccessModel {
         format: ACCESS_FORMAT,

@@ -323,7 +323,8 @@ impl<'a> Renderer<'a> {
             return Err(Fallback);
         }
         let (base, locals) = (current.base, current.locals);
-        if !hash.is_empty() && !(partial.plain && base.is_object()) {
+        let plain_partial_on_object = partial.plain && base.is_object();
+        if !hash.is_empty() && !plain_partial_on_object {
             return Err(Fallback);
         }
         // A missing hash value is `null` in the partial (Handlebars does not check it).

@@ -249,8 +249,11 @@ fn expression(inner: &str, partial: bool) -> Result<Node, Unsupported> {
     }
 }
 
+/// `key=value` arguments of a helper or partial, in order.
+type Hash = Vec<(String, Expr)>;
+
 /// Splits helper arguments into positional parameters and `key=value` pairs.
-fn params(args: &str, partial: bool) -> Result<(Vec<Expr>, Vec<(String, Expr)>), Unsupported> {
+fn params(args: &str, partial: bool) -> Result<(Vec<Expr>, Hash), Unsupported> {
     let mut positional = Vec::new();
     let mut hash = Vec::new();
     for token in tokens(args)? {
