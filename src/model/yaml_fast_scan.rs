@@ -280,15 +280,9 @@ impl<'a> Parser<'a> {
                 if b.get(p) != Some(&b']') {
                     loop {
                         p = skip_spaces(b, self.flow_node(line, p, line_no)?);
-                        match b.get(p) {
-                            Some(b',') => {
-                                p = skip_spaces(b, p + 1);
-                                if b.get(p) == Some(&b']') {
-                                    return Err(bail());
-                                }
-                            }
-                            Some(b']') => break,
-                            _ => return Err(bail()),
+                        match next_flow_item(b, p, b']')? {
+                            Some(next) => p = next,
+                            None => break,
                         }
                     }
                 }
@@ -320,15 +314,9 @@ impl<'a> Parser<'a> {
                             return Err(bail());
                         }
                         p = skip_spaces(b, self.flow_node(line, v, line_no)?);
-                        match b.get(p) {
-                            Some(b',') => {
-                                p = skip_spaces(b, p + 1);
-                                if b.get(p) == Some(&b'}') {
-                                    return Err(bail());
-                                }
-                            }
-                            Some(b'}') => break,
-                            _ => return Err(bail()),
+                        match next_flow_item(b, p, b'}')? {
+                            Some(next) => p = next,
+                            None => break,
                         }
                     }
                 }
@@ -382,6 +370,23 @@ fn is_indicator(c: u8) -> bool {
             | b'`'
             | b' '
     )
+}
+
+/// After an item of a flow collection that `close` ends: where the next item starts, or `None`
+/// at `close`. A trailing `,` before `close`, or anything else, is refused.
+#[track_caller]
+fn next_flow_item(b: &[u8], p: usize, close: u8) -> R<Option<usize>> {
+    match b.get(p) {
+        Some(b',') => {
+            let next = skip_spaces(b, p + 1);
+            if b.get(next) == Some(&close) {
+                return Err(bail());
+            }
+            Ok(Some(next))
+        }
+        Some(&c) if c == close => Ok(None),
+        _ => Err(bail()),
+    }
 }
 
 fn skip_spaces(b: &[u8], mut p: usize) -> usize {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::{copy_dir, repo, Moto};
+use common::{copy_dir, gen_org, repo, Moto};
 use serde_json::Value;
 
 struct Run {
@@ -102,10 +102,9 @@ fn cfn_lint(out: &Path) {
 fn a_generated_lakeformation_org_with_sensitive_columns_deploys_and_plans_unchanged() {
     let ws = tempfile::tempdir().expect("a temp dir");
     let dir = ws.path();
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/gen-org"))
-        .arg(dir.join("org"))
-        .args([
+    let topology = gen_org(
+        &dir.join("org"),
+        &[
             "--teams",
             "6",
             "--accounts-per-team",
@@ -114,20 +113,13 @@ fn a_generated_lakeformation_org_with_sensitive_columns_deploys_and_plans_unchan
             "8",
             "--consumes",
             "16",
-        ])
-        .args([
             "--access-mode",
             "lakeformation",
             "--sensitive-columns",
-            "--format",
-            "json",
-        ])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs scripts/gen-org");
-    assert!(status.success(), "gen-org failed");
-    let org: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("org/org.json")).expect("org.json")).expect("JSON");
+        ],
+        "json",
+    );
+    let org: Value = serde_json::from_str(&std::fs::read_to_string(&topology).expect("org.json")).expect("JSON");
     assert_eq!(org["org"]["access_mode"], "lakeformation");
     let text = org.to_string();
     assert!(text.contains(r#""sensitive":true"#), "gen-org marks sensitive columns");

@@ -5,11 +5,10 @@
 //! and errors that must read the same.
 
 use std::path::Path;
-use std::process::Command;
 
 use meshsynth::render::{render, Blueprints, File};
 
-use crate::common::repo;
+use crate::common::{gen_org, repo};
 
 /// Renders `topology` with and without the fast path; the files must be identical.
 fn same_both_ways(topology: &Path, blueprints: Option<&Path>) -> usize {
@@ -33,19 +32,6 @@ fn same_both_ways(topology: &Path, blueprints: Option<&Path>) -> usize {
         );
     }
     fa.len()
-}
-
-fn gen_org(dir: &Path, args: &[&str]) -> std::path::PathBuf {
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/gen-org"))
-        .arg(dir)
-        .args(args)
-        .args(["--format", "json", "--force"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs scripts/gen-org");
-    assert!(status.success(), "gen-org failed");
-    dir.join("org.json")
 }
 
 #[test]
@@ -94,10 +80,10 @@ fn generated_orgs_render_the_same_both_ways() {
         ] {
             let dir = tmp.path().join(format!("org-{i}-{}", extra.len()));
             let args: Vec<&str> = base.iter().chain(extra).copied().collect();
-            files += same_both_ways(&gen_org(&dir, &args), None);
+            files += same_both_ways(&gen_org(&dir, &args, "json"), None);
         }
     }
-    let cdk = gen_org(&tmp.path().join("cdk"), &["--shape", "cdk", "--teams", "8"]);
+    let cdk = gen_org(&tmp.path().join("cdk"), &["--shape", "cdk", "--teams", "8"], "json");
     files += same_both_ways(&cdk, None);
     assert!(files > 300, "{files}");
 }

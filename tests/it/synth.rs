@@ -5,12 +5,12 @@
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-use common::{meshsynth, repo};
+use common::{gen_org, meshsynth, repo};
 
 /// Runs `synth` and asserts success; returns stderr.
 fn synth(topology: &Path, out: &Path) -> String {
@@ -52,20 +52,6 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-/// `scripts/gen-org` into `dir` (format json: one `org.json`); returns the topology path.
-fn gen_org(dir: &Path, args: &[&str]) -> PathBuf {
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/gen-org"))
-        .arg(dir)
-        .args(args)
-        .args(["--format", "json", "--force"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs scripts/gen-org");
-    assert!(status.success(), "gen-org failed");
-    dir.join("org.json")
 }
 
 /// Rewrites a generated `org.json` with `f`.
@@ -157,17 +143,25 @@ fn unchanged_resynth_rewrites_nothing() {
     assert_eq!(beside.len(), 1);
 }
 
+/// Writes `<bp>/<name>.json.hbs`: the built-in blueprint with `from` replaced by `to` (which must change it).
+fn override_blueprint(bp: &Path, name: &str, from: &str, to: &str) {
+    let builtin = std::fs::read_to_string(repo().join(format!("blueprints/{name}.json.hbs"))).expect("read");
+    let changed = builtin.replace(from, to);
+    assert_ne!(changed, builtin, "`{from}` is not in blueprints/{name}.json.hbs");
+    std::fs::write(bp.join(format!("{name}.json.hbs")), changed).expect("write");
+}
+
 #[test]
 fn a_broken_blueprint_names_blueprint_stack_and_line_and_writes_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let bp = tmp.path().join("bp");
     std::fs::create_dir_all(&bp).expect("mkdir");
-    let builtin = std::fs::read_to_string(repo().join("blueprints/identity.json.hbs")).expect("read");
-    std::fs::write(
-        bp.join("identity.json.hbs"),
-        builtin.replace("\"TargetType\": \"AWS_ACCOUNT\",", "\"TargetType\" \"AWS_ACCOUNT\","),
-    )
-    .expect("write");
+    override_blueprint(
+        &bp,
+        "identity",
+        "\"TargetType\": \"AWS_ACCOUNT\",",
+        "\"TargetType\" \"AWS_ACCOUNT\",",
+    );
     let out = tmp.path().join("out");
     let o = meshsynth(&repo())
         .arg("-t")
@@ -202,23 +196,19 @@ fn a_failure_after_other_accounts_are_staged_changes_nothing() {
     let bp = tmp.path().join("bp");
     std::fs::create_dir_all(&bp).expect("mkdir");
     // Every account's baseline changes (so it is staged) …
-    let bucket = std::fs::read_to_string(repo().join("blueprints/_bucket.json.hbs")).expect("read");
-    let bucket = bucket.replace(
+    override_blueprint(
+        &bp,
+        "_bucket",
         "\"VersioningConfiguration\"",
         "\"LoggingConfiguration\": {\"LogFilePrefix\": \"changed/\"},\n    \"VersioningConfiguration\"",
     );
-    assert_ne!(
-        bucket,
-        std::fs::read_to_string(repo().join("blueprints/_bucket.json.hbs")).expect("read")
-    );
-    std::fs::write(bp.join("_bucket.json.hbs"), bucket).expect("write");
     // … and one account's identity stack fails.
-    let identity = std::fs::read_to_string(repo().join("blueprints/identity.json.hbs")).expect("read");
-    std::fs::write(
-        bp.join("identity.json.hbs"),
-        identity.replace("\"TargetType\": \"AWS_ACCOUNT\",", "\"TargetType\" \"AWS_ACCOUNT\","),
-    )
-    .expect("write");
+    override_blueprint(
+        &bp,
+        "identity",
+        "\"TargetType\": \"AWS_ACCOUNT\",",
+        "\"TargetType\" \"AWS_ACCOUNT\",",
+    );
     let o = meshsynth(&repo())
         .arg("-t")
         .arg(&topology)
@@ -248,12 +238,12 @@ fn blueprints_can_be_overridden_per_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let bp = tmp.path().join("bp");
     std::fs::create_dir_all(&bp).expect("mkdir");
-    let builtin = std::fs::read_to_string(repo().join("blueprints/_bucket.json.hbs")).expect("read");
-    let house = builtin.replace(
+    override_blueprint(
+        &bp,
+        "_bucket",
         "\"VersioningConfiguration\"",
         "\"LoggingConfiguration\": {\"LogFilePrefix\": {{json (concat \"s3/\" name \"/\")}}},\n    \"VersioningConfiguration\"",
     );
-    std::fs::write(bp.join("_bucket.json.hbs"), house).expect("write");
     let out = tmp.path().join("out");
     let o = meshsynth(&repo())
         .arg("-t")
@@ -350,7 +340,7 @@ fn cfn_lint_example_org() {
 #[test]
 fn cfn_lint_generated_org_iam() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let topo = gen_org(&tmp.path().join("org"), &GEN_SMALL);
+    let topo = gen_org(&tmp.path().join("org"), &GEN_SMALL, "json");
     let out = tmp.path().join("out");
     synth(&topo, &out);
     cfn_lint(&out);
@@ -359,7 +349,7 @@ fn cfn_lint_generated_org_iam() {
 #[test]
 fn cfn_lint_generated_org_lakeformation() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let topo = gen_org(&tmp.path().join("org"), &GEN_SMALL);
+    let topo = gen_org(&tmp.path().join("org"), &GEN_SMALL, "json");
     edit_json(&topo, |v| v["org"]["access_mode"] = "lakeformation".into());
     let out = tmp.path().join("out");
     synth(&topo, &out);
@@ -733,7 +723,7 @@ fn invariants_hold_over_generated_orgs() {
             "--seed",
             seed,
         ];
-        let topo = gen_org(&tmp.path().join("org"), &args);
+        let topo = gen_org(&tmp.path().join("org"), &args, "json");
         let facts = facts(&read_json(&topo));
         let out = tmp.path().join("out");
         synth(&topo, &out);
@@ -785,20 +775,7 @@ fn output_is_identical_whatever_the_form_and_order_of_the_topology() {
     let mut outs = Vec::new();
     for format in ["dir", "yaml", "json"] {
         let dir = tmp.path().join(format!("org-{format}"));
-        let status = Command::new("python3")
-            .arg(repo().join("scripts/gen-org"))
-            .arg(&dir)
-            .args(args)
-            .args(["--format", format])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("gen-org");
-        assert!(status.success());
-        let topo = if format == "dir" {
-            dir.clone()
-        } else {
-            dir.join(format!("org.{format}"))
-        };
+        let topo = gen_org(&dir, &args, format);
         let out = tmp.path().join(format!("out-{format}"));
         synth(&topo, &out);
         outs.push(tree(&out));

@@ -26,6 +26,25 @@ pub fn meshsynth(dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// `scripts/gen-org ARGS --format FORMAT` into `dir`; returns the topology's path (the folder
+/// for `dir`, else its one `org.<format>` file).
+pub fn gen_org(dir: &Path, args: &[&str], format: &str) -> PathBuf {
+    let status = Command::new("python3")
+        .arg(repo().join("scripts/gen-org"))
+        .arg(dir)
+        .args(args)
+        .args(["--format", format, "--force"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("python3 runs scripts/gen-org");
+    assert!(status.success(), "gen-org failed");
+    if format == "dir" {
+        dir.to_owned()
+    } else {
+        dir.join(format!("org.{format}"))
+    }
+}
+
 /// The day every test judges grant expiry on (`MESHSYNTH_TODAY`).
 /// Runs `validate` on each `tests/fixtures/<dir>/<name>.<ext>` of `cases` and
 /// returns a line per fixture whose exit code is not 1, whose stdout is not
