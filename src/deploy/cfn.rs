@@ -306,6 +306,7 @@ impl<T: CfnApi> CfnApi for Retrying<T> {
 // file stays the only one that imports the CloudFormation SDK; the trait
 // the drift engine uses is `drift_api::DriftApi`.
 use super::drift_api::{DetectionStatus, PropertyDifference, ResourceDrift, StackResource};
+use super::drift_status::{DetectionState, ResourceDriftState, StackDriftState};
 
 impl SdkCfn {
     /// Starts drift detection of a stack; returns the detection's id.
@@ -329,11 +330,8 @@ impl SdkCfn {
             .await
             .map_err(|e| from_sdk("cloudformation:DescribeStackDriftDetectionStatus", e))?;
         Ok(DetectionStatus {
-            status: out
-                .detection_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            stack_drift_status: out.stack_drift_status().map(|s| s.as_str().to_owned()),
+            status: DetectionState::of(out.detection_status().map(|s| s.as_str()).unwrap_or_default()),
+            stack_drift_status: out.stack_drift_status().map(|s| StackDriftState::of(s.as_str())),
             reason: out.detection_status_reason().map(str::to_owned),
         })
     }
@@ -359,10 +357,9 @@ impl SdkCfn {
                     logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
                     physical_id: d.physical_resource_id().unwrap_or_default().to_owned(),
                     resource_type: d.resource_type().unwrap_or_default().to_owned(),
-                    status: d
-                        .stack_resource_drift_status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                    status: ResourceDriftState::of(
+                        d.stack_resource_drift_status().map(|s| s.as_str()).unwrap_or_default(),
+                    ),
                     differences: d
                         .property_differences()
                         .iter()

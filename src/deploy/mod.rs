@@ -22,6 +22,7 @@ pub(crate) mod drift_api;
 mod drift_check;
 pub(crate) mod drift_render;
 pub(crate) mod drift_repair;
+pub(crate) mod drift_status;
 pub(crate) mod drift_surface;
 pub(crate) mod execute;
 pub(crate) mod glue;
