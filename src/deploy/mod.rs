@@ -82,7 +82,7 @@ pub(crate) enum DeployError {
     StackBusy {
         account: String,
         stack: String,
-        status: String,
+        status: cfn::StackState,
     },
     #[error(
         "account {account}, stack `{stack}` is {status}{}; fix it in the CloudFormation console \
@@ -92,7 +92,7 @@ pub(crate) enum DeployError {
     StackStuck {
         account: String,
         stack: String,
-        status: String,
+        status: cfn::StackState,
         reason: String,
     },
     #[error(
