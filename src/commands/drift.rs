@@ -12,6 +12,7 @@ use super::plan::{progress, runtime, setup};
 use super::Io;
 use crate::cli::{DriftArgs, ReviewFormat};
 use crate::deploy::drift::{self, DriftOptions};
+use crate::deploy::drift_status::ReportedDrift;
 use crate::deploy::AwsSession;
 use crate::deploy::{drift_render, drift_repair};
 use crate::error::{Error, Result};
@@ -85,7 +86,11 @@ pub(crate) fn run(settings: &Settings, args: &DriftArgs, io: &mut Io<'_>) -> Res
             ))
             .into());
         }
-        let undeployed = report.stacks.iter().filter(|s| s.status == "NOT_DEPLOYED").count();
+        let undeployed = report
+            .stacks
+            .iter()
+            .filter(|s| s.status == ReportedDrift::NotDeployed)
+            .count();
         if undeployed > 0 {
             return Err(Finding(format!(
                 "{undeployed} stack{} of the synthesis {} not deployed; `meshsynth deploy` creates {}",

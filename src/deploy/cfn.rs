@@ -17,8 +17,8 @@ use cfn::types::{Capability, ChangeSetType as SdkChangeSetType, StackStatus, Tem
 use super::api::{from_sdk, ApiError, ApiErrorKind, Retrying};
 
 pub(crate) use types::{
-    ChangeSetInfo, ChangeSetState, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo, StackState,
-    TemplateSource,
+    ChangeSetInfo, ChangeSetState, ChangeSetType, EventStatus, ExecutionState, NewChangeSet, ServiceChange, StackEvent,
+    StackInfo, StackState, TemplateSource,
 };
 
 /// The plain types the calls speak in (no SDK type in them).
@@ -176,7 +176,7 @@ impl CfnApi for SdkCfn {
                 .await
                 .map_err(|e| from_sdk("cloudformation:DescribeChangeSet", e))?;
             info.status = ChangeSetState::of(out.status().map_or("", |s| s.as_str()));
-            info.execution_status = out.execution_status().map(|s| s.as_str().to_owned());
+            info.execution_status = out.execution_status().map(|s| ExecutionState::of(s.as_str()));
             info.status_reason = out.status_reason().map(str::to_owned);
             for change in out.changes() {
                 let Some(rc) = change.resource_change() else { continue };
@@ -250,7 +250,7 @@ impl CfnApi for SdkCfn {
             .map(|e| StackEvent {
                 logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
                 resource_type: e.resource_type().unwrap_or_default().to_owned(),
-                status: e.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                status: EventStatus::of(e.resource_status().map(|s| s.as_str()).unwrap_or_default()),
                 reason: e.resource_status_reason().filter(|r| !r.is_empty()).map(str::to_owned),
             })
             .collect())
@@ -306,6 +306,7 @@ impl<T: CfnApi> CfnApi for Retrying<T> {
 // file stays the only one that imports the CloudFormation SDK; the trait
 // the drift engine uses is `drift_api::DriftApi`.
 use super::drift_api::{DetectionStatus, PropertyDifference, ResourceDrift, StackResource};
+use super::drift_status::{DetectionState, ResourceDriftState, StackDriftState};
 
 impl SdkCfn {
     /// Starts drift detection of a stack; returns the detection's id.
@@ -329,11 +330,8 @@ impl SdkCfn {
             .await
             .map_err(|e| from_sdk("cloudformation:DescribeStackDriftDetectionStatus", e))?;
         Ok(DetectionStatus {
-            status: out
-                .detection_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            stack_drift_status: out.stack_drift_status().map(|s| s.as_str().to_owned()),
+            status: DetectionState::of(out.detection_status().map(|s| s.as_str()).unwrap_or_default()),
+            stack_drift_status: out.stack_drift_status().map(|s| StackDriftState::of(s.as_str())),
             reason: out.detection_status_reason().map(str::to_owned),
         })
     }
@@ -359,10 +357,9 @@ impl SdkCfn {
                     logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
                     physical_id: d.physical_resource_id().unwrap_or_default().to_owned(),
                     resource_type: d.resource_type().unwrap_or_default().to_owned(),
-                    status: d
-                        .stack_resource_drift_status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                    status: ResourceDriftState::of(
+                        d.stack_resource_drift_status().map(|s| s.as_str()).unwrap_or_default(),
+                    ),
                     differences: d
                         .property_differences()
                         .iter()

@@ -142,8 +142,8 @@ pub(crate) struct ServiceChange {
 pub(crate) struct ChangeSetInfo {
     /// Its status, classified.
     pub(crate) status: ChangeSetState,
-    /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, ...
-    pub(crate) execution_status: Option<String>,
+    /// Whether it can be executed, once CloudFormation says.
+    pub(crate) execution_status: Option<ExecutionState>,
     pub(crate) status_reason: Option<String>,
     pub(crate) changes: Vec<ServiceChange>,
 }
@@ -179,7 +179,68 @@ impl ChangeSetState {
 pub(crate) struct StackEvent {
     pub(crate) logical_id: String,
     pub(crate) resource_type: String,
-    /// `CREATE_FAILED`, `UPDATE_IN_PROGRESS`, ...
-    pub(crate) status: String,
+    /// Its resource status, classified.
+    pub(crate) status: EventStatus,
     pub(crate) reason: Option<String>,
+}
+
+/// A change set's execution status: whether it can be executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExecutionState {
+    /// `AVAILABLE`: it can be executed.
+    Available,
+    /// `UNAVAILABLE` (also when it changes nothing).
+    Unavailable,
+    /// Anything else, by CloudFormation's name (`EXECUTE_COMPLETE`, ...).
+    Other(String),
+}
+
+impl ExecutionState {
+    /// Classifies CloudFormation's name.
+    pub(crate) fn of(status: &str) -> ExecutionState {
+        match status {
+            "AVAILABLE" => ExecutionState::Available,
+            "UNAVAILABLE" => ExecutionState::Unavailable,
+            s => ExecutionState::Other(s.to_owned()),
+        }
+    }
+}
+
+/// A stack event's resource status: failed or not, with CloudFormation's
+/// name (`CREATE_FAILED`, `UPDATE_IN_PROGRESS`, ...) for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EventStatus {
+    /// `*_FAILED`.
+    Failed(String),
+    /// Any other status.
+    Other(String),
+}
+
+impl EventStatus {
+    /// Classifies CloudFormation's name.
+    pub(crate) fn of(status: &str) -> EventStatus {
+        if status.ends_with("_FAILED") {
+            EventStatus::Failed(status.to_owned())
+        } else {
+            EventStatus::Other(status.to_owned())
+        }
+    }
+
+    /// Whether the resource's operation failed.
+    pub(crate) fn is_failed(&self) -> bool {
+        matches!(self, EventStatus::Failed(_))
+    }
+
+    /// CloudFormation's name.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            EventStatus::Failed(s) | EventStatus::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for EventStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -64,12 +64,12 @@ fn start_of(account: &str, name: &str, existing: Option<StackInfo>) -> Result<St
         s if s.is_in_progress() => Err(DeployError::StackBusy {
             account: account.to_owned(),
             stack: name.to_owned(),
-            status: s.to_string(),
+            status: s.clone(),
         }),
         s => Err(DeployError::StackStuck {
             account: account.to_owned(),
             stack: name.to_owned(),
-            status: s.to_string(),
+            status: s.clone(),
             reason: info.status_reason.unwrap_or_default(),
         }),
     }
@@ -478,7 +478,7 @@ mod tests {
         StackEvent {
             logical_id: id.to_owned(),
             resource_type: ty.to_owned(),
-            status: status.to_owned(),
+            status: crate::deploy::cfn::EventStatus::of(status),
             reason: reason.map(str::to_owned),
         }
     }

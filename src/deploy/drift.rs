@@ -30,6 +30,7 @@ use super::api::{ApiError, ApiErrorKind};
 
 use super::drift_api::{DriftApis, DriftConnector, ResourceDrift, StackResource};
 use super::drift_check::SurfaceCheck;
+use super::drift_status::{DetectionState, ReportedDrift, StackDriftState};
 use super::drift_surface::{self as surface, StatementChange};
 use super::manifest::{ManifestStack, Synthesis, Template};
 use super::plan::WaitOptions;
@@ -54,8 +55,8 @@ pub(crate) struct StackDrift {
     pub(crate) account: String,
     pub(crate) stack: String,
     pub(crate) region: String,
-    /// `DRIFTED`, `NOT_DEPLOYED`, or `NOT_CHECKED` (see `note`). In-sync stacks are not listed.
-    pub(crate) status: String,
+    /// Drifted, not deployed, or not checked (see `note`). In-sync stacks are not listed.
+    pub(crate) status: ReportedDrift,
     /// The MODIFIED and DELETED resources, by logical id.
     pub(crate) resources: Vec<ResourceDrift>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,7 +162,7 @@ pub(crate) struct DriftReport {
 impl DriftReport {
     /// Whether anything differs from the synthesis.
     pub(crate) fn drifted(&self) -> bool {
-        !self.access.is_empty() || self.stacks.iter().any(|s| s.status != "NOT_CHECKED")
+        !self.access.is_empty() || self.stacks.iter().any(|s| s.status != ReportedDrift::NotChecked)
     }
 }
 
@@ -201,7 +202,7 @@ async fn wait_detection(
     let mut pause = wait.poll_initial;
     loop {
         let status = apis.drift.drift_detection_status(id).await.map_err(|e| e.to_string())?;
-        if status.status != "DETECTION_IN_PROGRESS" {
+        if status.status != DetectionState::InProgress {
             return Ok(status);
         }
         if started.elapsed() >= wait.timeout {
@@ -224,11 +225,11 @@ async fn check_stack(
     region: &str,
     wait: &WaitOptions,
 ) -> (Option<Vec<StackResource>>, Option<StackDrift>, Option<DriftError>) {
-    let drift = |status: &str, resources: Vec<ResourceDrift>, note: Option<String>| StackDrift {
+    let drift = |status: ReportedDrift, resources: Vec<ResourceDrift>, note: Option<String>| StackDrift {
         account: account.to_owned(),
         stack: stack.name.clone(),
         region: region.to_owned(),
-        status: status.to_owned(),
+        status,
         resources,
         note,
     };
@@ -243,7 +244,7 @@ async fn check_stack(
             return (
                 None,
                 Some(drift(
-                    "NOT_DEPLOYED",
+                    ReportedDrift::NotDeployed,
                     Vec::new(),
                     Some("not deployed (run `meshsynth deploy`)".to_owned()),
                 )),
@@ -258,7 +259,7 @@ async fn check_stack(
             let note = format!("CloudFormation drift detection is not offered here ({})", e.message);
             return (
                 Some(resources),
-                Some(drift("NOT_CHECKED", Vec::new(), Some(note))),
+                Some(drift(ReportedDrift::NotChecked, Vec::new(), Some(note))),
                 None,
             );
         }
@@ -268,28 +269,28 @@ async fn check_stack(
         Ok(s) => s,
         Err(message) => return (Some(resources), None, Some(error(message))),
     };
-    if status.status == "DETECTION_FAILED" {
+    if status.status == DetectionState::Failed {
         // A failed detection may still have checked most resources; what it
         // found is reported, and the failure too.
         let message = format!(
             "drift detection failed: {}",
             status.reason.as_deref().unwrap_or("no reason given")
         );
-        if status.stack_drift_status.as_deref() != Some("DRIFTED") {
+        if status.stack_drift_status != Some(StackDriftState::Drifted) {
             return (Some(resources), None, Some(error(message)));
         }
     }
-    match status.stack_drift_status.as_deref() {
-        Some("DRIFTED") => match apis.drift.resource_drifts(&stack.name).await {
+    match status.stack_drift_status {
+        Some(StackDriftState::Drifted) => match apis.drift.resource_drifts(&stack.name).await {
             Ok(mut found) => {
                 found.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
-                let note = (status.status == "DETECTION_FAILED").then(|| {
+                let note = (status.status == DetectionState::Failed).then(|| {
                     format!(
                         "detection did not finish: {}",
                         status.reason.as_deref().unwrap_or("no reason given")
                     )
                 });
-                (Some(resources), Some(drift("DRIFTED", found, note)), None)
+                (Some(resources), Some(drift(ReportedDrift::Drifted, found, note)), None)
             }
             Err(e) => (Some(resources), None, Some(error(e.to_string()))),
         },
@@ -481,8 +482,16 @@ pub(crate) async fn check(
         .errors
         .sort_by(|a, b| (&a.account, &a.stack, &a.message).cmp(&(&b.account, &b.stack, &b.message)));
     let s = &mut report.summary;
-    s.stacks_drifted = report.stacks.iter().filter(|x| x.status == "DRIFTED").count();
-    s.stacks_not_checked = report.stacks.iter().filter(|x| x.status == "NOT_CHECKED").count();
+    s.stacks_drifted = report
+        .stacks
+        .iter()
+        .filter(|x| x.status == ReportedDrift::Drifted)
+        .count();
+    s.stacks_not_checked = report
+        .stacks
+        .iter()
+        .filter(|x| x.status == ReportedDrift::NotChecked)
+        .count();
     s.documents_drifted = report.access.len();
     for a in &report.access {
         for c in &a.changes {

@@ -20,6 +20,7 @@ use aws_sdk_ssoadmin as ssoadmin;
 
 use super::api::{from_sdk, ApiError, ApiErrorKind, Retrying};
 use super::cfn::{NewChangeSet, SdkCfn};
+use super::drift_status::{DetectionState, ResourceDriftState, StackDriftState};
 use super::s3::SdkS3;
 use super::session::{AccountApis, AwsSession, Connector};
 use super::DeployError;
@@ -27,10 +28,9 @@ use super::DeployError;
 /// Where a drift detection stands (`DescribeStackDriftDetectionStatus`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DetectionStatus {
-    /// `DETECTION_IN_PROGRESS`, `DETECTION_COMPLETE` or `DETECTION_FAILED`.
-    pub(crate) status: String,
-    /// `DRIFTED`, `IN_SYNC`, `UNKNOWN`, `NOT_CHECKED` once known.
-    pub(crate) stack_drift_status: Option<String>,
+    pub(crate) status: DetectionState,
+    /// Once known.
+    pub(crate) stack_drift_status: Option<StackDriftState>,
     pub(crate) reason: Option<String>,
 }
 
@@ -52,8 +52,7 @@ pub(crate) struct ResourceDrift {
     pub(crate) physical_id: String,
     #[serde(rename = "type")]
     pub(crate) resource_type: String,
-    /// `MODIFIED` or `DELETED`.
-    pub(crate) status: String,
+    pub(crate) status: ResourceDriftState,
     pub(crate) differences: Vec<PropertyDifference>,
 }
 

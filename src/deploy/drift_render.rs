@@ -3,6 +3,7 @@
 
 use super::drift::DriftReport;
 use super::drift_repair::Repaired;
+use super::drift_status::{ReportedDrift, ResourceDriftState};
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -13,11 +14,11 @@ fn finding_lines(report: &DriftReport) -> Vec<String> {
     let mut lines = Vec::new();
     for s in &report.stacks {
         let head = format!("account {} stack {}", s.account, s.stack);
-        match s.status.as_str() {
-            "DRIFTED" => {
+        match s.status {
+            ReportedDrift::Drifted => {
                 for r in &s.resources {
                     let what = format!("{head}: resource {} ({})", r.logical_id, r.resource_type);
-                    if r.status == "DELETED" {
+                    if r.status == ResourceDriftState::Deleted {
                         lines.push(format!("{what} deleted outside CloudFormation"));
                         continue;
                     }
@@ -37,8 +38,8 @@ fn finding_lines(report: &DriftReport) -> Vec<String> {
                 }
             }
             // Counted in the summary: one line per stack would bury the findings.
-            "NOT_CHECKED" => {}
-            _ => lines.push(format!("{head}: {}", s.note.as_deref().unwrap_or(&s.status))),
+            ReportedDrift::NotChecked => {}
+            _ => lines.push(format!("{head}: {}", s.note.as_deref().unwrap_or(s.status.as_str()))),
         }
     }
     for a in &report.access {

@@ -14,6 +14,7 @@ use super::api::{ApiError, ApiErrorKind};
 use super::cfn::{ChangeSetState, NewChangeSet, StackState, TemplateSource};
 use super::drift::{AccessDrift, DriftOptions, DriftReport, Fix, StackDrift};
 use super::drift_api::{DriftApis, DriftConnector};
+use super::drift_status::ReportedDrift;
 use super::manifest::{ManifestStack, Synthesis, Template};
 use super::plan::WaitOptions;
 use super::progress::Progress;
@@ -170,7 +171,7 @@ pub(crate) async fn repair(
     progress: &Progress,
 ) -> Vec<Repaired> {
     let mut by_account: BTreeMap<&str, (Vec<&StackDrift>, Vec<&AccessDrift>)> = BTreeMap::new();
-    for s in report.stacks.iter().filter(|s| s.status == "DRIFTED") {
+    for s in report.stacks.iter().filter(|s| s.status == ReportedDrift::Drifted) {
         by_account.entry(&s.account).or_default().0.push(s);
     }
     for a in &report.access {

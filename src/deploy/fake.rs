@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use super::api::{ApiError, ApiErrorKind, RetryPolicy, Retrying};
 use super::cfn::{
-    CfnApi, ChangeSetInfo, ChangeSetState, ChangeSetType, NewChangeSet, ServiceChange, StackEvent, StackInfo,
-    StackState, TemplateSource,
+    CfnApi, ChangeSetInfo, ChangeSetState, ChangeSetType, EventStatus, ExecutionState, NewChangeSet, ServiceChange,
+    StackEvent, StackInfo, StackState, TemplateSource,
 };
 pub(crate) use super::fake_services::{Calls, FakeGlue, FakeS3};
 use super::session::{AccountApis, Connector};
@@ -76,7 +76,7 @@ fn event(logical_id: &str, ty: &str, status: &str, reason: Option<&str>) -> Stac
     StackEvent {
         logical_id: logical_id.to_owned(),
         resource_type: ty.to_owned(),
-        status: status.to_owned(),
+        status: EventStatus::of(status),
         reason: reason.map(str::to_owned),
     }
 }
@@ -250,7 +250,11 @@ impl CfnApi for FakeCfn {
             } else {
                 ChangeSetState::Ready
             },
-            execution_status: Some(if no_changes { "UNAVAILABLE" } else { "AVAILABLE" }.into()),
+            execution_status: Some(if no_changes {
+                ExecutionState::Unavailable
+            } else {
+                ExecutionState::Available
+            }),
             status_reason: no_changes.then(|| "The submitted information didn't contain changes.".to_owned()),
             changes: if no_changes { Vec::new() } else { changes },
         };
@@ -329,7 +333,7 @@ impl CfnApi for FakeCfn {
                 "not found",
             ));
         };
-        if cs.info.execution_status.as_deref() != Some("AVAILABLE") {
+        if cs.info.execution_status != Some(ExecutionState::Available) {
             return Err(ApiError::new(
                 op,
                 ApiErrorKind::Service,

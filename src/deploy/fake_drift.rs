@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use super::api::{ApiError, ApiErrorKind, Retrying};
 use super::cfn::{CfnApi, NewChangeSet};
 use super::drift_api::{DetectionStatus, DriftApi, DriftApis, DriftConnector, LiveRole, ResourceDrift, StackResource};
+use super::drift_status::{DetectionState, StackDriftState};
 use super::fake::{FakeCfn, FakeConnector};
 use super::session::Connector;
 use super::DeployError;
@@ -119,8 +120,8 @@ impl DriftApi for Arc<FakeDrift> {
             entry.clone()
         };
         let status = |status: &str, drift: Option<&str>, reason: Option<&str>| DetectionStatus {
-            status: status.to_owned(),
-            stack_drift_status: drift.map(str::to_owned),
+            status: DetectionState::of(status),
+            stack_drift_status: drift.map(StackDriftState::of),
             reason: reason.map(str::to_owned),
         };
         if polled <= self.polls {

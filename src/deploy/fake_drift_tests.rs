@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::deploy::drift::{self, DriftOptions, DriftReport};
 use crate::deploy::drift_api::PropertyDifference;
+use crate::deploy::drift_status::{ReportedDrift, ResourceDriftState};
 use crate::deploy::manifest::{Manifest, ManifestStack, Synthesis, Template};
 use crate::deploy::plan::WaitOptions;
 use crate::deploy::Progress;
@@ -170,7 +171,7 @@ async fn a_drifted_stack_lists_its_modified_and_deleted_resources() {
             logical_id: "DataBucket".to_owned(),
             physical_id: BUCKET.to_owned(),
             resource_type: "AWS::S3::Bucket".to_owned(),
-            status: "MODIFIED".to_owned(),
+            status: ResourceDriftState::Modified,
             differences: vec![PropertyDifference {
                 path: "/VersioningConfiguration/Status".to_owned(),
                 kind: "NOT_EQUAL".to_owned(),
@@ -182,7 +183,7 @@ async fn a_drifted_stack_lists_its_modified_and_deleted_resources() {
             logical_id: "Alias".to_owned(),
             physical_id: "alias/mesh".to_owned(),
             resource_type: "AWS::KMS::Alias".to_owned(),
-            status: "DELETED".to_owned(),
+            status: ResourceDriftState::Deleted,
             differences: Vec::new(),
         },
     ];
@@ -289,7 +290,7 @@ async fn a_stack_not_deployed_is_reported_and_its_surface_skipped() {
     lock(&c.drift[A].stacks).clear();
     let report = check(&c).await;
     assert!(report.drifted());
-    assert_eq!(report.stacks[0].status, "NOT_DEPLOYED");
+    assert_eq!(report.stacks[0].status, ReportedDrift::NotDeployed);
     // Only the catalog policy could be compared.
     assert_eq!(report.summary.documents_checked, 1);
 }
@@ -299,7 +300,7 @@ fn drifted_bucket() -> Detection {
         logical_id: "DataBucket".to_owned(),
         physical_id: BUCKET.to_owned(),
         resource_type: "AWS::S3::Bucket".to_owned(),
-        status: "MODIFIED".to_owned(),
+        status: ResourceDriftState::Modified,
         differences: Vec::new(),
     }])
 }

@@ -22,6 +22,7 @@ pub(crate) mod drift_api;
 mod drift_check;
 pub(crate) mod drift_render;
 pub(crate) mod drift_repair;
+pub(crate) mod drift_status;
 pub(crate) mod drift_surface;
 pub(crate) mod execute;
 pub(crate) mod glue;
@@ -81,7 +82,7 @@ pub(crate) enum DeployError {
     StackBusy {
         account: String,
         stack: String,
-        status: String,
+        status: cfn::StackState,
     },
     #[error(
         "account {account}, stack `{stack}` is {status}{}; fix it in the CloudFormation console \
@@ -91,7 +92,7 @@ pub(crate) enum DeployError {
     StackStuck {
         account: String,
         stack: String,
-        status: String,
+        status: cfn::StackState,
         reason: String,
     },
     #[error(

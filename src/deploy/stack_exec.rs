@@ -268,7 +268,7 @@ pub(crate) fn failure_reason(events: &[super::cfn::StackEvent], stack_name: &str
     latest
         .iter()
         .rev()
-        .find(|e| e.status.ends_with("_FAILED") && e.logical_id != stack_name && e.reason.is_some())
+        .find(|e| e.status.is_failed() && e.logical_id != stack_name && e.reason.is_some())
         .map(|e| {
             format!(
                 "{} ({}) {}: {}",
@@ -282,7 +282,7 @@ pub(crate) fn failure_reason(events: &[super::cfn::StackEvent], stack_name: &str
             latest
                 .iter()
                 .rev()
-                .find(|e| e.status.ends_with("_FAILED") && e.reason.is_some())
+                .find(|e| e.status.is_failed() && e.reason.is_some())
                 .and_then(|e| e.reason.clone())
         })
 }
