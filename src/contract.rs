@@ -12,13 +12,13 @@
 //! Pure: no IO. Every collection is ordered, so the verdict prints the same
 //! bytes on every run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{Topology, VersionStatus};
+use crate::model::{AccountId, ProductId, Topology, VersionStatus};
 
 /// The name of the contracts file in a synthesis folder.
 pub(crate) const CONTRACTS_FILE: &str = "contracts.json";
@@ -32,26 +32,29 @@ pub(crate) struct Contracts {
 }
 
 /// What one live product version promises, and whom to tell when it breaks.
+///
+/// Fields are declared in the byte order of their JSON names (here and in every type of
+/// this file), so serde_json's pretty printer writes canonical JSON directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct VersionContract {
-    /// `<domain>.<product>`.
-    pub(crate) product: String,
-    pub(crate) version: u32,
-    /// `active` or `deprecated`.
-    pub(crate) status: String,
     /// The producing account.
     pub(crate) account: String,
-    pub(crate) team: String,
+    /// Sorted by (team, account).
+    #[serde(default)]
+    pub(crate) consumers: Vec<Consumer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) contact: Option<String>,
     /// The highest version number the product declares, retired ones included
     /// (a new version must be numbered above it). 0 when unknown.
     #[serde(default)]
     pub(crate) highest_version: u32,
+    /// `<domain>.<product>`.
+    pub(crate) product: String,
+    /// `active` or `deprecated`.
+    pub(crate) status: String,
     pub(crate) tables: BTreeMap<String, TableContract>,
-    /// Sorted by (team, account).
-    #[serde(default)]
-    pub(crate) consumers: Vec<Consumer>,
+    pub(crate) team: String,
+    pub(crate) version: u32,
 }
 
 /// A table's schema as consumers query it.
@@ -70,13 +73,25 @@ pub(crate) struct Field {
     pub(crate) ty: String,
 }
 
-/// A consuming team and account of a version, with whom to notify.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A consuming team and account of a version, with whom to notify. Ordered by (team, account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Consumer {
-    pub(crate) team: String,
     pub(crate) account: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) contact: Option<String>,
+    pub(crate) team: String,
+}
+
+impl Ord for Consumer {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.team, &self.account, &self.contact).cmp(&(&other.team, &other.account, &other.contact))
+    }
+}
+
+impl PartialOrd for Consumer {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl fmt::Display for Consumer {
@@ -133,65 +148,80 @@ impl BreakingVersion {
     }
 }
 
-/// The contracts of every live version of a validated topology.
+/// The contracts of every live version of a validated topology (products on every core).
 pub(crate) fn from_topology(t: &Topology) -> Contracts {
-    let mut consumers: BTreeMap<(String, u32), BTreeSet<Consumer>> = BTreeMap::new();
+    use rayon::prelude::*;
+    // Borrowed, so the 200,000 consumes of a large org allocate nothing here; (team, account)
+    // is the consumers' order (a team's contact follows from the team).
+    let mut consumers: HashMap<(&ProductId, u32), BTreeSet<(&str, &AccountId)>> = HashMap::new();
     for c in &t.consumes {
         consumers
-            .entry((c.product.to_string(), c.version))
+            .entry((&c.product, c.version))
             .or_default()
-            .insert(Consumer {
-                team: c.team.clone(),
-                account: c.account.to_string(),
-                contact: t.teams.get(&c.team).and_then(|team| team.contact.clone()),
-            });
+            .insert((c.team.as_str(), &c.account));
     }
-    let mut versions = BTreeMap::new();
-    for p in t.products.values() {
-        let team = t.teams.get(&p.team);
-        for v in p.versions.values().filter(|v| v.status != VersionStatus::Retired) {
+    let contact = |team: &str| t.teams.get(team).and_then(|team| team.contact.clone());
+    let fields = |cols: &[crate::model::Column]| -> Vec<Field> {
+        cols.iter()
+            .map(|c| Field {
+                name: c.name.clone(),
+                ty: c.ty.clone(),
+            })
+            .collect()
+    };
+    let products: Vec<&crate::model::Product> = t.products.values().collect();
+    let versions: Vec<(String, VersionContract)> = products
+        .par_iter()
+        .flat_map_iter(|p| {
             let product = p.id.to_string();
-            let tables = v
-                .tables
-                .iter()
-                .map(|tb| {
-                    let fields = |cols: &[crate::model::Column]| {
-                        cols.iter()
-                            .map(|c| Field {
-                                name: c.name.clone(),
-                                ty: c.ty.clone(),
-                            })
-                            .collect()
+            let highest_version = p.versions.keys().copied().max().unwrap_or(0);
+            let (account, consumers, fields) = (p.account.to_string(), &consumers, &fields);
+            p.versions
+                .values()
+                .filter(|v| v.status != VersionStatus::Retired)
+                .map(move |v| {
+                    let tables = v
+                        .tables
+                        .iter()
+                        .map(|tb| {
+                            let table = TableContract {
+                                columns: fields(&tb.columns),
+                                partition_keys: fields(&tb.partition_keys),
+                            };
+                            (tb.name.clone(), table)
+                        })
+                        .collect();
+                    let consumers = consumers
+                        .get(&(&p.id, v.number))
+                        .map(|s| {
+                            s.iter()
+                                .map(|(team, account)| Consumer {
+                                    account: account.to_string(),
+                                    contact: contact(team),
+                                    team: (*team).to_owned(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let contract = VersionContract {
+                        account: account.clone(),
+                        consumers,
+                        contact: contact(&p.team),
+                        highest_version,
+                        product: product.clone(),
+                        status: v.status.as_str().to_owned(),
+                        tables,
+                        team: p.team.clone(),
+                        version: v.number,
                     };
-                    (
-                        tb.name.clone(),
-                        TableContract {
-                            columns: fields(&tb.columns),
-                            partition_keys: fields(&tb.partition_keys),
-                        },
-                    )
+                    (format!("{product}@{}", v.number), contract)
                 })
-                .collect();
-            versions.insert(
-                format!("{product}@{}", v.number),
-                VersionContract {
-                    consumers: consumers
-                        .get(&(product.clone(), v.number))
-                        .map(|s| s.iter().cloned().collect())
-                        .unwrap_or_default(),
-                    product,
-                    version: v.number,
-                    status: v.status.as_str().to_owned(),
-                    account: p.account.to_string(),
-                    team: p.team.clone(),
-                    contact: team.and_then(|t| t.contact.clone()),
-                    highest_version: p.versions.keys().copied().max().unwrap_or(v.number),
-                    tables,
-                },
-            );
-        }
+        })
+        .collect();
+    Contracts {
+        format: 1,
+        versions: versions.into_iter().collect(),
     }
-    Contracts { format: 1, versions }
 }
 
 /// The live versions a products template deploys, as far as its Glue

@@ -17,8 +17,12 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     let blueprints = Blueprints::new(args.blueprints.as_deref())?;
     let topology = load_topology(settings, io)?;
     let loaded = started.elapsed();
-    let mut synthesis = crate::synth::plan(&topology)?;
-    let contracts = crate::contract::from_topology(&topology);
+    // The contracts file needs only the topology: it is built and written out while synth plans.
+    let (synthesis, contracts) = rayon::join(
+        || crate::synth::plan(&topology),
+        || crate::render::contracts_file(&crate::contract::from_topology(&topology)),
+    );
+    let mut synthesis = synthesis?;
     // Freeing a large topology costs time just before the process exits anyway.
     io.leave(topology);
     let planned = started.elapsed();
@@ -34,7 +38,7 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     let manifest = crate::render::render_into(&blueprints, &mut synthesis, |files| output.put(&files).map_err(failed))?;
     let last = [
         manifest,
-        crate::render::contracts_file(&contracts),
+        contracts,
         crate::render::manifest::access_file(&synthesis.access),
     ];
     let rendered = started.elapsed();

@@ -199,12 +199,7 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     for r in &t.service_roles {
         roles_by_account.entry(&r.account).or_default().push(r);
     }
-    let mut reads: BTreeMap<&AccountId, BTreeSet<&AccountId>> = BTreeMap::new();
-    for c in &t.consumes {
-        if let Some(p) = t.products.get(&c.product) {
-            reads.entry(&c.account).or_default().insert(&p.account);
-        }
-    }
+    let reads = d.reads();
 
     let mut baseline_accounts: BTreeSet<&AccountId> = t.accounts.keys().collect();
     baseline_accounts.insert(&org.central_account);
@@ -289,7 +284,7 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
             (*a, lakeformation::linked_producers(&d, a, roles))
         })
         .collect();
-    waves::assign_waves(&mut stacks, &reads, &links, &org.central_account)?;
+    waves::assign_waves(&mut stacks, reads, &links, &org.central_account)?;
     Ok(Synthesis {
         org: org.name.clone(),
         region: org.region.clone(),

@@ -13,7 +13,7 @@ use crate::model::AccountId;
 /// stacks of the accounts it reads). A stack's wave is one more than the highest wave it follows.
 pub(crate) fn assign_waves(
     stacks: &mut [StackPlan],
-    reads: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
+    reads: &super::access::AccountSets<'_, &AccountId>,
     links: &BTreeMap<&AccountId, BTreeSet<&AccountId>>,
     central: &AccountId,
 ) -> Result<(), SynthError> {
