@@ -35,12 +35,12 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     };
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let output = Output::new(out, mode).map_err(failed)?;
-    let manifest = crate::render::render_into(&blueprints, &mut synthesis, |files| output.put(&files).map_err(failed))?;
-    let last = [
-        manifest,
-        contracts,
-        crate::render::manifest::access_file(&synthesis.access),
-    ];
+    let access = std::mem::take(&mut synthesis.access);
+    let (manifest, access) = rayon::join(
+        || crate::render::render_into(&blueprints, &mut synthesis, |files| output.put(&files).map_err(failed)),
+        || crate::render::manifest::access_file(&access),
+    );
+    let last = [manifest?, contracts, access];
     let rendered = started.elapsed();
     let changes = output.finish(&last).map_err(failed)?;
     if verbose {

@@ -70,7 +70,9 @@ pub(super) fn split(text: &str, pieces: usize) -> Option<Split<'_>> {
         return None;
     }
     // (byte offset, line) of every line start.
-    let mut lines: Vec<(usize, &str)> = Vec::new();
+    // Sized from a count first: a large file has millions of lines, and growing by doubling
+    // copies (and faults in) the list several times.
+    let mut lines: Vec<(usize, &str)> = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
     let mut start = 0;
     for line in text.split_inclusive('\n') {
         lines.push((start, line.strip_suffix('\n').unwrap_or(line)));

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::names;
 use crate::model::access::{resolve, Pv as OwnedPv, Resolution};
-use crate::model::{AccountId, Classification, ProductId, ServiceRole, Topology, VersionStatus};
+use crate::model::{AccountId, Classification, Product, ProductId, ServiceRole, Topology, VersionStatus};
 
 /// A product version: the unit of every grant.
 pub(crate) type Pv<'t> = (&'t ProductId, u32);
@@ -130,16 +130,30 @@ impl<'t> Decisions<'t> {
     }
 
     /// One pass over the consume entries: (consuming accounts, consumed versions, reads).
+    /// A large org has 200,000 of them: each is looked up once in a hash index, and each
+    /// account's versions are sorted as integers (a product's number follows the products'
+    /// order, so the order is that of (product id, version)) before any ordered set is built.
     fn consumers(t: &'t Topology) -> ConsumePass<'t> {
-        let mut pass = ConsumePass::default();
+        let products: Vec<(&'t ProductId, &'t Product)> = t.products.iter().collect();
+        let number: HashMap<&ProductId, u32> = (0u32..).zip(&products).map(|(i, (id, _))| (*id, i)).collect();
+        let mut by_consumer: HashMap<&'t AccountId, Vec<(u32, u32)>> = HashMap::new();
         for c in &t.consumes {
-            if let Some((id, p)) = t.products.get_key_value(&c.product) {
-                if c.account != p.account {
-                    pass.0.entry(&p.account).or_default().insert(&c.account);
-                }
-                pass.1.entry(&c.account).or_default().insert((id, c.version));
-                pass.2.entry(&c.account).or_default().insert(&p.account);
+            if let Some(&i) = number.get(&c.product) {
+                by_consumer.entry(&c.account).or_default().push((i, c.version));
             }
+        }
+        let mut pass = ConsumePass::default();
+        for (account, mut versions) in by_consumer {
+            versions.sort_unstable();
+            versions.dedup();
+            let of = |i: u32| products[i as usize];
+            let producers: BTreeSet<&'t AccountId> = versions.iter().map(|&(i, _)| &of(i).1.account).collect();
+            for &producer in producers.iter().filter(|&&p| p != account) {
+                pass.0.entry(producer).or_default().insert(account);
+            }
+            pass.1
+                .insert(account, versions.iter().map(|&(i, v)| (of(i).0, v)).collect());
+            pass.2.insert(account, producers);
         }
         pass
     }

@@ -235,38 +235,44 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     let no_reads = BTreeSet::new();
     let producers: BTreeSet<&AccountId> = by_account.keys().copied().collect();
     type Planned = Result<(Vec<StackPlan>, Option<PolicyPlan>), SynthError>;
-    let planned = par::map(jobs, |_, job| -> Planned {
-        Ok(match job {
-            Job::Baseline(a) => {
-                let products = by_account.get(a).unwrap_or(&no_products);
-                let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                (vec![baseline::stack(&d, a, products, roles, paths)?], None)
-            }
-            Job::Products(a) => {
-                let products = by_account.get(a).unwrap_or(&no_products);
-                let policy = if paths.iam {
-                    products::glue_policy(&d, a, products, paths.lakeformation)?
-                } else {
-                    None
-                };
-                (products::stacks(&d, a, products, paths), policy)
-            }
-            Job::Consumer(a) => {
-                let catalogs = reads.get(a).unwrap_or(&no_reads);
-                let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
-            }
-            Job::Central => {
-                let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
-                (central::stacks(&d, &producers, roles, paths)?, None)
-            }
-            Job::Identity => (identity::stacks(&d, paths)?, None),
-            Job::Access(a) => {
-                let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                (links::stacks(&d, a, roles), None)
-            }
-        })
-    });
+    // The access record needs only the decisions: it is built beside the stacks.
+    let (planned, access) = rayon::join(
+        || {
+            par::map(jobs, |_, job| -> Planned {
+                Ok(match job {
+                    Job::Baseline(a) => {
+                        let products = by_account.get(a).unwrap_or(&no_products);
+                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                        (vec![baseline::stack(&d, a, products, roles, paths)?], None)
+                    }
+                    Job::Products(a) => {
+                        let products = by_account.get(a).unwrap_or(&no_products);
+                        let policy = if paths.iam {
+                            products::glue_policy(&d, a, products, paths.lakeformation)?
+                        } else {
+                            None
+                        };
+                        (products::stacks(&d, a, products, paths), policy)
+                    }
+                    Job::Consumer(a) => {
+                        let catalogs = reads.get(a).unwrap_or(&no_reads);
+                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                        (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
+                    }
+                    Job::Central => {
+                        let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
+                        (central::stacks(&d, &producers, roles, paths)?, None)
+                    }
+                    Job::Identity => (identity::stacks(&d, paths)?, None),
+                    Job::Access(a) => {
+                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                        (links::stacks(&d, a, roles), None)
+                    }
+                })
+            })
+        },
+        || decisions::model_of(&d),
+    );
     let mut stacks: Vec<StackPlan> = Vec::new();
     let mut policies = Vec::new();
     // The first error in job order, so the message does not depend on thread timing.
@@ -290,7 +296,7 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
         region: org.region.clone(),
         stacks,
         policies,
-        access: decisions::model_of(&d),
+        access,
     })
 }
 

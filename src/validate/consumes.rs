@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::{file_owner, loc, Cx, Validator};
 use crate::model::raw::{RawConsume, S};
 use crate::model::{AccountId, Consume, Diagnostic, Product, ProductId, Team, VersionStatus};
@@ -35,16 +37,30 @@ impl Validator<'_> {
             declared: &self.declared,
             teams: &self.teams,
         };
+        let mut entries: Vec<(&Path, &Team, &RawConsume)> = Vec::new();
         for (file, team) in &input.teams {
             let t = &team.value;
             let Some(owner) = file_owner(&self.teams, file, t) else {
                 continue;
             };
-            for c in &t.consumes {
-                if let Some(consume) = consume(&mut self.cx, file, owner, &c.value, &known) {
-                    self.consumes.push(consume);
-                }
-            }
+            entries.extend(t.consumes.iter().map(|c| (file.as_path(), owner, &c.value)));
+        }
+        // On every core, in chunks whose results are joined in file and line order.
+        let checked: Vec<(Vec<Consume>, Cx)> = entries
+            .par_chunks(4096)
+            .map(|chunk| {
+                let mut cx = Cx::default();
+                let valid = chunk
+                    .iter()
+                    .filter_map(|&(file, owner, c)| consume(&mut cx, file, owner, c, &known))
+                    .collect();
+                (valid, cx)
+            })
+            .collect();
+        for (valid, cx) in checked {
+            self.consumes.extend(valid);
+            self.cx.errors.extend(cx.errors);
+            self.cx.warnings.extend(cx.warnings);
         }
         // Sorted, a duplicate consume entry sits right after the one it repeats.
         // Entries are pushed in file and line order, and the sort is stable, so the

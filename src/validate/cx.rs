@@ -8,6 +8,7 @@ use crate::model::raw::{RawTeam, S};
 use crate::model::{is_name, AccountId, Diagnostic, Loc, Team};
 
 /// Collects diagnostics while walking the raw input.
+#[derive(Default)]
 pub(super) struct Cx {
     pub(super) errors: Vec<Diagnostic>,
     pub(super) warnings: Vec<Diagnostic>,
