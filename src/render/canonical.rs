@@ -56,9 +56,14 @@ pub(crate) fn to_canonical(v: &Value) -> Vec<u8> {
 }
 
 fn indent(out: &mut Vec<u8>, level: usize) {
-    out.push(b'\n');
-    for _ in 0..level {
-        out.extend_from_slice(b"  ");
+    // A newline and 128 spaces: most of a template's bytes are indentation, copied in one go.
+    const LINE: &[u8; 129] = b"\n                                                                                                                                ";
+    match LINE.get(..1 + 2 * level) {
+        Some(spaces) => out.extend_from_slice(spaces),
+        None => {
+            out.extend_from_slice(LINE);
+            out.extend(std::iter::repeat_n(b' ', 2 * level - 128));
+        }
     }
 }
 
@@ -389,6 +394,19 @@ pub(crate) fn canonicalize_bytes(text: &[u8], stashed: &[&Value]) -> Option<(Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_indented_like_serde_pretty() {
+        // Past the 64 levels the indentation buffer holds, in both writers.
+        let mut v = serde_json::json!("leaf");
+        for i in 0..100 {
+            v = if i % 2 == 0 { serde_json::json!([v]) } else { serde_json::json!({"k": v}) };
+        }
+        let pretty = serde_json::to_string_pretty(&v).expect("serialises") + "\n";
+        assert_eq!(String::from_utf8_lossy(&to_canonical(&v)), pretty);
+        let (bytes, _) = canonicalize(&serde_json::to_string(&v).expect("serialises")).expect("parses");
+        assert_eq!(String::from_utf8_lossy(&bytes), pretty);
+    }
 
     #[test]
     fn matches_serde_pretty_with_sorted_keys() {
