@@ -343,6 +343,37 @@ mod tests {
         assert_eq!(fit_role_policies(doc).expect("fits"), fitted);
     }
 
+    /// Where the cuts fall, pinned: these are the pieces (and sizes) the `serde_json::Value`
+    /// version of this file made before policies were typed, so a deployed role keeps its
+    /// managed policies exactly.
+    #[test]
+    fn cuts_fall_where_they_always_did() {
+        let fitted = fit_role_policies(reader(150)).expect("fits with managed policies");
+        assert_eq!(policy_size(&fitted.inline), 283);
+        let pieces: Vec<(usize, Vec<(&str, usize)>)> = fitted
+            .managed
+            .iter()
+            .map(|d| {
+                let sts = d
+                    .statements
+                    .iter()
+                    .map(|s| (s.sid().unwrap_or(""), policy_size(s)))
+                    .collect();
+                (policy_size(d), sts)
+            })
+            .collect();
+        assert_eq!(
+            pieces,
+            [
+                (6126, vec![("ReadRestrictedData1", 6087)]),
+                (5518, vec![("ReadRestrictedData2", 5479)]),
+                (6126, vec![("DenyOtherRestrictedData1", 6087)]),
+                (5376, vec![("DenyOtherRestrictedData2", 5337)]),
+                (4421, vec![("DenyOtherRestrictedListing", 4382)]),
+            ]
+        );
+    }
+
     #[test]
     fn a_policy_past_ten_managed_policies_is_an_error() {
         let err = fit_role_policies(reader(400)).expect_err("too big for any role");
