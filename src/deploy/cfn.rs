@@ -306,7 +306,7 @@ impl<T: CfnApi> CfnApi for Retrying<T> {
 // file stays the only one that imports the CloudFormation SDK; the trait
 // the drift engine uses is `drift_api::DriftApi`.
 use super::drift_api::{DetectionStatus, PropertyDifference, ResourceDrift, StackResource};
-use super::drift_status::{DetectionState, ResourceDriftState, StackDriftState};
+use super::drift_status::{DetectionState, DifferenceKind, ResourceDriftState, StackDriftState};
 
 impl SdkCfn {
     /// Starts drift detection of a stack; returns the detection's id.
@@ -365,7 +365,7 @@ impl SdkCfn {
                         .iter()
                         .map(|p| PropertyDifference {
                             path: p.property_path().unwrap_or_default().to_owned(),
-                            kind: p.difference_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                            kind: DifferenceKind::of(p.difference_type().map(|t| t.as_str()).unwrap_or_default()),
                             expected: p.expected_value().map(str::to_owned),
                             actual: p.actual_value().map(str::to_owned),
                         })

@@ -20,7 +20,7 @@ use aws_sdk_ssoadmin as ssoadmin;
 
 use super::api::{from_sdk, ApiError, ApiErrorKind, Retrying};
 use super::cfn::{NewChangeSet, SdkCfn};
-use super::drift_status::{DetectionState, ResourceDriftState, StackDriftState};
+use super::drift_status::{DetectionState, DifferenceKind, ResourceDriftState, StackDriftState};
 use super::s3::SdkS3;
 use super::session::{AccountApis, AwsSession, Connector};
 use super::DeployError;
@@ -40,7 +40,7 @@ pub(crate) struct PropertyDifference {
     /// `/Properties/VersioningConfiguration/Status`.
     pub(crate) path: String,
     /// `ADD`, `REMOVE` or `NOT_EQUAL`.
-    pub(crate) kind: String,
+    pub(crate) kind: DifferenceKind,
     pub(crate) expected: Option<String>,
     pub(crate) actual: Option<String>,
 }

@@ -27,7 +27,7 @@ fn finding_lines(report: &DriftReport) -> Vec<String> {
                         lines.push(format!(
                             "    {} {}: expected {}, actual {}",
                             d.path,
-                            d.kind.to_ascii_lowercase().replace('_', " "),
+                            d.kind.words(),
                             d.expected.as_deref().unwrap_or("nothing"),
                             d.actual.as_deref().unwrap_or("nothing"),
                         ));

@@ -84,6 +84,50 @@ impl From<ResourceDriftState> for String {
     }
 }
 
+/// How a drifted property differs from the template (`DifferenceType`); serializes as
+/// CloudFormation's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub(crate) enum DifferenceKind {
+    Add,
+    Remove,
+    NotEqual,
+    Other(String),
+}
+
+impl DifferenceKind {
+    /// Classifies CloudFormation's name.
+    pub(crate) fn of(name: &str) -> DifferenceKind {
+        match name {
+            "ADD" => DifferenceKind::Add,
+            "REMOVE" => DifferenceKind::Remove,
+            "NOT_EQUAL" => DifferenceKind::NotEqual,
+            other => DifferenceKind::Other(other.to_owned()),
+        }
+    }
+
+    /// CloudFormation's name.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            DifferenceKind::Add => "ADD",
+            DifferenceKind::Remove => "REMOVE",
+            DifferenceKind::NotEqual => "NOT_EQUAL",
+            DifferenceKind::Other(s) => s,
+        }
+    }
+
+    /// The name in words, for the text report: `not equal`.
+    pub(crate) fn words(&self) -> String {
+        self.as_str().to_ascii_lowercase().replace('_', " ")
+    }
+}
+
+impl From<DifferenceKind> for String {
+    fn from(k: DifferenceKind) -> String {
+        k.as_str().to_owned()
+    }
+}
+
 /// What the drift report says of a listed stack (in-sync stacks are not listed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -118,6 +162,13 @@ mod tests {
             assert_eq!(ResourceDriftState::of(name).as_str(), name);
             assert_eq!(serde_json::to_value(ResourceDriftState::of(name)).unwrap(), name);
         }
+        for name in ["ADD", "REMOVE", "NOT_EQUAL", "NEW_KIND"] {
+            assert_eq!(DifferenceKind::of(name).as_str(), name);
+            assert_eq!(serde_json::to_value(DifferenceKind::of(name)).unwrap(), name);
+        }
+        assert_eq!(DifferenceKind::of("NOT_EQUAL"), DifferenceKind::NotEqual);
+        assert_eq!(DifferenceKind::of("NOT_EQUAL").words(), "not equal");
+        assert_eq!(DifferenceKind::of("X"), DifferenceKind::Other("X".to_owned()));
         for s in [
             ReportedDrift::Drifted,
             ReportedDrift::NotDeployed,

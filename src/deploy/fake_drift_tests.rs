@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::deploy::drift::{self, DriftOptions, DriftReport};
 use crate::deploy::drift_api::PropertyDifference;
-use crate::deploy::drift_status::{ReportedDrift, ResourceDriftState};
+use crate::deploy::drift_status::{DifferenceKind, ReportedDrift, ResourceDriftState};
 use crate::deploy::manifest::{Manifest, ManifestStack, Synthesis, Template};
 use crate::deploy::plan::WaitOptions;
 use crate::deploy::Progress;
@@ -174,7 +174,7 @@ async fn a_drifted_stack_lists_its_modified_and_deleted_resources() {
             status: ResourceDriftState::Modified,
             differences: vec![PropertyDifference {
                 path: "/VersioningConfiguration/Status".to_owned(),
-                kind: "NOT_EQUAL".to_owned(),
+                kind: DifferenceKind::NotEqual,
                 expected: Some("Enabled".to_owned()),
                 actual: Some("Suspended".to_owned()),
             }],

@@ -7,7 +7,9 @@
 //! `Resource` (or `s3:prefix` condition) list is an OR, so the pieces together say
 //! exactly what the whole did. Pure: no IO.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+
+use super::policy_doc::{CutList, PolicyDocument, Statement};
 
 /// IAM: the inline policies of one role, together.
 pub(crate) const ROLE_INLINE_MAX: usize = 10_240;
@@ -24,8 +26,8 @@ pub(crate) const GLUE_POLICY_MAX: usize = 10_240;
 /// KMS: a key policy (32 KB).
 pub(crate) const KEY_POLICY_MAX: usize = 32_768;
 
-/// The size of a policy document as IAM and the services count it.
-pub(crate) fn policy_size(doc: &Value) -> usize {
+/// The size of a policy document (or of a part of one) as IAM and the services count it.
+pub(crate) fn policy_size<T: Serialize + ?Sized>(doc: &T) -> usize {
     serde_json::to_string(doc).map_or(usize::MAX, |s| s.chars().count())
 }
 
@@ -38,8 +40,8 @@ pub(crate) struct TooLarge {
     pub(crate) detail: String,
 }
 
-/// Checks one document against a limit.
-pub(crate) fn check_size(doc: &Value, limit: usize) -> Result<(), TooLarge> {
+/// Checks one document (typed, or a `json!` value) against a limit.
+pub(crate) fn check_size<T: Serialize + ?Sized>(doc: &T, limit: usize) -> Result<(), TooLarge> {
     let size = policy_size(doc);
     if size <= limit {
         Ok(())
@@ -65,44 +67,23 @@ const BY_NAME_SIDS: &[&str] = &[
 /// A role's policies: one inline document and the documents of the managed policies to attach.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RolePolicies {
-    pub(crate) inline: Value,
-    pub(crate) managed: Vec<Value>,
-}
-
-fn document(statements: Vec<Value>) -> Value {
-    json!({"Version": "2012-10-17", "Statement": statements})
+    pub(crate) inline: PolicyDocument,
+    pub(crate) managed: Vec<PolicyDocument>,
 }
 
 /// The list a statement can be cut along: `Resource`, or the `s3:prefix` values of its
-/// `StringLike` condition, whichever is bigger. Both are ORs, so the union of the pieces
-/// allows (or denies) exactly what the whole did.
-fn split_list(st: &Value) -> Option<&'static [&'static str]> {
-    const RESOURCE: &[&str] = &["Resource"];
-    const PREFIX: &[&str] = &["Condition", "StringLike", "s3:prefix"];
-    let at = |path: &[&str]| -> Option<usize> {
-        let mut v = st;
-        for k in path {
-            v = v.get(k)?;
-        }
-        let a = v.as_array()?;
-        (a.len() > 1).then(|| policy_size(v))
+/// `StringLike` condition, whichever is bigger (a list of more than one item). Both are ORs,
+/// so the union of the pieces allows (or denies) exactly what the whole did.
+fn split_list(st: &Statement) -> Option<CutList> {
+    let at = |list: CutList| -> Option<usize> {
+        let items = st.list(list)?;
+        (items.len() > 1).then(|| policy_size(items))
     };
-    match (at(RESOURCE), at(PREFIX)) {
-        (Some(r), Some(p)) => Some(if p > r { PREFIX } else { RESOURCE }),
-        (Some(_), None) => Some(RESOURCE),
-        (None, Some(_)) => Some(PREFIX),
+    match (at(CutList::Resource), at(CutList::Prefix)) {
+        (Some(r), Some(p)) => Some(if p > r { CutList::Prefix } else { CutList::Resource }),
+        (Some(_), None) => Some(CutList::Resource),
+        (None, Some(_)) => Some(CutList::Prefix),
         (None, None) => None,
-    }
-}
-
-fn list_mut<'v>(st: &'v mut Value, path: &[&str]) -> &'v mut Vec<Value> {
-    let mut v = st;
-    for k in path {
-        v = &mut v[*k];
-    }
-    match v {
-        Value::Array(a) => a,
-        _ => unreachable!("split_list only names arrays"),
     }
 }
 
@@ -110,32 +91,34 @@ fn list_mut<'v>(st: &'v mut Value, path: &[&str]) -> &'v mut Vec<Value> {
 /// each piece in list order (deterministic), again along the other list where one item still
 /// leaves a piece too big. Pieces are named `<Sid>1`, `<Sid>2`, …; a statement that fits, or
 /// cannot be cut, comes back whole.
-fn cut_statement(st: Value, budget: usize) -> Vec<Value> {
+fn cut_statement(st: Statement, budget: usize) -> Vec<Statement> {
     if policy_size(&st) <= budget {
         return vec![st];
     }
-    let sid = st.get("Sid").and_then(Value::as_str).map(str::to_owned);
-    let mut pieces = cut(st, budget);
-    if let (Some(sid), true) = (sid, pieces.len() > 1) {
-        for (i, piece) in pieces.iter_mut().enumerate() {
-            piece["Sid"] = json!(format!("{sid}{}", i + 1));
-        }
+    let sid = st.sid().map(str::to_owned);
+    let pieces = cut(st, budget);
+    match sid {
+        Some(sid) if pieces.len() > 1 => pieces
+            .into_iter()
+            .enumerate()
+            .map(|(i, piece)| piece.named(format!("{sid}{}", i + 1)))
+            .collect(),
+        _ => pieces,
     }
-    pieces
 }
 
-fn cut(st: Value, budget: usize) -> Vec<Value> {
+/// The pieces of a statement (each keeping its Sid), sized with that Sid.
+fn cut(st: Statement, budget: usize) -> Vec<Statement> {
     if policy_size(&st) <= budget {
         return vec![st];
     }
-    let Some(path) = split_list(&st) else {
+    let Some(at) = split_list(&st) else {
         return vec![st];
     };
-    let mut empty = st;
-    let items = std::mem::take(list_mut(&mut empty, path));
-    let base = policy_size(&empty);
-    let mut groups: Vec<Vec<Value>> = Vec::new();
-    let mut current: Vec<Value> = Vec::new();
+    let items = st.list(at).map(<[String]>::to_vec).unwrap_or_default();
+    let base = policy_size(&st.with_list(at, Vec::new()));
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
     let mut size = base;
     for item in items {
         // The item and its comma (one too many: the estimate errs on the safe side).
@@ -151,10 +134,10 @@ fn cut(st: Value, budget: usize) -> Vec<Value> {
     groups
         .into_iter()
         .flat_map(|items| {
-            let mut piece = empty.clone();
-            *list_mut(&mut piece, path) = items;
+            let single = items.len() == 1;
+            let piece = st.with_list(at, items);
             // A single item here: only the other list can make the piece smaller.
-            if policy_size(&piece) > budget && list_mut(&mut piece, path).len() == 1 {
+            if single && policy_size(&piece) > budget {
                 cut(piece, budget)
             } else {
                 vec![piece]
@@ -168,7 +151,7 @@ fn cut(st: Value, budget: usize) -> Vec<Value> {
 /// managed policies (6,144 characters each, at most 10 per role), cut along their lists and
 /// packed in order, and the rest stays inline. Deterministic: the same policy gives the same
 /// documents. An error says which limit would still be passed.
-pub(crate) fn fit_role_policies(policy: Value) -> Result<RolePolicies, TooLarge> {
+pub(crate) fn fit_role_policies(policy: PolicyDocument) -> Result<RolePolicies, TooLarge> {
     let size = policy_size(&policy);
     if size <= ROLE_INLINE_MAX {
         return Ok(RolePolicies {
@@ -176,16 +159,11 @@ pub(crate) fn fit_role_policies(policy: Value) -> Result<RolePolicies, TooLarge>
             managed: Vec::new(),
         });
     }
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(s)) => s.clone(),
-        _ => Vec::new(),
-    };
-    let (moved, kept): (Vec<Value>, Vec<Value>) = statements.into_iter().partition(|s| {
-        s.get("Sid")
-            .and_then(Value::as_str)
-            .is_some_and(|sid| BY_NAME_SIDS.contains(&sid))
-    });
-    let inline = document(kept);
+    let (moved, kept): (Vec<Statement>, Vec<Statement>) = policy
+        .statements
+        .into_iter()
+        .partition(|s| s.sid().is_some_and(|sid| BY_NAME_SIDS.contains(&sid)));
+    let inline = PolicyDocument::new(kept);
     let inline_size = policy_size(&inline);
     if inline_size > ROLE_INLINE_MAX {
         return Err(TooLarge {
@@ -197,9 +175,9 @@ pub(crate) fn fit_role_policies(policy: Value) -> Result<RolePolicies, TooLarge>
             ),
         });
     }
-    let empty = policy_size(&document(Vec::new()));
+    let empty = policy_size(&PolicyDocument::new(Vec::new()));
     let budget = MANAGED_POLICY_MAX - empty;
-    let mut docs: Vec<Vec<Value>> = Vec::new();
+    let mut docs: Vec<Vec<Statement>> = Vec::new();
     let mut used = budget; // forces a first document
     for st in moved.into_iter().flat_map(|s| cut_statement(s, budget)) {
         let cost = policy_size(&st) + 1;
@@ -234,7 +212,7 @@ pub(crate) fn fit_role_policies(policy: Value) -> Result<RolePolicies, TooLarge>
     }
     Ok(RolePolicies {
         inline,
-        managed: docs.into_iter().map(document).collect(),
+        managed: docs.into_iter().map(PolicyDocument::new).collect(),
     })
 }
 
@@ -242,7 +220,10 @@ pub(crate) fn fit_role_policies(policy: Value) -> Result<RolePolicies, TooLarge>
 mod tests {
     use std::collections::BTreeSet;
 
+    use serde_json::json;
+
     use super::*;
+    use crate::synth::policy_doc::{Condition, Effect, OneOrMany};
 
     fn arns(prefix: &str, n: usize) -> Vec<String> {
         (0..n)
@@ -250,39 +231,76 @@ mod tests {
             .collect()
     }
 
-    /// A reader policy: fixed statements, then by-name lists of `n` versions each.
-    fn reader(n: usize) -> Value {
-        let mut st = vec![
-            json!({"Sid": "RunQueries", "Effect": "Allow", "Action": "athena:StartQueryExecution", "Resource": "arn:aws:athena:eu-west-1:1:workgroup/mesh"}),
-            json!({"Sid": "ReadOrgData", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acast-*-eu-west-1-mesh/*"}),
-        ];
-        st.push(json!({"Sid": "ReadRestrictedData", "Effect": "Allow", "Action": "s3:GetObject", "Resource": arns("allowed", n)}));
-        st.push(json!({"Sid": "DenyOtherRestrictedData", "Effect": "Deny", "Action": "s3:GetObject", "Resource": arns("denied", n)}));
-        st.push(json!({
-            "Sid": "DenyOtherRestrictedListing", "Effect": "Deny", "Action": "s3:ListBucket",
-            "Resource": ["arn:aws:s3:::acast-000000000001-eu-west-1-mesh"],
-            "Condition": {"StringLike": {"s3:prefix": (0..n).map(|i| format!("denied/product-{i:05}/v1/*")).collect::<Vec<_>>()}}
-        }));
-        document(st)
+    fn prefixes(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("denied/product-{i:05}/v1/*")).collect()
+    }
+
+    /// The statements of a reader policy: fixed ones, then by-name lists of `n` versions each.
+    fn reader_statements(n: usize) -> Vec<Statement> {
+        vec![
+            Statement::new(
+                "RunQueries",
+                Effect::Allow,
+                "athena:StartQueryExecution",
+                "arn:aws:athena:eu-west-1:1:workgroup/mesh".to_owned(),
+                Condition::none(),
+            ),
+            Statement::new(
+                "ReadOrgData",
+                Effect::Allow,
+                "s3:GetObject",
+                "arn:aws:s3:::acast-*-eu-west-1-mesh/*".to_owned(),
+                Condition::none(),
+            ),
+            Statement::new(
+                "ReadRestrictedData",
+                Effect::Allow,
+                "s3:GetObject",
+                arns("allowed", n),
+                Condition::none(),
+            ),
+            Statement::new(
+                "DenyOtherRestrictedData",
+                Effect::Deny,
+                "s3:GetObject",
+                arns("denied", n),
+                Condition::none(),
+            ),
+            Statement::new(
+                "DenyOtherRestrictedListing",
+                Effect::Deny,
+                "s3:ListBucket",
+                vec!["arn:aws:s3:::acast-000000000001-eu-west-1-mesh".to_owned()],
+                Condition::of([("StringLike", "s3:prefix", prefixes(n).into())]),
+            ),
+        ]
+    }
+
+    fn reader(n: usize) -> PolicyDocument {
+        PolicyDocument::new(reader_statements(n))
+    }
+
+    fn items(list: Option<&OneOrMany<String>>) -> Vec<String> {
+        match list {
+            Some(OneOrMany::Many(a)) => a.clone(),
+            Some(OneOrMany::One(r)) => vec![r.clone()],
+            None => vec![String::new()],
+        }
     }
 
     /// Every (Sid-less) statement of the documents, with its lists flattened: what they allow or deny.
-    fn coverage(docs: &[&Value]) -> BTreeSet<(String, String, String)> {
+    fn coverage(docs: &[&PolicyDocument]) -> BTreeSet<(Effect, String, String)> {
         let mut out = BTreeSet::new();
         for d in docs {
-            for s in d["Statement"].as_array().expect("statements") {
-                let effect = s["Effect"].as_str().expect("effect").to_owned();
-                let resources: Vec<String> = match &s["Resource"] {
-                    Value::Array(a) => a.iter().map(|r| r.as_str().expect("arn").to_owned()).collect(),
-                    r => vec![r.as_str().expect("arn").to_owned()],
-                };
-                let prefixes: Vec<String> = match &s["Condition"]["StringLike"]["s3:prefix"] {
-                    Value::Array(a) => a.iter().map(|p| p.as_str().expect("prefix").to_owned()).collect(),
-                    _ => vec![String::new()],
+            for s in &d.statements {
+                let resources = items(s.resource.as_ref());
+                let prefixes = match s.list(CutList::Prefix) {
+                    Some(p) => p.to_vec(),
+                    None => vec![String::new()],
                 };
                 for r in &resources {
                     for p in &prefixes {
-                        out.insert((effect.clone(), r.clone(), p.clone()));
+                        out.insert((s.effect, r.clone(), p.clone()));
                     }
                 }
             }
@@ -304,30 +322,56 @@ mod tests {
         assert!(policy_size(&doc) > ROLE_INLINE_MAX, "{}", policy_size(&doc));
         let fitted = fit_role_policies(doc.clone()).expect("fits with managed policies");
         assert!(policy_size(&fitted.inline) <= ROLE_INLINE_MAX);
-        let sids: Vec<&str> = fitted.inline["Statement"]
-            .as_array()
-            .expect("statements")
-            .iter()
-            .filter_map(|s| s["Sid"].as_str())
-            .collect();
+        let sids: Vec<&str> = fitted.inline.statements.iter().filter_map(Statement::sid).collect();
         assert_eq!(sids, ["RunQueries", "ReadOrgData"]);
         assert!(fitted.managed.len() >= 2 && fitted.managed.len() <= MANAGED_POLICIES_PER_ROLE);
         for m in &fitted.managed {
             assert!(policy_size(m) <= MANAGED_POLICY_MAX, "{}", policy_size(m));
         }
         // Together they allow and deny exactly what the whole policy did.
-        let mut all: Vec<&Value> = vec![&fitted.inline];
+        let mut all: Vec<&PolicyDocument> = vec![&fitted.inline];
         all.extend(&fitted.managed);
         assert_eq!(coverage(&all), coverage(&[&doc]));
         // Sids stay unique.
         let mut seen = BTreeSet::new();
         for d in &all {
-            for s in d["Statement"].as_array().expect("statements") {
-                assert!(seen.insert(s["Sid"].as_str().expect("sid").to_owned()), "{s}");
+            for s in &d.statements {
+                assert!(seen.insert(s.sid().expect("sid").to_owned()), "{s:?}");
             }
         }
         // Deterministic.
         assert_eq!(fit_role_policies(doc).expect("fits"), fitted);
+    }
+
+    /// Where the cuts fall, pinned: these are the pieces (and sizes) the `serde_json::Value`
+    /// version of this file made before policies were typed, so a deployed role keeps its
+    /// managed policies exactly.
+    #[test]
+    fn cuts_fall_where_they_always_did() {
+        let fitted = fit_role_policies(reader(150)).expect("fits with managed policies");
+        assert_eq!(policy_size(&fitted.inline), 283);
+        let pieces: Vec<(usize, Vec<(&str, usize)>)> = fitted
+            .managed
+            .iter()
+            .map(|d| {
+                let sts = d
+                    .statements
+                    .iter()
+                    .map(|s| (s.sid().unwrap_or(""), policy_size(s)))
+                    .collect();
+                (policy_size(d), sts)
+            })
+            .collect();
+        assert_eq!(
+            pieces,
+            [
+                (6126, vec![("ReadRestrictedData1", 6087)]),
+                (5518, vec![("ReadRestrictedData2", 5479)]),
+                (6126, vec![("DenyOtherRestrictedData1", 6087)]),
+                (5376, vec![("DenyOtherRestrictedData2", 5337)]),
+                (4421, vec![("DenyOtherRestrictedListing", 4382)]),
+            ]
+        );
     }
 
     #[test]
@@ -339,31 +383,40 @@ mod tests {
 
     #[test]
     fn fixed_statements_past_the_inline_limit_are_an_error() {
-        let mut doc = reader(1);
-        doc["Statement"]
-            .as_array_mut()
-            .expect("statements")
-            .push(json!({"Sid": "Huge", "Effect": "Allow", "Action": "s3:GetObject", "Resource": arns("x", 200)}));
-        let err = fit_role_policies(doc).expect_err("cannot move unnamed statements");
+        let mut statements = reader_statements(1);
+        statements.push(Statement::new(
+            "Huge",
+            Effect::Allow,
+            "s3:GetObject",
+            arns("x", 200),
+            Condition::none(),
+        ));
+        let err = fit_role_policies(PolicyDocument::new(statements)).expect_err("cannot move unnamed statements");
         assert_eq!(err.limit, ROLE_INLINE_MAX);
     }
 
     #[test]
     fn a_statement_is_cut_along_its_longest_list_then_the_other() {
-        let st = json!({
-            "Sid": "DenyOtherRestrictedListing", "Effect": "Deny", "Action": "s3:ListBucket",
-            "Resource": ["arn:aws:s3:::a", "arn:aws:s3:::b"],
-            "Condition": {"StringLike": {"s3:prefix": (0..300).map(|i| format!("p/{i:05}/*")).collect::<Vec<_>>()}}
-        });
+        let st = Statement::new(
+            "DenyOtherRestrictedListing",
+            Effect::Deny,
+            "s3:ListBucket",
+            vec!["arn:aws:s3:::a".to_owned(), "arn:aws:s3:::b".to_owned()],
+            Condition::of([(
+                "StringLike",
+                "s3:prefix",
+                (0..300).map(|i| format!("p/{i:05}/*")).collect::<Vec<_>>().into(),
+            )]),
+        );
         let pieces = cut_statement(st.clone(), 1_000);
         assert!(pieces.len() > 3);
         for p in &pieces {
             assert!(policy_size(p) <= 1_000);
         }
-        assert_eq!(pieces[0]["Sid"], "DenyOtherRestrictedListing1");
-        let whole = document(vec![st]);
-        let docs: Vec<Value> = pieces.iter().map(|p| document(vec![p.clone()])).collect();
-        let doc_refs: Vec<&Value> = docs.iter().collect();
+        assert_eq!(pieces[0].sid(), Some("DenyOtherRestrictedListing1"));
+        let whole = PolicyDocument::new(vec![st]);
+        let docs: Vec<PolicyDocument> = pieces.iter().map(|p| PolicyDocument::new(vec![p.clone()])).collect();
+        let doc_refs: Vec<&PolicyDocument> = docs.iter().collect();
         assert_eq!(coverage(&doc_refs), coverage(&[&whole]));
     }
 
@@ -371,13 +424,15 @@ mod tests {
     fn size_checks_count_compact_json() {
         let doc = json!({"Version": "2012-10-17", "Statement": []});
         assert_eq!(policy_size(&doc), r#"{"Statement":[],"Version":"2012-10-17"}"#.len());
+        assert_eq!(policy_size(&PolicyDocument::new(Vec::new())), policy_size(&doc));
         assert!(check_size(&doc, 100).is_ok());
         let err = check_size(&doc, 10).expect_err("over");
         assert_eq!((err.size, err.limit), (policy_size(&doc), 10));
         assert!(err.detail.contains("over the limit of 10"), "{}", err.detail);
-        let big = document(vec![
-            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": arns("b", 300)}),
-        ]);
+        let big = PolicyDocument::new(vec![Statement {
+            sid: None,
+            ..Statement::new("", Effect::Allow, "s3:GetObject", arns("b", 300), Condition::none())
+        }]);
         assert!(check_size(&big, BUCKET_POLICY_MAX).is_err());
         assert!(check_size(&big, GLUE_POLICY_MAX).is_err());
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::access::{Decisions, Pv};
 use super::context::{assemble, common, unit, Common, Paths};
+use super::policy_doc::PolicyDocument;
 use super::reader::READER_HINT;
 use super::split::Unit;
 use super::{names, policy, Context, Part, StackPlan, SynthError};
@@ -38,7 +39,8 @@ pub(crate) struct PermissionSet {
     pub(crate) name: String,
     pub(crate) description: String,
     /// The inline policy.
-    pub(crate) policy: Value,
+    #[schemars(with = "Value")]
+    pub(crate) policy: PolicyDocument,
     pub(crate) assignments: Vec<Assignment>,
 }
 

@@ -1,5 +1,5 @@
-//! IAM policy documents: bucket, key and Glue catalog resource policies, and the
-//! identity policies of reader roles and permission sets.
+//! IAM policy documents: bucket, key and Glue catalog resource policies (the identity
+//! policies of reader roles and permission sets are typed, in `reader_policy.rs`).
 //!
 //! These are the security decisions in JSON form, so they are built here, in
 //! plain Rust where tests can reach them, and the blueprints only place them.
@@ -13,12 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::access::{Decisions, Principal, Pv};
-use super::context::Paths;
 use super::names;
 use crate::model::{AccountId, Org, Product};
 
 /// Glue read actions a reader needs on catalog, databases and tables.
-const GLUE_READ: &[&str] = &[
+pub(super) const GLUE_READ: &[&str] = &[
     "glue:BatchGetPartition",
     "glue:GetDatabase",
     "glue:GetDatabases",
@@ -171,7 +170,7 @@ fn principal_arns(principals: &BTreeSet<Principal>) -> Value {
     json!({"aws:PrincipalArn": principals.iter().map(|(_, arn)| arn.as_str()).collect::<Vec<_>>()})
 }
 
-fn resources_of(d: &Decisions<'_>, pvs: &[Pv<'_>]) -> Vec<VersionResources> {
+pub(super) fn resources_of(d: &Decisions<'_>, pvs: &[Pv<'_>]) -> Vec<VersionResources> {
     pvs.iter()
         .filter_map(|(id, v)| d.t.products.get(*id).map(|p| version_resources(&d.t.org, p, *v)))
         .collect()
@@ -353,208 +352,7 @@ pub(crate) fn glue_resource_policy(
     (!statements.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": statements}))
 }
 
-/// What one reader (a role or a permission set) may do.
-pub(crate) struct Reader<'a, 't> {
-    /// The account the reader's principals live in.
-    pub(crate) account: &'a AccountId,
-    /// The Athena workgroup it queries through.
-    pub(crate) workgroup: &'a str,
-    /// Restricted versions it may read.
-    pub(crate) allowed: &'a BTreeSet<Pv<'t>>,
-    /// Restricted (and retired) versions its account reaches but it may not read.
-    pub(crate) denied: &'a BTreeSet<Pv<'t>>,
-    /// Roles it may assume (a permission set's reader role).
-    pub(crate) assume: Option<String>,
-}
-
-/// The identity policy of a reader: open data by the org's naming pattern (restricted to
-/// resources of the organisation), restricted data by name, and an explicit deny of every
-/// other restricted version its account can reach. `paths` says through what it reads:
-/// S3 and KMS directly (the iam mode's paths), Lake Formation, or both while an org switches.
-pub(crate) fn reader_policy(d: &Decisions<'_>, r: &Reader<'_, '_>, paths: Paths) -> Value {
-    let mut st = query_statements(&d.t.org, r);
-    st.extend(data_path_statements(&d.t.org, paths));
-    st.extend(restricted_statements(d, r, paths.iam));
-    if let Some(role) = &r.assume {
-        st.push(json!({
-            "Sid": "AssumeReaderRole",
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Resource": role
-        }));
-    }
-    json!({"Version": "2012-10-17", "Statement": st})
-}
-
-/// What every reader needs to query: its workgroup, the account's data catalogs, its
-/// results prefix and key, and Glue reads of the organisation's catalogs.
-fn query_statements(org: &Org, r: &Reader<'_, '_>) -> Vec<Value> {
-    let region = &org.region;
-    let account = r.account;
-    let staging = names::staging_bucket(org, account);
-    let via_s3 = format!("s3.{region}.amazonaws.com");
-    vec![
-        json!({
-            "Sid": "RunQueries",
-            "Effect": "Allow",
-            "Action": [
-                "athena:BatchGetQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-                "athena:GetWorkGroup", "athena:ListQueryExecutions", "athena:StartQueryExecution",
-                "athena:StopQueryExecution"
-            ],
-            "Resource": format!("arn:aws:athena:{region}:{account}:workgroup/{}", r.workgroup)
-        }),
-        json!({
-            "Sid": "BrowseCatalogs",
-            "Effect": "Allow",
-            "Action": [
-                "athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata",
-                "athena:ListDatabases", "athena:ListTableMetadata"
-            ],
-            "Resource": format!("arn:aws:athena:{region}:{account}:datacatalog/*")
-        }),
-        json!({
-            "Sid": "QueryResults",
-            "Effect": "Allow",
-            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            "Resource": format!("arn:aws:s3:::{staging}/athena-results/{}/*", r.workgroup)
-        }),
-        json!({
-            "Sid": "QueryResultsBucket",
-            "Effect": "Allow",
-            "Action": "s3:GetBucketLocation",
-            "Resource": format!("arn:aws:s3:::{staging}")
-        }),
-        json!({
-            "Sid": "QueryResultsListing",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": format!("arn:aws:s3:::{staging}"),
-            "Condition": {"StringLike": {"s3:prefix": format!("athena-results/{}/*", r.workgroup)}}
-        }),
-        json!({
-            "Sid": "QueryResultsKey",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": format!("arn:aws:kms:{region}:{account}:key/*"),
-            "Condition": {"StringEquals": {"kms:ViaService": via_s3}}
-        }),
-        json!({
-            "Sid": "ReadOrgCatalogs",
-            "Effect": "Allow",
-            "Action": GLUE_READ,
-            "Resource": [
-                format!("arn:aws:glue:{region}:*:catalog"),
-                format!("arn:aws:glue:{region}:*:database/*"),
-                format!("arn:aws:glue:{region}:*:table/*/*")
-            ],
-            "Condition": {"StringEquals": {"aws:ResourceOrgID": org.organization_id}}
-        }),
-    ]
-}
-
-/// How a reader reaches the data itself: the org's data buckets and keys by their naming
-/// pattern (the iam mode's path), `lakeformation:GetDataAccess`, or both.
-fn data_path_statements(org: &Org, paths: Paths) -> Vec<Value> {
-    let mut st = Vec::new();
-    if paths.iam {
-        let pattern = names::data_bucket_pattern(org);
-        let in_org = json!({"StringEquals": {"aws:ResourceOrgID": org.organization_id}});
-        st.push(json!({
-            "Sid": "ReadOrgData",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": format!("arn:aws:s3:::{pattern}/*"),
-            "Condition": in_org
-        }));
-        st.push(json!({
-            "Sid": "ListOrgData",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-            "Resource": format!("arn:aws:s3:::{pattern}"),
-            "Condition": in_org
-        }));
-        st.push(json!({
-            "Sid": "DecryptOrgData",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": format!("arn:aws:kms:{}:*:key/*", org.region),
-            "Condition": {"StringEquals": {
-                "aws:ResourceOrgID": org.organization_id,
-                "kms:ViaService": format!("s3.{}.amazonaws.com", org.region)
-            }}
-        }));
-    }
-    if paths.lakeformation {
-        st.push(json!({
-            "Sid": "LakeFormationDataAccess",
-            "Effect": "Allow",
-            "Action": "lakeformation:GetDataAccess",
-            "Resource": "*"
-        }));
-    }
-    st
-}
-
-/// The restricted versions a reader may read (objects only on the iam mode's path; tables
-/// always), and the denies of every other restricted version its account reaches.
-fn restricted_statements(d: &Decisions<'_>, r: &Reader<'_, '_>, iam: bool) -> Vec<Value> {
-    let mut st = Vec::new();
-    if !r.allowed.is_empty() {
-        let rs: Vec<VersionResources> = resources_of(d, &r.allowed.iter().copied().collect::<Vec<_>>());
-        if iam {
-            st.push(json!({
-                "Sid": "ReadRestrictedData",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>()
-            }));
-        }
-        st.push(json!({
-            "Sid": "ReadRestrictedTables",
-            "Effect": "Allow",
-            "Action": GLUE_READ,
-            "Resource": rs.iter().flat_map(|r| [r.database_arn.clone(), r.tables_arn.clone()]).collect::<Vec<_>>()
-        }));
-    }
-    if !r.denied.is_empty() {
-        let rs: Vec<VersionResources> = resources_of(d, &r.denied.iter().copied().collect::<Vec<_>>());
-        let buckets: BTreeSet<&str> = rs.iter().map(|r| r.bucket_arn.as_str()).collect();
-        st.push(json!({
-            "Sid": "DenyOtherRestrictedData",
-            "Effect": "Deny",
-            "Action": "s3:GetObject",
-            "Resource": rs.iter().map(|r| r.objects_arn.clone()).collect::<Vec<_>>()
-        }));
-        st.push(json!({
-            "Sid": "DenyOtherRestrictedListing",
-            "Effect": "Deny",
-            "Action": "s3:ListBucket",
-            "Resource": buckets,
-            "Condition": {"StringLike": {"s3:prefix": rs.iter().map(|r| r.list_prefix.clone()).collect::<Vec<_>>()}}
-        }));
-        st.push(json!({
-            "Sid": "DenyOtherRestrictedTables",
-            "Effect": "Deny",
-            "Action": GLUE_READ,
-            "Resource": rs.iter().map(|r| r.tables_arn.clone()).collect::<Vec<_>>()
-        }));
-    }
-    st
-}
-
-/// A role trust policy: the account root, narrowed to the given principal ARNs (patterns allowed).
-pub(crate) fn trust_policy(account: &AccountId, principals: &[String]) -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": names::account_root(account)},
-            "Action": "sts:AssumeRole",
-            "Condition": {"ArnLike": {"aws:PrincipalArn": principals}}
-        }]
-    })
-}
+pub(crate) use super::reader_policy::{reader_policy, trust_policy, Reader};
 
 pub(crate) use super::fit::{
     check_size, fit_role_policies, TooLarge, BUCKET_POLICY_MAX, GLUE_POLICY_MAX, KEY_POLICY_MAX,

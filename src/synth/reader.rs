@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::access::Decisions;
 use super::context::{unit, Paths};
+use super::policy_doc::PolicyDocument;
 use super::split::Unit;
 use super::{names, policy, SynthError};
 use crate::model::{Access, AccountId, ServiceRole};
@@ -50,7 +51,8 @@ pub(crate) struct ManagedPolicy {
     pub(crate) n: usize,
     pub(crate) description: String,
     /// The policy document.
-    pub(crate) policy: Value,
+    #[schemars(with = "Value")]
+    pub(crate) policy: PolicyDocument,
 }
 
 /// `{{> reader_role}}`: a reader role with the read policy meshsynth computed.
@@ -60,9 +62,11 @@ pub(crate) struct ReaderRole {
     pub(crate) role_name: String,
     pub(crate) description: String,
     /// The trust policy (who may assume the role: `aws:PrincipalArn` in its own account).
-    pub(crate) trust: Value,
+    #[schemars(with = "Value")]
+    pub(crate) trust: PolicyDocument,
     /// The inline read policy.
-    pub(crate) policy: Value,
+    #[schemars(with = "Value")]
+    pub(crate) policy: PolicyDocument,
     /// Statements past IAM's inline limit, as managed policies (usually none).
     pub(crate) managed_policies: Vec<ManagedPolicy>,
 }
@@ -100,8 +104,8 @@ pub(crate) fn role_policies(
     role_id: &str,
     role_name: &str,
     account: &AccountId,
-    doc: Value,
-) -> Result<(Value, Vec<ManagedPolicy>), SynthError> {
+    doc: PolicyDocument,
+) -> Result<(PolicyDocument, Vec<ManagedPolicy>), SynthError> {
     let fitted = policy::fit_role_policies(doc).map_err(|e| {
         SynthError::too_large(
             format!("the reader role `{role_name}` in account {account}"),
