@@ -400,7 +400,11 @@ mod tests {
         // Past the 64 levels the indentation buffer holds, in both writers.
         let mut v = serde_json::json!("leaf");
         for i in 0..100 {
-            v = if i % 2 == 0 { serde_json::json!([v]) } else { serde_json::json!({"k": v}) };
+            v = if i % 2 == 0 {
+                serde_json::json!([v])
+            } else {
+                serde_json::json!({"k": v})
+            };
         }
         let pretty = serde_json::to_string_pretty(&v).expect("serialises") + "\n";
         assert_eq!(String::from_utf8_lossy(&to_canonical(&v)), pretty);

@@ -57,6 +57,8 @@ impl Validator<'_> {
                 (valid, cx)
             })
             .collect();
+        self.consumes
+            .reserve(checked.iter().map(|(valid, _)| valid.len()).sum());
         for (valid, cx) in checked {
             self.consumes.extend(valid);
             self.cx.errors.extend(cx.errors);
@@ -66,7 +68,7 @@ impl Validator<'_> {
         // Entries are pushed in file and line order, and the sort is stable, so the
         // first of two duplicates is the one written first. Integer keys keep the
         // sort cheap; they order exactly as (account id, product id, version).
-        self.consumes.sort_by_cached_key(|c| {
+        self.consumes.par_sort_by_cached_key(|c| {
             (
                 c.account.as_str().parse::<u64>().unwrap_or(u64::MAX),
                 known.index.get(&c.product).map_or(u32::MAX, |(i, _)| *i),
