@@ -16,6 +16,9 @@ use crate::model::{
     VersionStatus,
 };
 
+/// A product as its own checks left it: its id and model, or `None` when it is invalid.
+type Checked = Option<(ProductId, Product)>;
+
 impl Validator<'_> {
     /// Products of every valid team, each id declared once.
     pub(super) fn products(&mut self) {
@@ -30,7 +33,7 @@ impl Validator<'_> {
         }
         // Each product on its own, on every core (chunks joined in file and line order);
         // then the ids across them, in that order.
-        let checked: Vec<(Vec<Option<(ProductId, Product)>>, Cx)> = entries
+        let checked: Vec<(Vec<Checked>, Cx)> = entries
             .par_chunks(512)
             .map(|chunk| {
                 let mut cx = Cx::default();
