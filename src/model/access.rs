@@ -12,7 +12,7 @@
 //! Its types are `pub`, like the rest of the resolved model (see `model`'s
 //! docs): the integration tests' access oracle reads them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{Access, AccountId, Classification, Grant, Grantee, Loc, Product, ProductId, Topology, VersionStatus};
 
@@ -87,17 +87,31 @@ pub fn resolve(t: &Topology) -> Resolution {
         .filter(|(_, p)| p.classification == Classification::Restricted)
         .collect();
     let restricted = |id: &ProductId| restricted_products.get(id).copied();
-    // Versions each account consumes, by restricted product.
+    // Versions each account consumes, by restricted product, where a restricted service role
+    // of the account lists the product (the only place they are looked up).
+    let listed: HashSet<(&AccountId, &ProductId)> = t
+        .service_roles
+        .iter()
+        .filter(|s| s.access == Access::Restricted)
+        .flat_map(|s| s.products.iter().map(move |id| (&s.account, id)))
+        .collect();
     let mut consumed: HashMap<(&AccountId, &ProductId), BTreeSet<u32>> = HashMap::new();
     for c in &t.consumes {
         let Some(p) = restricted(&c.product) else { continue };
-        consumed.entry((&c.account, &c.product)).or_default().insert(c.version);
+        let key = (&c.account, &c.product);
+        if listed.contains(&key) {
+            consumed.entry(key).or_default().insert(c.version);
+        }
         // A request of the account, pending without a grant to it.
         if !live(p, c.version) {
             continue;
         }
-        let to = Grantee::Account(c.account.clone());
-        if find_grant(p, &to, c.version, None, t.today).is_none() {
+        let to_account = |g: &Grant| matches!(&g.to, Grantee::Account(a) if *a == c.account);
+        if !p
+            .grants
+            .iter()
+            .any(|g| to_account(g) && g.is_live(t.today) && g.covers(c.version))
+        {
             r.pending.push(Pending {
                 loc: c.loc.clone(),
                 requester: Requester::Account(c.account.clone()),
