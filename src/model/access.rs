@@ -71,9 +71,20 @@ fn live(p: &Product, v: u32) -> bool {
 
 /// The first live grant of `p` to `to` that covers `v` and admits `role` (any role when `None`).
 fn find_grant(p: &Product, to: &Grantee, v: u32, role: Option<&str>, today: super::date::Date) -> Option<usize> {
+    find_grant_where(p, |g| g == to, v, role, today)
+}
+
+/// `find_grant` of a grantee `is_to` accepts (so a caller need not build one to compare).
+fn find_grant_where(
+    p: &Product,
+    is_to: impl Fn(&Grantee) -> bool,
+    v: u32,
+    role: Option<&str>,
+    today: super::date::Date,
+) -> Option<usize> {
     p.grants
         .iter()
-        .position(|g: &Grant| &g.to == to && g.is_live(today) && g.covers(v) && role.is_none_or(|r| g.admits_role(r)))
+        .position(|g: &Grant| is_to(&g.to) && g.is_live(today) && g.covers(v) && role.is_none_or(|r| g.admits_role(r)))
 }
 
 /// Works out who reads which restricted version, and which requests are pending.
@@ -106,12 +117,8 @@ pub fn resolve(t: &Topology) -> Resolution {
         if !live(p, c.version) {
             continue;
         }
-        let to_account = |g: &Grant| matches!(&g.to, Grantee::Account(a) if *a == c.account);
-        if !p
-            .grants
-            .iter()
-            .any(|g| to_account(g) && g.is_live(t.today) && g.covers(c.version))
-        {
+        let to_account = |g: &Grantee| matches!(g, Grantee::Account(a) if *a == c.account);
+        if find_grant_where(p, to_account, c.version, None, t.today).is_none() {
             r.pending.push(Pending {
                 loc: c.loc.clone(),
                 requester: Requester::Account(c.account.clone()),
@@ -183,6 +190,16 @@ pub fn resolve(t: &Topology) -> Resolution {
 }
 
 impl Resolution {
+    /// Every restricted version's readers, with the grant each reads through (what `readers_of`
+    /// gives for one version, for all of them in one pass).
+    pub(crate) fn readers_by_version(&self) -> HashMap<(&ProductId, u32), Vec<(&Reader, usize)>> {
+        let mut by_version: HashMap<(&ProductId, u32), Vec<(&Reader, usize)>> = HashMap::new();
+        for ((reader, (id, n)), i) in &self.through {
+            by_version.entry((id, *n)).or_default().push((reader, *i));
+        }
+        by_version
+    }
+
     /// Every reader of a restricted version, with the grant it reads through.
     pub(crate) fn readers_of(&self, pv: &Pv) -> Vec<(&Reader, usize)> {
         self.through

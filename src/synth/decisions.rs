@@ -11,15 +11,13 @@
 //! or paths, so it changes only when access does. Its shape is documented in
 //! `docs/cli.md` ("access.json"). Pure: no IO.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::access::{group_principals, service_principals, Decisions};
 use super::context::Paths;
 use super::names;
 use crate::model::access::Reader;
-use crate::model::{Access, Classification, Grant, ProductId, VersionStatus};
+use crate::model::{Access, Classification, Grant, VersionStatus};
 
 /// The file's name, beside `manifest.json`.
 pub(crate) const ACCESS_FILE: &str = "access.json";
@@ -155,11 +153,7 @@ fn group_through(group: &str) -> String {
 pub(crate) fn model_of(d: &Decisions<'_>) -> AccessModel {
     let t = d.t;
     let central = &t.org.central_account;
-    // The readers of each version, in one pass over the grants read through.
-    let mut readers_of: HashMap<(&ProductId, u32), Vec<(&Reader, usize)>> = HashMap::new();
-    for ((reader, (id, n)), i) in &d.resolution.through {
-        readers_of.entry((id, *n)).or_default().push((reader, *i));
-    }
+    let readers_of = d.resolution.readers_by_version();
     let mut versions = Vec::new();
     for p in t.products.values() {
         for (n, v) in &p.versions {

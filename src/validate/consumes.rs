@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{file_owner, loc, Cx, Validator};
+use super::{loc, owned_items, Cx, Validator};
 use crate::model::raw::{RawConsume, S};
 use crate::model::{AccountId, Consume, Diagnostic, Product, ProductId, Team, VersionStatus};
 
@@ -37,33 +37,12 @@ impl Validator<'_> {
             declared: &self.declared,
             teams: &self.teams,
         };
-        let mut entries: Vec<(&Path, &Team, &RawConsume)> = Vec::new();
-        for (file, team) in &input.teams {
-            let t = &team.value;
-            let Some(owner) = file_owner(&self.teams, file, t) else {
-                continue;
-            };
-            entries.extend(t.consumes.iter().map(|c| (file.as_path(), owner, &c.value)));
-        }
-        // On every core, in chunks whose results are joined in file and line order.
-        let checked: Vec<(Vec<Consume>, Cx)> = entries
-            .par_chunks(4096)
-            .map(|chunk| {
-                let mut cx = Cx::default();
-                let valid = chunk
-                    .iter()
-                    .filter_map(|&(file, owner, c)| consume(&mut cx, file, owner, c, &known))
-                    .collect();
-                (valid, cx)
-            })
-            .collect();
-        self.consumes
-            .reserve(checked.iter().map(|(valid, _)| valid.len()).sum());
-        for (valid, cx) in checked {
-            self.consumes.extend(valid);
-            self.cx.errors.extend(cx.errors);
-            self.cx.warnings.extend(cx.warnings);
-        }
+        let entries = owned_items(&self.teams, &input.teams, |t| &t.consumes);
+        // On every core; the valid entries in file and line order.
+        let checked = self.cx.check_all(&entries, 4096, |cx, &(file, owner, c)| {
+            consume(cx, file, owner, c, &known)
+        });
+        self.consumes.extend(checked.into_iter().flatten());
         // Sorted, a duplicate consume entry sits right after the one it repeats.
         // Entries are pushed in file and line order, and the sort is stable, so the
         // first of two duplicates is the one written first. Integer keys keep the

@@ -2,7 +2,9 @@
 //! (file, line, column) of a raw value.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::model::raw::{RawTeam, S};
 use crate::model::{is_name, AccountId, Diagnostic, Loc, Team};
@@ -20,6 +22,50 @@ pub(super) fn file_owner<'a>(teams: &'a BTreeMap<String, Team>, file: &Path, t: 
     teams
         .get(&t.name.value)
         .filter(|o| o.loc.file == file && o.loc.line == t.name.line.max(1))
+}
+
+/// The items `pick` takes from every raw team that became a valid team, each with its file
+/// and team, in file and line order.
+pub(super) fn owned_items<'a, T: 'a>(
+    teams: &'a BTreeMap<String, Team>,
+    raw: &'a [(PathBuf, S<RawTeam>)],
+    pick: impl Fn(&'a RawTeam) -> &'a [S<T>],
+) -> Vec<(&'a Path, &'a Team, &'a T)> {
+    let mut items = Vec::new();
+    for (file, team) in raw {
+        let Some(owner) = file_owner(teams, file, &team.value) else {
+            continue;
+        };
+        items.extend(pick(&team.value).iter().map(|i| (file.as_path(), owner, &i.value)));
+    }
+    items
+}
+
+impl Cx {
+    /// `check` of every item, on every core in chunks of `chunk` items: the results in item
+    /// order, and the diagnostics added here (every list of them is sorted at the end).
+    pub(super) fn check_all<T: Sync, R: Send>(
+        &mut self,
+        items: &[T],
+        chunk: usize,
+        check: impl Fn(&mut Cx, &T) -> R + Sync,
+    ) -> Vec<R> {
+        let checked: Vec<(Vec<R>, Cx)> = items
+            .par_chunks(chunk)
+            .map(|chunk| {
+                let mut cx = Cx::default();
+                let results = chunk.iter().map(|item| check(&mut cx, item)).collect();
+                (results, cx)
+            })
+            .collect();
+        let mut results = Vec::with_capacity(items.len());
+        for (chunk, cx) in checked {
+            results.extend(chunk);
+            self.errors.extend(cx.errors);
+            self.warnings.extend(cx.warnings);
+        }
+        results
+    }
 }
 
 pub(super) fn loc<T>(file: &Path, s: &S<T>) -> Loc {

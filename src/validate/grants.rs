@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::{file_owner, loc, Cx};
+use super::{loc, owned_items, Cx};
 use crate::model::access::{resolve, Requester};
 use crate::model::date::Date;
 use crate::model::raw::{RawGrant, RawTeam, S};
@@ -32,38 +32,31 @@ pub(super) fn validate(
     products: &mut BTreeMap<ProductId, Product>,
     known: Known<'_>,
 ) {
-    for (file, team) in raw_teams {
-        let t = &team.value;
-        let Some(owner) = file_owner(teams, file, t) else {
+    for (file, owner, p) in owned_items(teams, raw_teams, |t| &t.products) {
+        let Some(list) = &p.grants else { continue };
+        let id = ProductId {
+            domain: owner.domain.clone(),
+            name: p.name.value.clone(),
+        };
+        let Some(product) = products.get_mut(&id).filter(|pr| pr.team == owner.name) else {
             continue;
         };
-        for p in &t.products {
-            let p = &p.value;
-            let Some(list) = &p.grants else { continue };
-            let id = ProductId {
-                domain: owner.domain.clone(),
-                name: p.name.value.clone(),
-            };
-            let Some(product) = products.get_mut(&id).filter(|pr| pr.team == owner.name) else {
-                continue;
-            };
-            if product.classification == Classification::Open {
-                cx.error(
-                    file,
-                    list,
-                    format!("`grants` on open product `{id}`"),
-                    "open products are readable by the whole organisation; remove `grants`, or make the product `classification: restricted`",
-                );
-                continue;
-            }
-            let mut grants = Vec::new();
-            for g in &list.value {
-                if let Some(grant) = grant(cx, file, owner, product, g, known) {
-                    grants.push(grant);
-                }
-            }
-            product.grants = grants;
+        if product.classification == Classification::Open {
+            cx.error(
+                file,
+                list,
+                format!("`grants` on open product `{id}`"),
+                "open products are readable by the whole organisation; remove `grants`, or make the product `classification: restricted`",
+            );
+            continue;
         }
+        let mut grants = Vec::new();
+        for g in &list.value {
+            if let Some(grant) = grant(cx, file, owner, product, g, known) {
+                grants.push(grant);
+            }
+        }
+        product.grants = grants;
     }
 }
 

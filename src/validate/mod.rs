@@ -32,7 +32,7 @@ use crate::model::{
     AccessGroup, Account, AccountId, Consume, Diagnostic, Domain, Loc, Org, Product, ProductId, ServiceRole, Team,
     Topology,
 };
-use cx::{file_owner, loc, Cx};
+use cx::{file_owner, loc, owned_items, Cx};
 
 /// The outcome of validation: the model and its warnings, or every error.
 pub(crate) type Validated = Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>>;

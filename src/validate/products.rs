@@ -5,51 +5,24 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use rayon::prelude::*;
-
 use super::catalog;
 use super::consumes::owned_hint;
-use super::{file_owner, loc, Cx, Validator};
+use super::{loc, owned_items, Cx, Validator};
 use crate::model::raw::{RawColumn, RawProduct, RawSlo, RawTable, RawVersion, S};
 use crate::model::{
     is_ident, AccessMode, Classification, Column, Diagnostic, Product, ProductId, Slo, Table, Team, Version,
     VersionStatus,
 };
 
-/// A product as its own checks left it: its id and model, or `None` when it is invalid.
-type Checked = Option<(ProductId, Product)>;
-
 impl Validator<'_> {
     /// Products of every valid team, each id declared once.
     pub(super) fn products(&mut self) {
         let input = self.input;
-        let mut entries: Vec<(&Path, &Team, &RawProduct)> = Vec::new();
-        for (file, team) in &input.teams {
-            let t = &team.value;
-            let Some(owner) = file_owner(&self.teams, file, t) else {
-                continue;
-            };
-            entries.extend(t.products.iter().map(|p| (file.as_path(), owner, &p.value)));
-        }
-        // Each product on its own, on every core (chunks joined in file and line order);
-        // then the ids across them, in that order.
-        let checked: Vec<(Vec<Checked>, Cx)> = entries
-            .par_chunks(512)
-            .map(|chunk| {
-                let mut cx = Cx::default();
-                let valid = chunk
-                    .iter()
-                    .map(|&(file, owner, p)| validate_product(&mut cx, file, owner, p))
-                    .collect();
-                (valid, cx)
-            })
-            .collect();
-        let mut valid = Vec::with_capacity(entries.len());
-        for (chunk, cx) in checked {
-            valid.extend(chunk);
-            self.cx.errors.extend(cx.errors);
-            self.cx.warnings.extend(cx.warnings);
-        }
+        let entries = owned_items(&self.teams, &input.teams, |t| &t.products);
+        // Each product on its own, on every core; then the ids across them, in file and line order.
+        let valid = self.cx.check_all(&entries, 512, |cx, &(file, owner, p)| {
+            validate_product(cx, file, owner, p)
+        });
         for (&(file, _, p), checked) in entries.iter().zip(valid) {
             let Some((id, product)) = checked else {
                 continue;
