@@ -57,99 +57,170 @@ fn teams_key(line: &str) -> Option<usize> {
     (after.is_empty() || (after.starts_with('#') && after.len() < rest.len())).then_some("teams:".len())
 }
 
+/// What the scan of a stretch of the item region found.
+#[derive(Default)]
+struct Stretch {
+    /// Lines in the stretch.
+    lines: u32,
+    /// Item lines before the first `stop`: (line within the stretch, byte offset in the file).
+    items: Vec<(u32, usize)>,
+    /// The first line that ends the sequence (column 0, content) or makes the file unusual
+    /// (content shallower than the items): (line within the stretch, byte offset, is it an end).
+    stop: Option<(u32, usize, bool)>,
+    /// A document marker, or a second top-level `teams:`, anywhere in the stretch.
+    unusual: bool,
+}
+
+/// Scans `text[from..to]` (whole lines) for items at `indent` and what ends them.
+fn scan_stretch(text: &str, from: usize, to: usize, indent: usize) -> Stretch {
+    let mut st = Stretch::default();
+    let mut offset = from;
+    for (n, line) in text[from..to].split_inclusive('\n').enumerate() {
+        let at = offset;
+        offset += line.len();
+        let l = line.strip_suffix('\n').unwrap_or(line);
+        st.lines += 1;
+        if l.starts_with("---") || l.starts_with("...") || teams_key(l).is_some() {
+            st.unusual = true;
+        }
+        if st.stop.is_some() || is_blank_or_comment(l) {
+            continue;
+        }
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        if is_item_at(l, indent) {
+            st.items.push((n, at));
+            continue;
+        }
+        match indent_of(l) {
+            ind if ind > indent => {}
+            0 => st.stop = Some((n, at, true)),
+            _ => st.stop = Some((n, at, false)),
+        }
+    }
+    st
+}
+
+/// Cuts `text` at line starts into about `parts` stretches of similar size, from `from` on.
+fn stretches(text: &str, from: usize, parts: usize) -> Vec<(usize, usize)> {
+    let step = (text.len() - from).div_ceil(parts.max(1)).max(1);
+    let mut cuts = vec![from];
+    let mut at = from;
+    while at + step < text.len() {
+        match text.as_bytes()[at + step..].iter().position(|&b| b == b'\n') {
+            Some(nl) if at + step + nl + 1 < text.len() => {
+                at += step + nl + 1;
+                cuts.push(at);
+            }
+            _ => break,
+        }
+    }
+    cuts.push(text.len());
+    cuts.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
 /// Cuts `text` into at most `pieces` chunks of team items (by size), or `None`
 /// when the file is small or anything about it is unusual.
+///
+/// The lines up to the first item are walked here; the rest of the file, the bulk of it, in
+/// stretches on every core, whose findings are then joined in order.
 pub(super) fn split(text: &str, pieces: usize) -> Option<Split<'_>> {
+    use rayon::prelude::*;
     if text.len() < MIN_SPLIT_BYTES || pieces < 2 {
         return None;
     }
     let bytes = text.as_bytes();
     // Anchors and aliases may cross a cut (and their budget is per file); tabs, `\r`, directives
     // and several documents are legal but rare: none of them is worth a second code path.
-    if bytes.iter().any(|&b| matches!(b, b'&' | b'*' | b'\r' | b'\t')) || bytes.first() == Some(&b'%') {
+    // (A fold rather than `any`: it compiles to a vector loop.)
+    let odd = |c: &[u8]| c.iter().fold(false, |odd, &b| odd | matches!(b, b'&' | b'*' | b'\r' | b'\t'));
+    if bytes.par_chunks(1 << 20).any(odd) || bytes.first() == Some(&b'%') {
         return None;
     }
-    // (byte offset, line) of every line start.
-    // Sized from a count first: a large file has millions of lines, and growing by doubling
-    // copies (and faults in) the list several times.
-    let mut lines: Vec<(usize, &str)> = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
-    let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        lines.push((start, line.strip_suffix('\n').unwrap_or(line)));
-        start += line.len();
-    }
-    if lines.iter().any(|(_, l)| l.starts_with("---") || l.starts_with("...")) {
-        return None;
-    }
-    // The top level must be a block mapping: its first content line starts with a key.
-    let first = lines.iter().find(|(_, l)| !is_blank_or_comment(l))?;
-    if first.1.starts_with(['{', '[', '-', '"', '\'', ' ', '?']) {
-        return None;
-    }
-    let key_line = lines.iter().position(|(_, l)| teams_key(l).is_some())?;
-    // Only one `teams:` at column 0 (a second would be a duplicate key: let the parser say so).
-    if lines[key_line + 1..].iter().any(|(_, l)| teams_key(l).is_some()) {
-        return None;
-    }
-    let first_item = key_line
-        + 1
-        + lines[key_line + 1..]
-            .iter()
-            .position(|(_, l)| !is_blank_or_comment(l))?;
-    let indent = indent_of(lines[first_item].1);
-    if !is_item_at(lines[first_item].1, indent) {
-        return None;
-    }
-    // Walk the items: an item starts at `indent` with `-`; deeper lines, blank lines and comments
-    // continue it; a line at column 0 that is none of these ends the sequence.
-    let mut items: Vec<usize> = vec![first_item];
-    let mut end = lines.len();
-    for (i, (_, l)) in lines.iter().enumerate().skip(first_item + 1) {
+    // The head: up to `teams:` and its first item. The top level must be a block mapping (its
+    // first content line starts with a key), with `teams:` at column 0.
+    let mut offset = 0;
+    let mut head_lines = text.split_inclusive('\n').enumerate().map(|(n, line)| {
+        let at = offset;
+        offset += line.len();
+        (n, at, line.strip_suffix('\n').unwrap_or(line))
+    });
+    let mut seen_content = false;
+    let mut key = None;
+    let (first_item, first_at, indent) = loop {
+        let (n, at, l) = head_lines.next()?;
+        if l.starts_with("---") || l.starts_with("...") {
+            return None;
+        }
         if is_blank_or_comment(l) {
             continue;
         }
-        if is_item_at(l, indent) {
-            items.push(i);
-            continue;
+        match key {
+            None if !seen_content && l.starts_with(['{', '[', '-', '"', '\'', ' ', '?']) => return None,
+            None => {
+                seen_content = true;
+                key = teams_key(l).map(|colon| at + colon);
+            }
+            Some(_) => {
+                let indent = indent_of(l);
+                if !is_item_at(l, indent) {
+                    return None;
+                }
+                break (n, at, indent);
+            }
         }
-        let ind = indent_of(l);
-        if ind > indent {
-            continue;
+    };
+    let colon = key?;
+    // The rest, on every core: items, what ends them, and anything unusual.
+    let parts = stretches(text, first_at, pieces);
+    let found: Vec<Stretch> = parts
+        .par_iter()
+        .map(|&(from, to)| scan_stretch(text, from, to, indent))
+        .collect();
+    let mut items: Vec<(usize, usize)> = Vec::new();
+    let mut end = None;
+    let mut base = first_item;
+    for st in &found {
+        if st.unusual {
+            return None;
         }
-        if ind == 0 {
-            end = i;
-            break;
+        if end.is_none() {
+            items.extend(st.items.iter().map(|&(n, at)| (base + n as usize, at)));
+            match st.stop {
+                Some((n, at, true)) => end = Some((base + n as usize, at)),
+                Some((_, _, false)) => return None,
+                None => {}
+            }
         }
-        return None;
+        base += st.lines as usize;
     }
+    let (end, end_at) = end.unwrap_or((base, text.len()));
     if items.len() < 2 {
         return None;
     }
-    let byte_at = |line: usize| lines.get(line).map_or(text.len(), |(b, _)| *b);
-    let region_bytes = byte_at(end) - byte_at(first_item);
+    debug_assert_eq!(items[0], (first_item, first_at));
+    let region_bytes = end_at - first_at;
     let target = region_bytes.div_ceil(pieces).max(1);
     let mut chunks = Vec::with_capacity(pieces);
-    let mut chunk_start = first_item;
+    let mut chunk_start = items[0];
     for (k, &item) in items.iter().enumerate().skip(1) {
-        if byte_at(item) - byte_at(chunk_start) >= target {
-            chunks.push((chunk_start, item));
+        if item.1 - chunk_start.1 >= target {
+            chunks.push((chunk_start, item.1));
             chunk_start = item;
         }
         if k + 1 == items.len() {
-            chunks.push((chunk_start, end));
+            chunks.push((chunk_start, end_at));
         }
     }
     let chunks = chunks
         .into_iter()
-        .map(|(a, b)| Some((u32::try_from(a).ok()?, &text[byte_at(a)..byte_at(b)])))
+        .map(|((line, from), to)| Some((u32::try_from(line).ok()?, &text[from..to])))
         .collect::<Option<Vec<_>>>()?;
 
-    let colon = byte_at(key_line) + teams_key(lines[key_line].1)?;
-    let tail = &text[byte_at(end)..];
-    let mut head = String::with_capacity(byte_at(first_item) + (end - first_item) + tail.len() + 3);
+    let tail = &text[end_at..];
+    let mut head = String::with_capacity(first_at + (end - first_item) + tail.len() + 3);
     head.push_str(&text[..colon]);
     head.push_str(" []");
-    head.push_str(&text[colon..byte_at(first_item)]);
+    head.push_str(&text[colon..first_at]);
     if !tail.trim().is_empty() {
         // Keep the lines after the sequence where they were.
         head.extend(std::iter::repeat_n('\n', end - first_item));
@@ -199,6 +270,23 @@ mod tests {
             .starts_with("version: 1\norg:\n  name: a\nteams: [] # every team\n"));
         assert_eq!(s.head.lines().count(), text.lines().count());
         assert_eq!(s.head.lines().last(), Some("  - name: d"));
+    }
+
+    #[test]
+    fn items_after_the_end_of_the_sequence_are_not_teams() {
+        // The sequence ends early; later stretches (scanned on other cores) hold lines that look
+        // like items at the same indentation, under another key.
+        let teams = big("version: 1\n", 100, "  ", "");
+        let tail: String = (0..2000).map(|i| format!("  - name: d{i}\n    description: {}\n", "y".repeat(500))).collect();
+        let text = format!("{teams}domains:\n{tail}");
+        let s = split(&text, 8).expect("splits");
+        let joined: String = s.chunks.iter().map(|(_, c)| *c).collect();
+        assert_eq!(joined, &teams["version: 1\nteams: # every team\n".len()..]);
+        assert_eq!(s.head.lines().count(), text.lines().count());
+        assert!(s.head.ends_with(&format!("domains:\n{tail}")));
+        // A line shallower than the items after the end is the tail's business, not an error.
+        let shallow = format!("{teams}domains:\n {tail}");
+        assert!(split(&shallow, 8).is_some());
     }
 
     #[test]

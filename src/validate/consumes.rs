@@ -42,6 +42,9 @@ impl Validator<'_> {
         let checked = self.cx.check_all(&entries, 4096, |cx, &(file, owner, c)| {
             consume(cx, file, owner, c, &known)
         });
+        // Reserved first: `flatten` gives no size hint, and growing a list of 200,000 entries
+        // by doubling copies it (into fresh pages) several times.
+        self.consumes.reserve(checked.len());
         self.consumes.extend(checked.into_iter().flatten());
         // Sorted, a duplicate consume entry sits right after the one it repeats.
         // Entries are pushed in file and line order, and the sort is stable, so the
