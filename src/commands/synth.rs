@@ -43,6 +43,10 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     let last = [manifest?, contracts, access];
     let rendered = started.elapsed();
     let changes = output.finish(&last).map_err(failed)?;
+    let (stacks, policies) = (synthesis.stacks.len(), synthesis.policies.len());
+    // As with the topology: the plans and blueprints are freed by the exit, not value by value.
+    io.leave(synthesis);
+    io.leave(blueprints);
     if verbose {
         writeln!(
             io.err,
@@ -79,8 +83,8 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
         writeln!(
             io.err,
             "synth: {} stacks and {} Glue catalog policies in `{}`: {}, {} unchanged",
-            synthesis.stacks.len(),
-            synthesis.policies.len(),
+            stacks,
+            policies,
             out.display(),
             changes.summary(),
             changes.unchanged

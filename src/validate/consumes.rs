@@ -44,8 +44,10 @@ impl Validator<'_> {
         });
         // Reserved first: `flatten` gives no size hint, and growing a list of 200,000 entries
         // by doubling copies it (into fresh pages) several times.
-        self.consumes.reserve(checked.len());
-        self.consumes.extend(checked.into_iter().flatten());
+        self.consumes.reserve(checked.iter().map(Vec::len).sum());
+        for chunk in checked {
+            self.consumes.extend(chunk.into_iter().flatten());
+        }
         // Sorted, a duplicate consume entry sits right after the one it repeats.
         // Entries are pushed in file and line order, and the sort is stable, so the
         // first of two duplicates is the one written first. Integer keys keep the

@@ -42,14 +42,15 @@ pub(super) fn owned_items<'a, T: 'a>(
 }
 
 impl Cx {
-    /// `check` of every item, on every core in chunks of `chunk` items: the results in item
-    /// order, and the diagnostics added here (every list of them is sorted at the end).
+    /// `check` of every item, on every core in chunks of `chunk` items: the results by chunk, in
+    /// item order, and the diagnostics added here (every list of them is sorted at the end).
+    /// The chunks are handed over as they are, so a caller gathers the results in one copy.
     pub(super) fn check_all<T: Sync, R: Send>(
         &mut self,
         items: &[T],
         chunk: usize,
         check: impl Fn(&mut Cx, &T) -> R + Sync,
-    ) -> Vec<R> {
+    ) -> Vec<Vec<R>> {
         let checked: Vec<(Vec<R>, Cx)> = items
             .par_chunks(chunk)
             .map(|chunk| {
@@ -58,13 +59,14 @@ impl Cx {
                 (results, cx)
             })
             .collect();
-        let mut results = Vec::with_capacity(items.len());
-        for (chunk, cx) in checked {
-            results.extend(chunk);
-            self.errors.extend(cx.errors);
-            self.warnings.extend(cx.warnings);
-        }
-        results
+        checked
+            .into_iter()
+            .map(|(results, cx)| {
+                self.errors.extend(cx.errors);
+                self.warnings.extend(cx.warnings);
+                results
+            })
+            .collect()
     }
 }
 

@@ -23,7 +23,7 @@ impl Validator<'_> {
         let valid = self.cx.check_all(&entries, 512, |cx, &(file, owner, p)| {
             validate_product(cx, file, owner, p)
         });
-        for (&(file, _, p), checked) in entries.iter().zip(valid) {
+        for (&(file, _, p), checked) in entries.iter().zip(valid.into_iter().flatten()) {
             let Some((id, product)) = checked else {
                 continue;
             };
