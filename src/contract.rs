@@ -12,7 +12,9 @@
 //! Pure: no IO. Every collection is ordered, so the verdict prints the same
 //! bytes on every run.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -175,7 +177,7 @@ pub(crate) fn from_topology(t: &Topology) -> Contracts {
         .flat_map_iter(|p| {
             let product = p.id.to_string();
             let highest_version = p.versions.keys().copied().max().unwrap_or(0);
-            let (account, consumers, fields) = (p.account.to_string(), &consumers, &fields);
+            let (account, consumers, fields) = (p.account.as_str().to_owned(), &consumers, &fields);
             p.versions
                 .values()
                 .filter(|v| v.status != VersionStatus::Retired)
@@ -196,7 +198,7 @@ pub(crate) fn from_topology(t: &Topology) -> Contracts {
                         .map(|s| {
                             s.iter()
                                 .map(|(team, account)| Consumer {
-                                    account: account.to_string(),
+                                    account: account.as_str().to_owned(),
                                     contact: contact(team),
                                     team: (*team).to_owned(),
                                 })

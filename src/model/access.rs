@@ -12,7 +12,11 @@
 //! Its types are `pub`, like the rest of the resolved model (see `model`'s
 //! docs): the integration tests' access oracle reads them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+// foldhash: these maps are looked up, never iterated into output, and hash short ids
+// hundreds of thousands of times in a large org (SipHash was a visible share of a run).
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use rayon::prelude::*;
 

@@ -9,7 +9,10 @@
 //! never depends on a role that does not exist yet and no other principal of a
 //! granted account reads restricted data. Retired versions are readable by nobody.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// foldhash: looked up, never iterated into output; keyed by short ids, very often.
+use foldhash::{HashMap, HashMapExt};
 
 use super::names;
 use crate::model::access::{resolve, Pv as OwnedPv, Resolution};

@@ -2,7 +2,9 @@
 //! which stack follows which; ordering them into waves is `graph::Dependencies`
 //! (the crate's one place that builds and sorts graphs). Pure: no IO.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 
 use super::{Part, StackPlan, SynthError};
 use crate::graph::Dependencies;

@@ -1,7 +1,9 @@
 //! The consumes pass: each entry names a live version of an existing product,
 //! through an account of the consuming team, once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
