@@ -126,7 +126,9 @@ pub fn resolve(t: &Topology) -> Resolution {
         .flat_map_iter(|c| {
             let p = restricted(&c.product);
             let key = (&c.account, &c.product);
-            let consumed = p.filter(|_| listed.contains(&key)).map(|_| Found::Consumed(key, c.version));
+            let consumed = p
+                .filter(|_| listed.contains(&key))
+                .map(|_| Found::Consumed(key, c.version));
             // A request of the account, pending without a grant to it.
             let pending = p.filter(|p| {
                 let to_account = |g: &Grantee| matches!(g, Grantee::Account(a) if *a == c.account);

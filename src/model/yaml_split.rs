@@ -132,7 +132,10 @@ pub(super) fn split(text: &str, pieces: usize) -> Option<Split<'_>> {
     // Anchors and aliases may cross a cut (and their budget is per file); tabs, `\r`, directives
     // and several documents are legal but rare: none of them is worth a second code path.
     // (A fold rather than `any`: it compiles to a vector loop.)
-    let odd = |c: &[u8]| c.iter().fold(false, |odd, &b| odd | matches!(b, b'&' | b'*' | b'\r' | b'\t'));
+    let odd = |c: &[u8]| {
+        c.iter()
+            .fold(false, |odd, &b| odd | matches!(b, b'&' | b'*' | b'\r' | b'\t'))
+    };
     if bytes.par_chunks(1 << 20).any(odd) || bytes.first() == Some(&b'%') {
         return None;
     }
@@ -277,7 +280,9 @@ mod tests {
         // The sequence ends early; later stretches (scanned on other cores) hold lines that look
         // like items at the same indentation, under another key.
         let teams = big("version: 1\n", 100, "  ", "");
-        let tail: String = (0..2000).map(|i| format!("  - name: d{i}\n    description: {}\n", "y".repeat(500))).collect();
+        let tail: String = (0..2000)
+            .map(|i| format!("  - name: d{i}\n    description: {}\n", "y".repeat(500)))
+            .collect();
         let text = format!("{teams}domains:\n{tail}");
         let s = split(&text, 8).expect("splits");
         let joined: String = s.chunks.iter().map(|(_, c)| *c).collect();

@@ -30,7 +30,9 @@ pub(crate) fn contracts_file(contracts: &Contracts) -> File {
                 serde_json::to_writer(&mut out, key).expect("a string serialises");
                 out.extend_from_slice(b": ");
                 let mut ser = serde_json::Serializer::with_formatter(&mut out, Indented::at(2));
-                version.serialize(&mut ser).expect("contracts serialise: string keys and plain values only");
+                version
+                    .serialize(&mut ser)
+                    .expect("contracts serialise: string keys and plain values only");
             }
             out
         })
@@ -57,19 +59,32 @@ struct Indented {
 
 impl Indented {
     fn at(depth: usize) -> Self {
-        Indented { depth, has_value: false }
+        Indented {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + io::Write>(&self, w: &mut W) -> io::Result<()> {
+        (0..self.depth).try_for_each(|_| w.write_all(b"  "))
     }
 
     fn newline<W: ?Sized + io::Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
         w.write_all(if first { b"\n" } else { b",\n" })?;
-        (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+        self.indent(w)
+    }
+
+    fn open<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
     }
 
     fn close<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth -= 1;
         if self.has_value {
             w.write_all(b"\n")?;
-            (0..self.depth).try_for_each(|_| w.write_all(b"  "))?;
+            self.indent(w)?;
         }
         w.write_all(bracket)
     }
@@ -77,9 +92,7 @@ impl Indented {
 
 impl Formatter for Indented {
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"[")
+        self.open(w, b"[")
     }
 
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -96,9 +109,7 @@ impl Formatter for Indented {
     }
 
     fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"{")
+        self.open(w, b"{")
     }
 
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
