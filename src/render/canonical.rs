@@ -55,7 +55,7 @@ pub(crate) fn to_canonical(v: &Value) -> Vec<u8> {
     out
 }
 
-fn indent(out: &mut Vec<u8>, level: usize) {
+pub(super) fn indent(out: &mut Vec<u8>, level: usize) {
     // A newline and 128 spaces: most of a template's bytes are indentation, copied in one go.
     const LINE: &[u8; 129] = b"\n                                                                                                                                ";
     match LINE.get(..1 + 2 * level) {
@@ -67,7 +67,7 @@ fn indent(out: &mut Vec<u8>, level: usize) {
     }
 }
 
-fn write_string(out: &mut Vec<u8>, s: &str) {
+pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping, so output matches `to_string_pretty`; writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -121,17 +121,39 @@ fn write_entries<'v>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'v Strin
     out.push(b'}');
 }
 
+/// A value that stands where a stash marker is (see `stash`): written canonically as it is.
+pub(crate) trait Stashed {
+    /// Writes the value canonically at indentation `level` (no trailing newline).
+    fn write(&self, out: &mut Vec<u8>, level: usize);
+    /// The number of keys, when an object.
+    fn object_len(&self) -> Option<usize>;
+    /// The value of `key`, when an object that has it.
+    fn field(&self, key: &str) -> Option<&Self>;
+}
+
+impl Stashed for Value {
+    fn write(&self, out: &mut Vec<u8>, level: usize) {
+        write_value(out, self, level);
+    }
+    fn object_len(&self) -> Option<usize> {
+        self.as_object().map(serde_json::Map::len)
+    }
+    fn field(&self, key: &str) -> Option<&Value> {
+        self.get(key)
+    }
+}
+
 /// A parsed JSON value that borrows from the text it came from (the fast path of `canonicalize`).
-enum Node<'a> {
+enum Node<'a, S> {
     /// `null`, `true`, `false`, or a string that needs no re-escaping: written back as is.
     Raw(&'a [u8]),
     /// A number or a string whose escapes must be normalised: written through serde_json.
     Value(Value),
-    Array(Vec<Node<'a>>),
+    Array(Vec<Node<'a, S>>),
     /// Keys are kept raw (with quotes) when they need no re-escaping.
-    Object(Vec<(Key<'a>, Node<'a>)>),
+    Object(Vec<(Key<'a>, Node<'a, S>)>),
     /// A context value the `json` helper stashed (see `stash`): written as it is, canonically.
-    Stashed(&'a Value),
+    Stashed(&'a S),
 }
 
 enum Key<'a> {
@@ -152,22 +174,22 @@ impl Key<'_> {
 /// A recursive-descent parser over bytes that accepts JSON plus trailing commas. It gives up
 /// (returns `None`) on anything unusual; the caller then falls back to serde_json, whose error
 /// names the line.
-struct Parser<'a> {
+struct Parser<'a, S> {
     b: &'a [u8],
     pos: usize,
     depth: usize,
     /// The values markers stand for, by number.
-    stashed: &'a [&'a Value],
+    stashed: &'a [&'a S],
 }
 
-impl<'a> Parser<'a> {
+impl<'a, S> Parser<'a, S> {
     fn ws(&mut self) {
         while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\n' | b'\r' | b'\t') {
             self.pos += 1;
         }
     }
 
-    fn literal(&mut self, word: &'static [u8]) -> Option<Node<'a>> {
+    fn literal(&mut self, word: &'static [u8]) -> Option<Node<'a, S>> {
         let end = self.pos + word.len();
         if self.b.get(self.pos..end) == Some(word) {
             self.pos = end;
@@ -200,7 +222,7 @@ impl<'a> Parser<'a> {
         None
     }
 
-    fn value(&mut self) -> Option<Node<'a>> {
+    fn value(&mut self) -> Option<Node<'a, S>> {
         self.ws();
         self.depth += 1;
         if self.depth > 128 {
@@ -306,11 +328,11 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn write_node(out: &mut Vec<u8>, n: &Node<'_>, level: usize) {
+fn write_node<S: Stashed>(out: &mut Vec<u8>, n: &Node<'_, S>, level: usize) {
     match n {
         Node::Raw(r) => out.extend_from_slice(r),
         Node::Value(v) => write_value(out, v, level),
-        Node::Stashed(v) => write_value(out, v, level),
+        Node::Stashed(v) => v.write(out, level),
         Node::Array(a) if a.is_empty() => out.extend_from_slice(b"[]"),
         Node::Array(a) => {
             out.push(b'[');
@@ -349,16 +371,16 @@ fn write_node(out: &mut Vec<u8>, n: &Node<'_>, level: usize) {
 /// object, or `None` when the text is not JSON (trailing commas allowed). One pass, no
 /// `serde_json::Value` tree: the output of a whole org is hundreds of megabytes.
 pub(crate) fn canonicalize(text: &str) -> Option<(Vec<u8>, usize)> {
-    canonicalize_with(text, &[])
+    canonicalize_with::<Value>(text, &[])
 }
 
 /// `canonicalize` of a text with stash markers: marker `n` stands for `stashed[n]`.
-pub(crate) fn canonicalize_with(text: &str, stashed: &[&Value]) -> Option<(Vec<u8>, usize)> {
+pub(crate) fn canonicalize_with<S: Stashed>(text: &str, stashed: &[&S]) -> Option<(Vec<u8>, usize)> {
     canonicalize_bytes(text.as_bytes(), stashed)
 }
 
 /// `canonicalize_with` of bytes (the fast renderer's buffer).
-pub(crate) fn canonicalize_bytes(text: &[u8], stashed: &[&Value]) -> Option<(Vec<u8>, usize)> {
+pub(crate) fn canonicalize_bytes<S: Stashed>(text: &[u8], stashed: &[&S]) -> Option<(Vec<u8>, usize)> {
     let mut p = Parser {
         b: text,
         pos: 0,
@@ -376,13 +398,10 @@ pub(crate) fn canonicalize_bytes(text: &[u8], stashed: &[&Value]) -> Option<(Vec
             .find(|(k, _)| k.text() == b"Resources")
             .map_or(0, |(_, v)| match v {
                 Node::Object(r) => r.len(),
-                Node::Stashed(Value::Object(r)) => r.len(),
+                Node::Stashed(s) => s.object_len().unwrap_or(0),
                 _ => 0,
             }),
-        Node::Stashed(Value::Object(o)) => o
-            .get("Resources")
-            .and_then(Value::as_object)
-            .map_or(0, serde_json::Map::len),
+        Node::Stashed(s) => s.field("Resources").and_then(S::object_len).unwrap_or(0),
         _ => 0,
     };
     let mut out = Vec::with_capacity(text.len() * 2);

@@ -7,7 +7,9 @@
 //! names the blueprint, the stack and the line) and re-serialised canonically;
 //! then CloudFormation's limits are checked on the real bytes. Context values
 //! that `{{json …}}` writes go to the canonical writer by reference rather than
-//! as text to re-parse (`stash`), with the same bytes. Rendering is parallel
+//! as text to re-parse (`stash`), with the same bytes. Blueprints in the fast
+//! path's subset read the typed context as a light JSON tree (`value`);
+//! Handlebars reads it as a `serde_json::Value`. Rendering is parallel
 //! over the stacks (rayon). It reads blueprint files only; it writes nothing
 //! (`emit` does).
 
@@ -17,6 +19,7 @@ mod fast;
 mod helpers;
 pub(crate) mod manifest;
 mod stash;
+mod value;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -177,16 +180,19 @@ impl Blueprints {
 
     /// Renders one blueprint with a context: canonical JSON, and the number of resources
     /// (keys of a top-level `Resources` object).
-    fn render(
+    fn render<T: serde::Serialize>(
         &self,
         blueprint: &str,
         stack: &str,
-        context: serde_json::Value,
+        context: &T,
     ) -> Result<(Vec<u8>, usize), RenderError> {
-        if let Some(done) = self.fast.render(blueprint, &context) {
-            return Ok(done);
+        if self.fast.supports(blueprint) {
+            // A context JSON cannot hold fails below, as Handlebars sees it.
+            if let Some(done) = value::to_v(context).ok().and_then(|v| self.fast.render(blueprint, &v)) {
+                return Ok(done);
+            }
         }
-        let ctx = handlebars::Context::from(context);
+        let ctx = handlebars::Context::from(to_value(context));
         let render = || {
             self.registry
                 .render_with_context(blueprint, &ctx)
@@ -251,11 +257,7 @@ struct RenderedStack {
     sha256: String,
 }
 
-fn render_stack(
-    bp: &Blueprints,
-    plan: &StackPlan,
-    context: serde_json::Value,
-) -> Result<(RenderedStack, File), RenderError> {
+fn render_stack(bp: &Blueprints, plan: &StackPlan, context: &Context) -> Result<(RenderedStack, File), RenderError> {
     let stack = plan.id();
     let (bytes, resources) = bp.render(plan.part.as_str(), &stack, context)?;
     if resources == 0 {
@@ -280,7 +282,7 @@ fn render_stack(
     Ok((facts, File { path, bytes }))
 }
 
-/// A typed context as the template engine reads it.
+/// A typed context as Handlebars reads it.
 fn to_value<T: serde::Serialize>(context: &T) -> serde_json::Value {
     serde_json::to_value(context).expect("contexts serialise: string keys and plain values only")
 }
@@ -304,7 +306,7 @@ fn render_batch<E: From<RenderError>>(
 ) -> Result<BatchFacts, E> {
     let plans = &synthesis.stacks;
     let rendered = crate::synth::par::map(batch.stacks, |_, (i, context)| {
-        render_stack(bp, &plans[i], to_value(&context)).map(|(facts, file)| ((i, facts), file))
+        render_stack(bp, &plans[i], &context).map(|(facts, file)| ((i, facts), file))
     });
     let mut files = Vec::with_capacity(rendered.len() + 1);
     let mut facts = Vec::with_capacity(rendered.len());
@@ -320,7 +322,7 @@ fn render_batch<E: From<RenderError>>(
             let (bytes, _) = bp.render(
                 "glue-resource-policy",
                 &format!("{account}/glue-resource-policy"),
-                to_value(&plan.context),
+                &plan.context,
             )?;
             let sha = manifest::sha256_hex(&bytes);
             files.push(File {
@@ -414,7 +416,7 @@ mod tests {
         .expect("write");
         let bp = Blueprints::new(Some(dir.path())).expect("compiles");
         let err = bp
-            .render("glue-resource-policy", "1/x", serde_json::json!({"policy": 1}))
+            .render("glue-resource-policy", "1/x", &serde_json::json!({"policy": 1}))
             .expect_err("invalid");
         let msg = err.to_string();
         assert!(
@@ -460,11 +462,11 @@ mod tests {
             std::fs::write(dir.path().join("_catalog.json.hbs"), partial).expect("write");
             let bp = Blueprints::new(Some(dir.path())).expect("compiles");
             let fast = bp
-                .render("glue-resource-policy", "1/x", ctx.clone())
+                .render("glue-resource-policy", "1/x", &ctx)
                 .map_err(|e| e.to_string());
             let bp = bp.handlebars_only();
             let slow = bp
-                .render("glue-resource-policy", "1/x", ctx.clone())
+                .render("glue-resource-policy", "1/x", &ctx)
                 .map_err(|e| e.to_string());
             assert_eq!(fast, slow, "{body}");
         }
@@ -484,7 +486,7 @@ mod tests {
     fn strict_mode_rejects_missing_fields() {
         let bp = Blueprints::new(None).expect("built-ins compile");
         let err = bp
-            .render("glue-resource-policy", "1/x", serde_json::json!({}))
+            .render("glue-resource-policy", "1/x", &serde_json::json!({}))
             .expect_err("missing policy");
         assert!(err.to_string().contains("policy"), "{err}");
     }

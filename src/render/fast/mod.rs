@@ -1,6 +1,7 @@
 //! The fast path of rendering: blueprints in the subset of Handlebars that the
 //! built-in ones use (see `parse`), parsed once and rendered straight from the
-//! context's JSON with the same meaning Handlebars (strict mode) gives them.
+//! context's JSON tree (`value::V`, built from the typed context by serde) with
+//! the same meaning Handlebars (strict mode) gives them.
 //!
 //! Rendering writes the text with stash markers for the arrays and objects
 //! `{{json …}}` writes (see `stash`), by reference, for the canonical writer.
@@ -18,7 +19,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
+use super::value::V;
 
 use parse::{Expr, Local, Node, Path};
 
@@ -72,7 +73,7 @@ impl Fast {
 
     /// The canonical JSON of a blueprint rendered with `root`, and its number of resources;
     /// `None` when the fast path cannot tell (the caller renders through Handlebars).
-    pub(crate) fn render(&self, blueprint: &str, root: &Value) -> Option<(Vec<u8>, usize)> {
+    pub(crate) fn render(&self, blueprint: &str, root: &V) -> Option<(Vec<u8>, usize)> {
         thread_local! {
             static TEXT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
@@ -104,33 +105,33 @@ type Step<T> = Result<T, Fallback>;
 
 /// A block's context: `#each` pushes one per item, a partial one for its body.
 struct Frame<'a> {
-    base: &'a Value,
+    base: &'a V,
     /// A partial's hash arguments, which shadow the base's keys.
-    hash: Vec<(&'a str, Cow<'a, Value>)>,
+    hash: Vec<(&'a str, Cow<'a, V>)>,
     /// `@index` and the length of the list, inside `#each` (and partials within it).
     locals: Option<(usize, usize)>,
 }
 
 struct Renderer<'a> {
     fast: &'a Fast,
-    root: &'a Value,
+    root: &'a V,
     frames: Vec<Frame<'a>>,
     out: Vec<u8>,
-    stashed: Vec<&'a Value>,
+    stashed: Vec<&'a V>,
     depth: usize,
 }
 
 /// One path segment as Handlebars follows it: a missing key is missing; a non-numeric
 /// segment on an array is Handlebars' error.
-fn step<'v>(v: &'v Value, seg: &str) -> Step<Option<&'v Value>> {
+fn step<'v>(v: &'v V, seg: &str) -> Step<Option<&'v V>> {
     Ok(match v {
-        Value::Object(o) => o.get(seg),
-        Value::Array(a) => a.get(seg.parse::<usize>().map_err(|_| Fallback)?),
+        V::Obj(_) => v.get(seg),
+        V::Arr(a) => a.get(seg.parse::<usize>().map_err(|_| Fallback)?),
         _ => None,
     })
 }
 
-fn follow<'a>(v: Cow<'a, Value>, segs: &[String]) -> Step<Option<Cow<'a, Value>>> {
+fn follow<'a>(v: Cow<'a, V>, segs: &[String]) -> Step<Option<Cow<'a, V>>> {
     match v {
         Cow::Borrowed(mut cur) => {
             for seg in segs {
@@ -146,38 +147,38 @@ fn follow<'a>(v: Cow<'a, Value>, segs: &[String]) -> Step<Option<Cow<'a, Value>>
 }
 
 /// Handlebars' truthiness (`#if`, `#unless`).
-fn truthy(v: &Value) -> bool {
+fn truthy(v: &V) -> bool {
     match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(f64::is_normal),
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
+        V::Bool(b) => *b,
+        V::Num(n) => n.as_f64().is_some_and(f64::is_normal),
+        V::Null => false,
+        V::Str(s) => !s.is_empty(),
+        V::Arr(a) => !a.is_empty(),
+        V::Obj(o) => !o.is_empty(),
     }
 }
 
 /// The text `concat` and `id` take from a value.
-fn text_of(v: &Value) -> Step<Cow<'_, str>> {
+fn text_of(v: &V) -> Step<Cow<'_, str>> {
     match v {
-        Value::String(s) => Ok(Cow::Borrowed(s)),
-        Value::Number(n) => Ok(Cow::Owned(n.to_string())),
-        Value::Bool(b) => Ok(Cow::Owned(b.to_string())),
+        V::Str(s) => Ok(Cow::Borrowed(s)),
+        V::Num(n) => Ok(Cow::Owned(n.to_string())),
+        V::Bool(b) => Ok(Cow::Owned(b.to_string())),
         _ => Err(Fallback),
     }
 }
 
 impl<'a> Renderer<'a> {
-    fn path(&self, path: &'a Path) -> Step<Option<Cow<'a, Value>>> {
+    fn path(&self, path: &'a Path) -> Step<Option<Cow<'a, V>>> {
         match path {
             Path::Root(segs) => follow(Cow::Borrowed(self.root), segs),
             Path::Local(local) => {
                 let frame = self.frames.last().ok_or(Fallback)?;
                 Ok(frame.locals.map(|(i, len)| {
                     Cow::Owned(match local {
-                        Local::Index => Value::from(i),
-                        Local::First => Value::Bool(i == 0),
-                        Local::Last => Value::Bool(i + 1 == len),
+                        Local::Index => V::Num(i.into()),
+                        Local::First => V::Bool(i == 0),
+                        Local::Last => V::Bool(i + 1 == len),
                     })
                 }))
             }
@@ -188,7 +189,7 @@ impl<'a> Renderer<'a> {
                     return follow(Cow::Borrowed(frame.base), segs);
                 }
                 // A partial's context: its base merged with the hash (an object base only).
-                let (Some(first), Value::Object(_)) = (segs.first(), frame.base) else {
+                let (Some(first), V::Obj(_)) = (segs.first(), frame.base) else {
                     return Err(Fallback);
                 };
                 match frame.hash.iter().find(|(k, _)| *k == first.as_str()) {
@@ -200,7 +201,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// A value; `None` when missing.
-    fn eval(&self, expr: &'a Expr) -> Step<Option<Cow<'a, Value>>> {
+    fn eval(&self, expr: &'a Expr) -> Step<Option<Cow<'a, V>>> {
         match expr {
             Expr::Path(p) => self.path(p),
             Expr::Literal(v) => Ok(Some(Cow::Borrowed(v))),
@@ -210,12 +211,12 @@ impl<'a> Renderer<'a> {
                     let v = self.eval(p)?.ok_or(Fallback)?;
                     s.push_str(&text_of(&v)?);
                 }
-                Ok(Some(Cow::Owned(Value::String(s))))
+                Ok(Some(Cow::Owned(V::Str(s))))
             }
             Expr::Id(p) => {
                 let v = self.eval(p)?.ok_or(Fallback)?;
                 let s = crate::synth::names::id_fragment(&text_of(&v)?);
-                Ok(Some(Cow::Owned(Value::String(s))))
+                Ok(Some(Cow::Owned(V::Str(s))))
             }
         }
     }
@@ -231,10 +232,10 @@ impl<'a> Renderer<'a> {
         match node {
             Node::Text(t) => self.out.extend_from_slice(t.as_bytes()),
             Node::Value(e) => match self.eval(e)?.ok_or(Fallback)?.as_ref() {
-                Value::String(s) => self.out.extend_from_slice(s.as_bytes()),
-                Value::Number(n) => self.out.extend_from_slice(n.to_string().as_bytes()),
-                Value::Bool(b) => self.out.extend_from_slice(if *b { b"true" } else { b"false" }),
-                Value::Null => {}
+                V::Str(s) => self.out.extend_from_slice(s.as_bytes()),
+                V::Num(n) => self.out.extend_from_slice(n.to_string().as_bytes()),
+                V::Bool(b) => self.out.extend_from_slice(if *b { b"true" } else { b"false" }),
+                V::Null => {}
                 _ => return Err(Fallback),
             },
             Node::Json(e) => self.json(e)?,
@@ -258,10 +259,10 @@ impl<'a> Renderer<'a> {
     fn json(&mut self, e: &'a Expr) -> Step<()> {
         let v = self.eval(e)?.ok_or(Fallback)?;
         if let Cow::Borrowed(b) = &v {
-            let b: &'a Value = b;
+            let b: &'a V = b;
             let worth_it = match b {
-                Value::Array(a) => !a.is_empty(),
-                Value::Object(o) => !o.is_empty(),
+                V::Arr(a) => !a.is_empty(),
+                V::Obj(o) => !o.is_empty(),
                 _ => false,
             };
             if worth_it {
@@ -283,7 +284,12 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|(k, e)| Ok((k.as_str(), self.eval(e)?.ok_or(Fallback)?)))
             .collect::<Step<Vec<_>>>()?;
-        let args: BTreeMap<&str, &Value> = values.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+        // The rules read policies as `serde_json` values (a few per template).
+        let values = values
+            .iter()
+            .map(|(k, v)| Ok((*k, serde_json::to_value(v.as_ref()).map_err(|_| Fallback)?)))
+            .collect::<Step<Vec<_>>>()?;
+        let args: BTreeMap<&str, &serde_json::Value> = values.iter().map(|(k, v)| (*k, v)).collect();
         let suppressions = crate::synth::compliance::applicable(kind, &args).map_err(|_| Fallback)?;
         if let Some(metadata) = crate::synth::compliance::metadata(&suppressions) {
             self.out.extend_from_slice(b"\"Metadata\": ");
@@ -295,9 +301,9 @@ impl<'a> Renderer<'a> {
 
     fn each(&mut self, list: &'a Expr, body: &'a [Node], els: Option<&'a [Node]>) -> Step<()> {
         let items = match self.eval(list)? {
-            Some(Cow::Borrowed(Value::Array(a))) if !a.is_empty() || els.is_none() => a,
+            Some(Cow::Borrowed(V::Arr(a))) if !a.is_empty() || els.is_none() => a,
             // Over an object, or a list the fast path does not hold by reference.
-            Some(Cow::Borrowed(Value::Object(o))) if !o.is_empty() || els.is_none() => return Err(Fallback),
+            Some(Cow::Borrowed(V::Obj(o))) if !o.is_empty() || els.is_none() => return Err(Fallback),
             Some(Cow::Owned(_)) => return Err(Fallback),
             // Empty, missing or not a list: the `else` branch, or strict mode's error.
             _ => return self.nodes(els.ok_or(Fallback)?),
@@ -323,14 +329,14 @@ impl<'a> Renderer<'a> {
             return Err(Fallback);
         }
         let (base, locals) = (current.base, current.locals);
-        let plain_partial_on_object = partial.plain && base.is_object();
+        let plain_partial_on_object = partial.plain && matches!(base, V::Obj(_));
         if !hash.is_empty() && !plain_partial_on_object {
             return Err(Fallback);
         }
         // A missing hash value is `null` in the partial (Handlebars does not check it).
         let hash = hash
             .iter()
-            .map(|(k, e)| Ok((k.as_str(), self.eval(e)?.unwrap_or(Cow::Owned(Value::Null)))))
+            .map(|(k, e)| Ok((k.as_str(), self.eval(e)?.unwrap_or(Cow::Owned(V::Null)))))
             .collect::<Step<Vec<_>>>()?;
         self.frames.push(Frame { base, hash, locals });
         self.depth += 1;

@@ -11,7 +11,7 @@
 //! Whitespace is not reproduced exactly (standalone lines keep their blanks):
 //! the output is re-read as JSON, where whitespace between tokens does not count.
 
-use serde_json::Value;
+use crate::render::value::V;
 
 /// Why a blueprint is not in the subset (for tests; the caller only falls back).
 pub(crate) type Unsupported = String;
@@ -20,7 +20,7 @@ pub(crate) type Unsupported = String;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
     Path(Path),
-    Literal(Value),
+    Literal(V),
     Concat(Vec<Expr>),
     Id(Box<Expr>),
 }
@@ -320,19 +320,19 @@ fn operand(token: &str, partial: bool) -> Result<Expr, Unsupported> {
         };
     }
     if let Some(s) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        return Ok(Expr::Literal(Value::String(s.to_owned())));
+        return Ok(Expr::Literal(V::Str(s.to_owned())));
     }
     match token {
-        "true" => return Ok(Expr::Literal(Value::Bool(true))),
-        "false" => return Ok(Expr::Literal(Value::Bool(false))),
-        "null" => return Ok(Expr::Literal(Value::Null)),
+        "true" => return Ok(Expr::Literal(V::Bool(true))),
+        "false" => return Ok(Expr::Literal(V::Bool(false))),
+        "null" => return Ok(Expr::Literal(V::Null)),
         _ => {}
     }
     if token.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         let digits = token.strip_prefix('-').unwrap_or(token);
         if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
             let n: serde_json::Number = token.parse().map_err(|_| format!("number `{token}`"))?;
-            return Ok(Expr::Literal(Value::Number(n)));
+            return Ok(Expr::Literal(V::Num(n)));
         }
         return Err(format!("literal `{token}`"));
     }
@@ -424,7 +424,7 @@ mod tests {
         };
         assert_eq!(name, "p");
         assert_eq!(hash[0].1, Expr::Path(Path::Root(vec!["z".into()])));
-        assert_eq!(hash[1].1, Expr::Literal(Value::from(1)));
+        assert_eq!(hash[1].1, Expr::Literal(V::Num(1.into())));
     }
 
     #[test]
