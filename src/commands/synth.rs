@@ -36,13 +36,20 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let output = Output::new(out, mode).map_err(failed)?;
     let access = std::mem::take(&mut synthesis.access);
-    let (manifest, access) = rayon::join(
+    // The contracts and access files are ready before any template: they go out while the
+    // templates render. The manifest needs every template's hash, so it comes last.
+    let (manifest, others) = rayon::join(
         || crate::render::render_into(&blueprints, &mut synthesis, |files| output.put(&files).map_err(failed)),
-        || crate::render::manifest::access_file(&access),
+        || {
+            output
+                .put(&[contracts, crate::render::manifest::access_file(&access)])
+                .map_err(failed)
+        },
     );
-    let last = [manifest?, contracts, access];
+    let manifest = manifest?;
+    others?;
     let rendered = started.elapsed();
-    let changes = output.finish(&last).map_err(failed)?;
+    let changes = output.finish(&[manifest]).map_err(failed)?;
     let (stacks, policies) = (synthesis.stacks.len(), synthesis.policies.len());
     // As with the topology: the plans and blueprints are freed by the exit, not value by value.
     io.leave(synthesis);

@@ -12,7 +12,7 @@ use std::path::{Component, Path};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{canonical, RenderedStack};
+use super::RenderedStack;
 use crate::synth::Synthesis;
 
 /// The manifest's file name, at the top of the output folder.
@@ -117,10 +117,10 @@ pub(crate) fn is_inside(path: &str) -> bool {
 
 /// `access.json`, in canonical JSON: the access decisions `diff` and `plan` compare.
 pub(crate) fn access_file(model: &crate::synth::decisions::AccessModel) -> super::File {
-    let value = serde_json::to_value(model).expect("the access model serialises: strings, numbers and booleans only");
     super::File {
         path: crate::synth::decisions::ACCESS_FILE.to_owned(),
-        bytes: canonical::to_canonical(&value),
+        bytes: super::value::to_canonical(model)
+            .expect("the access model serialises: strings, numbers and booleans only"),
     }
 }
 
@@ -188,7 +188,7 @@ pub(super) fn manifest(synthesis: &Synthesis, stacks: &[RenderedStack], policies
         stacks,
         policies,
     };
-    canonical::to_canonical(&serde_json::to_value(&manifest).expect("a manifest serialises: strings and numbers only"))
+    super::value::to_canonical(&manifest).expect("a manifest serialises: strings and numbers only")
 }
 
 #[cfg(test)]

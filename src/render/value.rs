@@ -72,6 +72,17 @@ pub(crate) fn to_v<T: Serialize + ?Sized>(value: &T) -> Result<V, Unsupported> {
     value.serialize(Ser)
 }
 
+/// The canonical JSON of any serialisable value (see `canonical`), with its trailing newline:
+/// the bytes `canonical::to_canonical` of `serde_json::to_value` would give.
+pub(crate) fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Unsupported> {
+    use super::canonical::Stashed;
+    let v = to_v(value)?;
+    let mut out = Vec::with_capacity(4096);
+    v.write(&mut out, 0);
+    out.push(b'\n');
+    Ok(out)
+}
+
 /// A value JSON cannot hold.
 #[derive(Debug)]
 pub(crate) struct Unsupported(String);
@@ -463,5 +474,9 @@ mod tests {
         assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "sorted, each key once");
         assert!(to_v(&BTreeMap::from([((1, 2), 3)])).is_err(), "a tuple key is not JSON");
         assert!(to_v(&u128::MAX).is_err());
+        assert_eq!(
+            to_canonical(&s).expect("serialises"),
+            super::super::canonical::to_canonical(&value)
+        );
     }
 }
