@@ -111,7 +111,9 @@ pub(crate) fn load_topology_with(settings: &Settings, io: &mut Io<'_>, each: boo
     let raw = crate::model::load::load(&settings.topology)?;
     let loaded = started.elapsed();
     let validated = crate::validate::validate_ref(&raw);
-    io.leave(raw);
+    // Freed on a worker while the caller goes on: its memory (a fifth of a large org's peak)
+    // is then reused by planning and rendering instead of fresh pages.
+    rayon::spawn(move || drop(raw));
     if settings.verbosity == Verbosity::Verbose {
         writeln!(
             io.err,
