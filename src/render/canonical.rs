@@ -72,6 +72,55 @@ pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
+/// `[…]` with one item per line at `level + 1` (`item` writes each), or `[]`.
+pub(super) fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    level: usize,
+    mut item: impl FnMut(&mut Vec<u8>, T, usize),
+) {
+    out.push(b'[');
+    let mut any = false;
+    for x in items {
+        if any {
+            out.push(b',');
+        }
+        indent(out, level + 1);
+        item(out, x, level + 1);
+        any = true;
+    }
+    if any {
+        indent(out, level);
+    }
+    out.push(b']');
+}
+
+/// `{…}` with one `key: value` per line at `level + 1`, in the order given, or `{}`.
+pub(super) fn write_object<K, T>(
+    out: &mut Vec<u8>,
+    entries: impl IntoIterator<Item = (K, T)>,
+    level: usize,
+    key: impl Fn(&mut Vec<u8>, K),
+    mut value: impl FnMut(&mut Vec<u8>, T, usize),
+) {
+    out.push(b'{');
+    let mut any = false;
+    for (k, v) in entries {
+        if any {
+            out.push(b',');
+        }
+        indent(out, level + 1);
+        key(out, k);
+        out.extend_from_slice(b": ");
+        value(out, v, level + 1);
+        any = true;
+    }
+    if any {
+        indent(out, level);
+    }
+    out.push(b'}');
+}
+
 fn write_value(out: &mut Vec<u8>, v: &Value, level: usize) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
@@ -79,46 +128,23 @@ fn write_value(out: &mut Vec<u8>, v: &Value, level: usize) {
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Value::String(s) => write_string(out, s),
-        Value::Array(a) if a.is_empty() => out.extend_from_slice(b"[]"),
-        Value::Array(a) => {
-            out.push(b'[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                indent(out, level + 1);
-                write_value(out, item, level + 1);
-            }
-            indent(out, level);
-            out.push(b']');
+        Value::Array(a) => write_array(out, a, level, write_value),
+        // Maps built from BTreeMaps or sorted structs are in order already: no copy to sort.
+        Value::Object(o) if o.keys().zip(o.keys().skip(1)).all(|(a, b)| a < b) => {
+            write_object(
+                out,
+                o.iter().map(|(k, v)| (k.as_str(), v)),
+                level,
+                write_string,
+                write_value,
+            );
         }
-        Value::Object(o) if o.is_empty() => out.extend_from_slice(b"{}"),
         Value::Object(o) => {
-            // Maps built from BTreeMaps or sorted structs are in order already: no copy to sort.
-            if o.keys().zip(o.keys().skip(1)).all(|(a, b)| a < b) {
-                write_entries(out, o.iter(), level);
-            } else {
-                let mut entries: Vec<(&String, &Value)> = o.iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                write_entries(out, entries.into_iter(), level);
-            }
+            let mut entries: Vec<(&str, &Value)> = o.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            write_object(out, entries, level, write_string, write_value);
         }
     }
-}
-
-fn write_entries<'v>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'v String, &'v Value)>, level: usize) {
-    out.push(b'{');
-    for (i, (k, item)) in entries.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        indent(out, level + 1);
-        write_string(out, k);
-        out.extend_from_slice(b": ");
-        write_value(out, item, level + 1);
-    }
-    indent(out, level);
-    out.push(b'}');
 }
 
 /// A value that stands where a stash marker is (see `stash`): written canonically as it is.
@@ -333,37 +359,17 @@ fn write_node<S: Stashed>(out: &mut Vec<u8>, n: &Node<'_, S>, level: usize) {
         Node::Raw(r) => out.extend_from_slice(r),
         Node::Value(v) => write_value(out, v, level),
         Node::Stashed(v) => v.write(out, level),
-        Node::Array(a) if a.is_empty() => out.extend_from_slice(b"[]"),
-        Node::Array(a) => {
-            out.push(b'[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                indent(out, level + 1);
-                write_node(out, item, level + 1);
-            }
-            indent(out, level);
-            out.push(b']');
-        }
-        Node::Object(o) if o.is_empty() => out.extend_from_slice(b"{}"),
-        Node::Object(o) => {
-            out.push(b'{');
-            for (i, (k, item)) in o.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                indent(out, level + 1);
-                match k {
-                    Key::Raw(r) => out.extend_from_slice(r),
-                    Key::Owned(s) => write_string(out, s),
-                }
-                out.extend_from_slice(b": ");
-                write_node(out, item, level + 1);
-            }
-            indent(out, level);
-            out.push(b'}');
-        }
+        Node::Array(a) => write_array(out, a, level, write_node),
+        Node::Object(o) => write_object(
+            out,
+            o.iter().map(|(k, v)| (k, v)),
+            level,
+            |out, k: &Key<'_>| match k {
+                Key::Raw(r) => out.extend_from_slice(r),
+                Key::Owned(s) => write_string(out, s),
+            },
+            write_node,
+        ),
     }
 }
 

@@ -356,42 +356,22 @@ impl ser::SerializeStructVariant for Variant<Entries> {
 
 impl super::canonical::Stashed for V {
     fn write(&self, out: &mut Vec<u8>, level: usize) {
-        use super::canonical::{indent, write_string};
+        use super::canonical::{write_array, write_object, write_string};
         match self {
             V::Null => out.extend_from_slice(b"null"),
             V::Bool(true) => out.extend_from_slice(b"true"),
             V::Bool(false) => out.extend_from_slice(b"false"),
             V::Num(n) => out.extend_from_slice(n.to_string().as_bytes()),
             V::Str(s) => write_string(out, s),
-            V::Arr(a) if a.is_empty() => out.extend_from_slice(b"[]"),
-            V::Obj(o) if o.is_empty() => out.extend_from_slice(b"{}"),
-            V::Arr(a) => {
-                out.push(b'[');
-                for (i, item) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    indent(out, level + 1);
-                    item.write(out, level + 1);
-                }
-                indent(out, level);
-                out.push(b']');
-            }
+            V::Arr(a) => write_array(out, a, level, |out, v, level| v.write(out, level)),
             // Sorted already.
-            V::Obj(o) => {
-                out.push(b'{');
-                for (i, (k, item)) in o.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    indent(out, level + 1);
-                    write_string(out, k);
-                    out.extend_from_slice(b": ");
-                    item.write(out, level + 1);
-                }
-                indent(out, level);
-                out.push(b'}');
-            }
+            V::Obj(o) => write_object(
+                out,
+                o.iter().map(|(k, v)| (k.as_ref(), v)),
+                level,
+                write_string,
+                |out, v: &V, level| v.write(out, level),
+            ),
         }
     }
     fn object_len(&self) -> Option<usize> {
