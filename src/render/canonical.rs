@@ -48,14 +48,14 @@ pub(crate) fn strip_trailing_commas(text: &str) -> Vec<u8> {
 }
 
 /// Writes `v` canonically, with a trailing newline.
-pub(crate) fn to_canonical(v: &Value) -> Vec<u8> {
+pub(crate) fn to_canonical<S: Stashed>(v: &S) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
-    write_value(&mut out, v, 0);
+    v.write(&mut out, 0);
     out.push(b'\n');
     out
 }
 
-pub(super) fn indent(out: &mut Vec<u8>, level: usize) {
+fn indent(out: &mut Vec<u8>, level: usize) {
     // A newline and 128 spaces: most of a template's bytes are indentation, copied in one go.
     const LINE: &[u8; 129] = b"\n                                                                                                                                ";
     match LINE.get(..1 + 2 * level) {

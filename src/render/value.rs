@@ -75,12 +75,7 @@ pub(crate) fn to_v<T: Serialize + ?Sized>(value: &T) -> Result<V, Unsupported> {
 /// The canonical JSON of any serialisable value (see `canonical`), with its trailing newline:
 /// the bytes `canonical::to_canonical` of `serde_json::to_value` would give.
 pub(crate) fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Unsupported> {
-    use super::canonical::Stashed;
-    let v = to_v(value)?;
-    let mut out = Vec::with_capacity(4096);
-    v.write(&mut out, 0);
-    out.push(b'\n');
-    Ok(out)
+    to_v(value).map(|v| super::canonical::to_canonical(&v))
 }
 
 /// A value JSON cannot hold.
