@@ -27,10 +27,15 @@ pub(super) fn parse(text: &str, first_line: u32, max_events: usize) -> Option<Ve
         return None;
     }
     let mut p = Parser {
-        lines: text.split('\n').collect(),
+        lines: {
+            // Sized from the start (as are the events): a copy of a grown vector touches fresh pages twice.
+            let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+            lines.extend(text.split('\n'));
+            lines
+        },
         first_line,
         i: 0,
-        evs: Vec::with_capacity(text.len() / 16),
+        evs: Vec::with_capacity(text.len() / 10),
         depth: 0,
         max_events,
     };
