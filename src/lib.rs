@@ -6,6 +6,8 @@
 //! `synth` (pure) → `render` → `emit` / `deploy`.
 //! A module may only use modules to its left.
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod change;
 pub mod cli;
 pub(crate) mod commands;
