@@ -18,6 +18,7 @@ mod parse;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 
 use super::value::V;
 
@@ -269,7 +270,8 @@ impl<'a> Renderer<'a> {
                 let n = self.stashed.len();
                 self.stashed.push(b);
                 self.out.push(super::stash::MARK);
-                self.out.extend_from_slice(n.to_string().as_bytes());
+                // Written in place: a `String` per marker would be hundreds of thousands of allocations.
+                write!(self.out, "{n}").map_err(|_| Fallback)?;
                 self.out.push(super::stash::MARK);
                 return Ok(());
             }
