@@ -24,10 +24,20 @@ struct Known<'v> {
     teams: &'v BTreeMap<String, Team>,
 }
 
+/// How consume entries sort: (account, product, version), as integers. Account ids are 12
+/// digits, so their numbers order as their text does; product numbers follow the products'
+/// map, so they order as product ids do.
+type Key = (u64, u32, u32);
+
+/// A chunk of valid entries in file and line order (each taken once), and their order by key.
+type Chunk = (Vec<Option<Consume>>, Vec<(Key, u32)>);
+
 impl Validator<'_> {
-    /// Every team's consume entries, then duplicates across them.
-    pub(super) fn consumes(&mut self) {
+    /// Every team's consume entries, sorted by (account, product, version), then duplicates
+    /// across them. Reads only: it runs beside the product passes (see `run`).
+    pub(super) fn consumes(&self) -> (Vec<Consume>, Cx) {
         let input = self.input;
+        let mut cx = Cx::default();
         let known = Known {
             products: &self.products,
             index: self
@@ -40,45 +50,78 @@ impl Validator<'_> {
             teams: &self.teams,
         };
         let entries = owned_items(&self.teams, &input.teams, |t| &t.consumes);
-        // On every core; the valid entries in file and line order.
-        let checked = self.cx.check_all(&entries, 4096, |cx, &(file, owner, c)| {
+        // On every core: each chunk's valid entries in file and line order, and their order by
+        // key (stable: of two duplicates, the one written first comes first).
+        let checked = cx.check_all(&entries, 4096, |cx, &(file, owner, c)| {
             consume(cx, file, owner, c, &known)
         });
-        // Reserved first: `flatten` gives no size hint, and growing a list of 200,000 entries
-        // by doubling copies it (into fresh pages) several times.
-        self.consumes.reserve(checked.iter().map(Vec::len).sum());
-        for chunk in checked {
-            self.consumes.extend(chunk.into_iter().flatten());
-        }
-        // Sorted, a duplicate consume entry sits right after the one it repeats.
-        // Entries are pushed in file and line order, and the sort is stable, so the
-        // first of two duplicates is the one written first. Integer keys keep the
-        // sort cheap; they order exactly as (account id, product id, version).
-        self.consumes.par_sort_by_cached_key(|c| {
-            (
-                c.account.as_str().parse::<u64>().unwrap_or(u64::MAX),
-                known.index.get(&c.product).map_or(u32::MAX, |(i, _)| *i),
-                c.version,
-            )
+        let chunks: Vec<Chunk> = checked
+            .into_par_iter()
+            .map(|chunk| {
+                let mut order = Vec::with_capacity(chunk.len());
+                let items = chunk
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, (key, c))| {
+                        order.push((key, u32::try_from(i).unwrap_or(u32::MAX)));
+                        Some(c)
+                    })
+                    .collect();
+                order.sort_by_key(|&(key, _)| key);
+                (items, order)
+            })
+            .collect();
+        let consumes = merge(chunks, |first, dup| {
+            cx.errors.push(Diagnostic {
+                loc: dup.loc.clone(),
+                message: format!(
+                    "account `{}` already consumes `{}@{}` at {}",
+                    dup.account, dup.product, dup.version, first.loc
+                ),
+                hint: Some("remove the duplicate entry".to_owned()),
+            });
         });
-        for pair in self.consumes.windows(2) {
-            let (first, dup) = (&pair[0], &pair[1]);
-            if (&first.account, &first.product, first.version) == (&dup.account, &dup.product, dup.version) {
-                self.cx.errors.push(Diagnostic {
-                    loc: dup.loc.clone(),
-                    message: format!(
-                        "account `{}` already consumes `{}@{}` at {}",
-                        dup.account, dup.product, dup.version, first.loc
-                    ),
-                    hint: Some("remove the duplicate entry".to_owned()),
-                });
-            }
-        }
+        (consumes, cx)
     }
 }
 
+/// The entries of every chunk in key order (ties in chunk order, so in file and line order):
+/// one move of each entry, with `duplicate(first, repeat)` for each entry whose key the entry
+/// before it has too.
+fn merge(mut chunks: Vec<Chunk>, mut duplicate: impl FnMut(&Consume, &Consume)) -> Vec<Consume> {
+    use std::cmp::Reverse;
+    let mut all = Vec::with_capacity(chunks.iter().map(|(_, order)| order.len()).sum());
+    // (next key, chunk, position in the chunk's order), smallest first.
+    let mut heads: std::collections::BinaryHeap<Reverse<(Key, usize, usize)>> = chunks
+        .iter()
+        .enumerate()
+        .filter_map(|(c, (_, order))| order.first().map(|&(key, _)| Reverse((key, c, 0))))
+        .collect();
+    let mut last: Option<Key> = None;
+    while let Some(Reverse((key, c, at))) = heads.pop() {
+        let (items, order) = &mut chunks[c];
+        let item = usize::try_from(order[at].1)
+            .ok()
+            .and_then(|i| items.get_mut(i))
+            .and_then(Option::take);
+        if let Some(&(next, _)) = order.get(at + 1) {
+            heads.push(Reverse((next, c, at + 1)));
+        }
+        let Some(item) = item else { continue };
+        if last == Some(key) {
+            if let Some(first) = all.last() {
+                duplicate(first, &item);
+            }
+        }
+        last = Some(key);
+        all.push(item);
+    }
+    all
+}
+
 /// One consume entry of team `owner`, when it is valid.
-fn consume(cx: &mut Cx, file: &Path, owner: &Team, c: &RawConsume, known: &Known<'_>) -> Option<Consume> {
+fn consume(cx: &mut Cx, file: &Path, owner: &Team, c: &RawConsume, known: &Known<'_>) -> Option<(Key, Consume)> {
     let (pid, version) = parse_consume_ref(cx, file, &c.product)?;
     let account = cx.account_id(file, &c.account)?;
     let mut ok = true;
@@ -94,7 +137,7 @@ fn consume(cx: &mut Cx, file: &Path, owner: &Team, c: &RawConsume, known: &Known
         );
         ok = false;
     }
-    let Some(&(_, product)) = known.index.get(&pid) else {
+    let Some(&(number, product)) = known.index.get(&pid) else {
         if !known.declared.contains(&pid) {
             cx.error(
                 file,
@@ -161,13 +204,17 @@ fn consume(cx: &mut Cx, file: &Path, owner: &Team, c: &RawConsume, known: &Known
     if let Some(a) = &c.approved_by {
         refuse_approval(cx, file, a, product, &account, &pid, known.teams);
     }
-    ok.then(|| Consume {
-        team: owner.name.clone(),
-        account,
-        product: pid,
-        version,
-        purpose: c.purpose.as_ref().map(|p| p.value.clone()),
-        loc: loc(file, &c.product),
+    let key = (account.as_str().parse().unwrap_or(u64::MAX), number, version);
+    ok.then(|| {
+        let consume = Consume {
+            team: owner.name.clone(),
+            account,
+            product: pid,
+            version,
+            purpose: c.purpose.as_ref().map(|p| p.value.clone()),
+            loc: loc(file, &c.product),
+        };
+        (key, consume)
     })
 }
 
@@ -262,4 +309,52 @@ fn parse_consume_ref(cx: &mut Cx, file: &Path, s: &S<String>) -> Option<(Product
         );
     }
     parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Loc;
+
+    fn entry(account: u64, product: u32, version: u32, line: u32) -> (Key, Consume) {
+        let consume = Consume {
+            team: "t".into(),
+            account: AccountId::parse(&format!("{account:012}")).expect("12 digits"),
+            product: ProductId {
+                domain: "d".into(),
+                name: format!("p{product}"),
+            },
+            version,
+            purpose: None,
+            loc: Loc {
+                file: "t.yaml".into(),
+                line,
+                col: 1,
+            },
+        };
+        ((account, product, version), consume)
+    }
+
+    fn chunk(entries: Vec<(Key, Consume)>) -> Chunk {
+        let mut order: Vec<(Key, u32)> = entries.iter().zip(0..).map(|((k, _), i)| (*k, i)).collect();
+        order.sort_by_key(|&(k, _)| k);
+        (entries.into_iter().map(|(_, c)| Some(c)).collect(), order)
+    }
+
+    /// Chunks merge in key order; of equal keys the earlier chunk (file and line order) comes
+    /// first, and each later one is reported against the one right before it.
+    #[test]
+    fn merge_sorts_across_chunks_and_finds_repeats() {
+        let chunks = vec![
+            chunk(vec![entry(2, 0, 1, 1), entry(1, 5, 2, 2), entry(1, 5, 1, 3)]),
+            chunk(vec![entry(1, 5, 2, 4), entry(3, 0, 1, 5)]),
+            chunk(vec![]),
+            chunk(vec![entry(1, 5, 2, 6), entry(1, 0, 9, 7)]),
+        ];
+        let mut repeats = Vec::new();
+        let merged = merge(chunks, |first, dup| repeats.push((first.loc.line, dup.loc.line)));
+        let lines: Vec<u32> = merged.iter().map(|c| c.loc.line).collect();
+        assert_eq!(lines, [7, 3, 2, 4, 6, 1, 5]);
+        assert_eq!(repeats, [(2, 4), (4, 6)]);
+    }
 }

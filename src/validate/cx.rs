@@ -42,6 +42,12 @@ pub(super) fn owned_items<'a, T: 'a>(
 }
 
 impl Cx {
+    /// Takes in the diagnostics of a pass that ran on its own `Cx` (on another thread).
+    pub(super) fn absorb(&mut self, other: Cx) {
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+    }
+
     /// `check` of every item, on every core in chunks of `chunk` items: the results by chunk, in
     /// item order, and the diagnostics added here (every list of them is sorted at the end).
     /// The chunks are handed over as they are, so a caller gathers the results in one copy.
@@ -62,8 +68,7 @@ impl Cx {
         checked
             .into_iter()
             .map(|(results, cx)| {
-                self.errors.extend(cx.errors);
-                self.warnings.extend(cx.warnings);
+                self.absorb(cx);
                 results
             })
             .collect()

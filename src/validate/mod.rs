@@ -10,7 +10,9 @@
 //! service roles, access groups, grants); each pass is a method in the module
 //! of its part. The passes only add diagnostics and fill the model; the
 //! diagnostics are sorted once at the end, so their order never depends on
-//! the order of the passes.
+//! the order of the passes — which lets passes that only read the same parts
+//! run side by side, each with its own diagnostics (the product-wide checks
+//! beside the consume entries).
 
 mod access_groups;
 mod catalog;
@@ -115,13 +117,23 @@ impl<'a> Validator<'a> {
         self.declared = teams::declared_products(input);
         self.teams();
         self.products();
-        self.logical_ids();
-        self.sensitive_columns();
-        self.restricted_stewards();
-        self.consumes();
+        // The product-wide checks only read the products: they run beside the consume entries.
+        let ((consumes, consumes_cx), products_cx) = rayon::join(
+            || self.consumes(),
+            || {
+                let mut cx = Cx::default();
+                self.logical_ids(&mut cx);
+                self.sensitive_columns(&mut cx);
+                self.restricted_stewards(&mut cx);
+                self.special_accounts(&mut cx);
+                cx
+            },
+        );
+        self.consumes = consumes;
+        self.cx.absorb(consumes_cx);
+        self.cx.absorb(products_cx);
         self.service_roles();
         self.access_groups();
-        self.special_accounts();
         // Grants name accounts, roles and access groups: they come after all of those.
         grants::validate(
             &mut self.cx,

@@ -42,12 +42,12 @@ impl Validator<'_> {
     }
 
     /// Logical ids derive from names with separators dropped; two products must not share one.
-    pub(super) fn logical_ids(&mut self) {
+    pub(super) fn logical_ids(&self, cx: &mut Cx) {
         let mut camel_ids: BTreeMap<String, ProductId> = BTreeMap::new();
         for id in self.products.keys() {
             if let Some(first) = camel_ids.get(&id.camel()) {
                 if let Some(l) = self.product_loc.get(id) {
-                    self.cx.errors.push(Diagnostic {
+                    cx.errors.push(Diagnostic {
                         loc: l.clone(),
                         message: format!("product `{id}` would share CloudFormation logical ids with `{first}`"),
                         hint: Some("rename one of them: names that differ only in `-` or `_` collide".to_owned()),
@@ -61,7 +61,7 @@ impl Validator<'_> {
 
     /// IAM cannot hide a column: while the iam mode's read paths exist (access mode iam, or
     /// `keep_iam_paths`), sensitive columns need a restricted product.
-    pub(super) fn sensitive_columns(&mut self) {
+    pub(super) fn sensitive_columns(&self, cx: &mut Cx) {
         let Some(org) = self.org.as_ref() else {
             return;
         };
@@ -89,7 +89,7 @@ impl Validator<'_> {
                 })
                 .next();
             if let (Some(col), Some(l)) = (sensitive, self.product_loc.get(&p.id)) {
-                self.cx.errors.push(Diagnostic {
+                cx.errors.push(Diagnostic {
                     loc: l.clone(),
                     message: format!(
                         "open product `{}` has a sensitive column (`{col}`), which {what} cannot hide",
@@ -102,7 +102,7 @@ impl Validator<'_> {
     }
 
     /// Restricted products need a steward to approve access.
-    pub(super) fn restricted_stewards(&mut self) {
+    pub(super) fn restricted_stewards(&self, cx: &mut Cx) {
         for p in self.products.values() {
             if p.classification != Classification::Restricted {
                 continue;
@@ -114,7 +114,7 @@ impl Validator<'_> {
                 continue;
             }
             if let Some(l) = self.product_loc.get(&p.id) {
-                self.cx.errors.push(Diagnostic {
+                cx.errors.push(Diagnostic {
                     loc: l.clone(),
                     message: format!(
                         "restricted product `{}` belongs to team `{}`, which has no steward",
@@ -127,7 +127,7 @@ impl Validator<'_> {
     }
 
     /// Accounts with special roles hold no products, and are two accounts.
-    pub(super) fn special_accounts(&mut self) {
+    pub(super) fn special_accounts(&self, cx: &mut Cx) {
         let Some(org) = &self.org else {
             return;
         };
@@ -140,7 +140,7 @@ impl Validator<'_> {
                 None
             };
             if let (Some(role), Some(l)) = (role, self.product_loc.get(&p.id)) {
-                self.cx.errors.push(Diagnostic {
+                cx.errors.push(Diagnostic {
                     loc: l.clone(),
                     message: format!("product `{}` lives in the {role} account `{}`", p.id, p.account),
                     hint: Some(format!(
@@ -150,7 +150,7 @@ impl Validator<'_> {
             }
         }
         if org.management_account == org.central_account {
-            self.cx.error(
+            cx.error(
                 &self.input.org_file,
                 &self.input.top.org.value.central_account,
                 "the central account is also the management account",

@@ -14,8 +14,14 @@ impl Validator<'_> {
     /// Service roles need the consumes of every team (a role's products must be consumed by its account).
     pub(super) fn service_roles(&mut self) {
         let input = self.input;
-        let consumed: BTreeSet<(&AccountId, &ProductId)> =
-            self.consumes.iter().map(|c| (&c.account, &c.product)).collect();
+        // The consume entries are sorted by (account, product, version) (see `consumes`).
+        let consumes = &self.consumes;
+        let consumed = |account: &AccountId, product: &ProductId| {
+            let at = consumes.partition_point(|c| (&c.account, &c.product) < (account, product));
+            consumes
+                .get(at)
+                .is_some_and(|c| (&c.account, &c.product) == (account, product))
+        };
         let mut seen_roles: BTreeMap<(AccountId, String), Loc> = BTreeMap::new();
         for (file, team) in &input.teams {
             let t = &team.value;
@@ -43,7 +49,7 @@ fn validate_service_roles(
     owner: &Team,
     t: &RawTeam,
     (products, declared): (&BTreeMap<ProductId, Product>, &BTreeSet<ProductId>),
-    consumed: &BTreeSet<(&AccountId, &ProductId)>,
+    consumed: &dyn Fn(&AccountId, &ProductId) -> bool,
     seen: &mut BTreeMap<(AccountId, String), Loc>,
     out: &mut Vec<ServiceRole>,
 ) {
@@ -99,7 +105,7 @@ fn validate_service_roles(
                 let Some(id) = ProductId::parse(&item.value) else {
                     continue;
                 };
-                if listed.contains(&id) && !consumed.contains(&(&account, &id)) {
+                if listed.contains(&id) && !consumed(&account, &id) {
                     cx.error(
                         file,
                         item,
