@@ -24,7 +24,7 @@ type Known<'a> = (
     &'a BTreeMap<String, AccessGroup>,
 );
 
-/// Checks every grant and attaches the valid ones to their products.
+/// Checks every grant (each product's on every core) and attaches the valid ones to their products.
 pub(super) fn validate(
     cx: &mut Cx,
     raw_teams: &[(PathBuf, S<RawTeam>)],
@@ -32,31 +32,37 @@ pub(super) fn validate(
     products: &mut BTreeMap<ProductId, Product>,
     known: Known<'_>,
 ) {
-    for (file, owner, p) in owned_items(teams, raw_teams, |t| &t.products) {
-        let Some(list) = &p.grants else { continue };
-        let id = ProductId {
-            domain: owner.domain.clone(),
-            name: p.name.value.clone(),
-        };
-        let Some(product) = products.get_mut(&id).filter(|pr| pr.team == owner.name) else {
-            continue;
-        };
-        if product.classification == Classification::Open {
-            cx.error(
-                file,
-                list,
-                format!("`grants` on open product `{id}`"),
-                "open products are readable by the whole organisation; remove `grants`, or make the product `classification: restricted`",
-            );
-            continue;
-        }
-        let mut grants = Vec::new();
-        for g in &list.value {
-            if let Some(grant) = grant(cx, file, owner, product, g, known) {
-                grants.push(grant);
+    let entries = owned_items(teams, raw_teams, |t| &t.products);
+    let checked = {
+        let products = &*products;
+        cx.check_all(&entries, 512, |cx, &(file, owner, p)| {
+            let list = p.grants.as_ref()?;
+            let id = ProductId {
+                domain: owner.domain.clone(),
+                name: p.name.value.clone(),
+            };
+            let product = products.get(&id).filter(|pr| pr.team == owner.name)?;
+            if product.classification == Classification::Open {
+                cx.error(
+                    file,
+                    list,
+                    format!("`grants` on open product `{id}`"),
+                    "open products are readable by the whole organisation; remove `grants`, or make the product `classification: restricted`",
+                );
+                return None;
             }
+            let grants: Vec<Grant> = list
+                .value
+                .iter()
+                .filter_map(|g| grant(cx, file, owner, product, g, known))
+                .collect();
+            Some((id, grants))
+        })
+    };
+    for (id, grants) in checked.into_iter().flatten().flatten() {
+        if let Some(product) = products.get_mut(&id) {
+            product.grants = grants;
         }
-        product.grants = grants;
     }
 }
 
@@ -357,7 +363,14 @@ pub(super) fn warn(cx: &mut Cx, t: &Topology) {
             hint: Some(hint),
         });
     }
+    // Products and the used grants, both in product order: walked side by side.
+    let mut used = r.used.iter().peekable();
     for p in t.products.values() {
+        while used.next_if(|(id, _)| *id < p.id).is_some() {}
+        let mut used_here = BTreeSet::new();
+        while let Some((_, i)) = used.next_if(|(id, _)| *id == p.id) {
+            used_here.insert(*i);
+        }
         for (i, g) in p.grants.iter().enumerate() {
             let (message, hint) = match g.expires.map(|e| (e, t.today.days_until(e))) {
                 Some((e, days)) if days <= 0 => (
@@ -373,7 +386,7 @@ pub(super) fn warn(cx: &mut Cx, t: &Topology) {
                     ),
                     format!("the steward {} renews it by moving `expires`, or lets it lapse", g.approved_by),
                 ),
-                _ if !r.used.contains(&(p.id.clone(), i)) => (
+                _ if !used_here.contains(&i) => (
                     format!("the grant to {} on `{}` is unused: no request meets it", g.to, p.id),
                     match &g.to {
                         Grantee::Account(_) => "the account needs a consume entry of a granted version and a restricted service role that lists the product (and is among `roles`); or remove the grant".to_owned(),
