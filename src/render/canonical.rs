@@ -230,8 +230,16 @@ impl<'a, S> Parser<'a, S> {
         let start = self.pos;
         self.pos += 1;
         let mut plain = true;
-        while self.pos < self.b.len() {
-            match self.b[self.pos] {
+        loop {
+            // Eight bytes at a time past those that are neither a quote, a backslash nor a
+            // control character: most of a template's strings.
+            while let Some(eight) = self.b.get(self.pos..self.pos + 8) {
+                if ends_plain_run(u64::from_le_bytes(eight.try_into().ok()?)) {
+                    break;
+                }
+                self.pos += 8;
+            }
+            match *self.b.get(self.pos)? {
                 b'"' => {
                     self.pos += 1;
                     return Some((&self.b[start..self.pos], plain));
@@ -245,7 +253,6 @@ impl<'a, S> Parser<'a, S> {
                 _ => self.pos += 1,
             }
         }
-        None
     }
 
     fn value(&mut self) -> Option<Node<'a, S>> {
@@ -354,6 +361,18 @@ impl<'a, S> Parser<'a, S> {
     }
 }
 
+/// Whether eight bytes (as a little-endian word) hold a quote, a backslash or a control
+/// character (exact: a borrow in the subtraction can only misplace which byte, not whether).
+const fn ends_plain_run(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `v` is below `n` (`n` <= 0x80): the classic test for a zero byte, shifted.
+    const fn below(v: u64, n: u64) -> bool {
+        v.wrapping_sub(ONES * n) & !v & HIGH != 0
+    }
+    below(x ^ (ONES * b'"' as u64), 1) || below(x ^ (ONES * b'\\' as u64), 1) || below(x, 0x20)
+}
+
 fn write_node<S: Stashed>(out: &mut Vec<u8>, n: &Node<'_, S>, level: usize) {
     match n {
         Node::Raw(r) => out.extend_from_slice(r),
@@ -447,6 +466,22 @@ mod tests {
         let expected = "{\n  \"a\": {},\n  \"b\": [\n    1,\n    {\n      \"a\": \"x\\\"y\",\n      \"z\": null\n    }\n  ],\n  \"c\": [],\n  \"d\": true\n}\n";
         assert_eq!(text, expected);
         assert_eq!(sorted.len(), 4);
+    }
+
+    #[test]
+    fn the_eight_byte_test_agrees_with_bytes() {
+        let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        // Every byte value in every position, among plain and borderline neighbours.
+        for fill in [b'a', b' ', b'!', b'#', 0x7f, 0x80, 0xff, b'[', b']'] {
+            for pos in 0..8 {
+                for b in 0..=255u8 {
+                    let mut w = [fill; 8];
+                    w[pos] = b;
+                    let want = w.iter().any(|&c| special(c));
+                    assert_eq!(ends_plain_run(u64::from_le_bytes(w)), want, "{w:?}");
+                }
+            }
+        }
     }
 
     #[test]
