@@ -68,8 +68,22 @@ fn indent(out: &mut Vec<u8>, level: usize) {
 }
 
 pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
-    // serde_json's escaping, so output matches `to_string_pretty`; writing to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    let b = s.as_bytes();
+    let mut words = b.chunks_exact(8);
+    let plain = !words
+        .by_ref()
+        .any(|w| <[u8; 8]>::try_from(w).map_or(true, |w| ends_plain_run(u64::from_le_bytes(w))))
+        && !words.remainder().iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+    if plain {
+        // Nothing to escape (most strings): the bytes between quotes, as serde_json writes them.
+        out.reserve(b.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+    } else {
+        // serde_json's escaping, so output matches `to_string_pretty`; writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
 /// `[…]` with one item per line at `level + 1` (`item` writes each), or `[]`.
@@ -481,6 +495,31 @@ mod tests {
                     assert_eq!(ends_plain_run(u64::from_le_bytes(w)), want, "{w:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "a",
+            "plain text of some length",
+            "é and ünïcode",
+            "q\"uote",
+            "back\\slash",
+            "nl\n",
+            "\u{1}\u{1f}\u{7f}",
+            "0123456\t",
+            "01234567\"",
+            "tab\there and more text after it",
+        ] {
+            let mut out = Vec::new();
+            write_string(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).expect("utf-8"),
+                serde_json::to_string(s).expect("serialises"),
+                "{s:?}"
+            );
         }
     }
 

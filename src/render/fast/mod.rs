@@ -276,7 +276,13 @@ impl<'a> Renderer<'a> {
                 return Ok(());
             }
         }
-        serde_json::to_writer(&mut self.out, &*v).map_err(|_| Fallback)
+        match &*v {
+            V::Str(s) => {
+                super::canonical::write_string(&mut self.out, s);
+                Ok(())
+            }
+            v => serde_json::to_writer(&mut self.out, v).map_err(|_| Fallback),
+        }
     }
 
     fn compliance(&mut self, kind: &'a Expr, hash: &'a [(String, Expr)]) -> Step<()> {
