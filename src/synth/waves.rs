@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::HashMap;
+use rayon::prelude::*;
 
 use super::{Part, StackPlan, SynthError};
 use crate::graph::Dependencies;
@@ -32,41 +33,45 @@ pub(crate) fn assign_waves(
     // Looked up once per account a consumer reads (200,000 times in a large org): hashed.
     let products_by_account: HashMap<&AccountId, &[usize]> =
         products_of.iter().map(|(a, ix)| (*a, ix.as_slice())).collect();
-    let mut depends: Vec<Vec<usize>> = vec![Vec::new(); stacks.len()];
-    let mut follows: Vec<Vec<usize>> = vec![Vec::new(); stacks.len()];
-    for (i, s) in stacks.iter().enumerate() {
-        let baseline = by_part.get(&(&s.account, Part::Baseline)).cloned().unwrap_or_default();
-        match s.part {
-            Part::Baseline => {}
-            Part::Products | Part::Consumer => depends[i] = baseline,
-            Part::Central => {
-                depends[i] = baseline;
-                follows[i] = products_of.values().flatten().copied().collect();
-            }
-            Part::Identity => depends[i] = by_part.get(&(central, Part::Central)).cloned().unwrap_or_default(),
-            // Links and grants to the account's reader roles: after the roles, and after the
-            // producers' cross-account grants they build on.
-            Part::Access => {
-                let mut d: Vec<usize> = [Part::Consumer, Part::Central]
-                    .iter()
-                    .flat_map(|p| by_part.get(&(&s.account, *p)).cloned().unwrap_or_default())
-                    .collect();
-                d.sort_unstable();
-                depends[i] = d;
-                for producer in links.get(&s.account).into_iter().flatten() {
-                    follows[i].extend(products_by_account.get(producer).copied().into_iter().flatten());
+    // Each stack's (depends, follows), on every core.
+    let edges: Vec<(Vec<usize>, Vec<usize>)> = stacks
+        .par_iter()
+        .map(|s| {
+            let baseline = || by_part.get(&(&s.account, Part::Baseline)).cloned().unwrap_or_default();
+            let mut follows = Vec::new();
+            let depends = match s.part {
+                Part::Baseline => Vec::new(),
+                Part::Products | Part::Consumer => baseline(),
+                Part::Central => {
+                    follows = products_of.values().flatten().copied().collect();
+                    baseline()
+                }
+                Part::Identity => by_part.get(&(central, Part::Central)).cloned().unwrap_or_default(),
+                // Links and grants to the account's reader roles: after the roles, and after the
+                // producers' cross-account grants they build on.
+                Part::Access => {
+                    let mut d: Vec<usize> = [Part::Consumer, Part::Central]
+                        .iter()
+                        .flat_map(|p| by_part.get(&(&s.account, *p)).cloned().unwrap_or_default())
+                        .collect();
+                    d.sort_unstable();
+                    for producer in links.get(&s.account).into_iter().flatten() {
+                        follows.extend(products_by_account.get(producer).copied().into_iter().flatten());
+                    }
+                    d
+                }
+            };
+            if s.part == Part::Consumer {
+                for producer in reads.get(&s.account).into_iter().flatten() {
+                    follows.extend(products_by_account.get(producer).copied().into_iter().flatten());
                 }
             }
-        }
-        if s.part == Part::Consumer {
-            for producer in reads.get(&s.account).into_iter().flatten() {
-                follows[i].extend(products_by_account.get(producer).copied().into_iter().flatten());
-            }
-        }
-    }
+            (depends, follows)
+        })
+        .collect();
     let mut graph = Dependencies::new(stacks.len());
-    for i in 0..stacks.len() {
-        for &j in depends[i].iter().chain(&follows[i]) {
+    for (i, (depends, follows)) in edges.iter().enumerate() {
+        for &j in depends.iter().chain(follows) {
             graph.follow(i, j);
         }
     }
@@ -75,12 +80,15 @@ pub(crate) fn assign_waves(
         nodes.sort();
         SynthError::Cycle { nodes }
     })?;
-    let ids: Vec<String> = stacks.iter().map(StackPlan::id).collect();
-    for (i, s) in stacks.iter_mut().enumerate() {
-        s.wave = wave[i];
-        let mut deps: Vec<String> = depends[i].iter().map(|j| ids[*j].clone()).collect();
-        deps.sort();
-        s.depends_on = deps;
-    }
+    let ids: Vec<String> = stacks.par_iter().map(StackPlan::id).collect();
+    stacks
+        .par_iter_mut()
+        .zip(edges.par_iter().zip(wave.par_iter()))
+        .for_each(|(s, ((depends, _), &wave))| {
+            s.wave = wave;
+            let mut deps: Vec<String> = depends.iter().map(|j| ids[*j].clone()).collect();
+            deps.sort();
+            s.depends_on = deps;
+        });
     Ok(())
 }
