@@ -69,12 +69,7 @@ fn indent(out: &mut Vec<u8>, level: usize) {
 
 pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
-    let mut words = b.chunks_exact(8);
-    let plain = !words
-        .by_ref()
-        .any(|w| <[u8; 8]>::try_from(w).map_or(true, |w| ends_plain_run(u64::from_le_bytes(w))))
-        && !words.remainder().iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
-    if plain {
+    if plain_run(b) == b.len() {
         // Nothing to escape (most strings): the bytes between quotes, as serde_json writes them.
         out.reserve(b.len() + 2);
         out.push(b'"');
@@ -245,14 +240,8 @@ impl<'a, S> Parser<'a, S> {
         self.pos += 1;
         let mut plain = true;
         loop {
-            // Eight bytes at a time past those that are neither a quote, a backslash nor a
-            // control character: most of a template's strings.
-            while let Some(eight) = self.b.get(self.pos..self.pos + 8) {
-                if ends_plain_run(u64::from_le_bytes(eight.try_into().ok()?)) {
-                    break;
-                }
-                self.pos += 8;
-            }
+            // Past the bytes that need no escaping: most of a template's strings.
+            self.pos += plain_run(self.b.get(self.pos..)?);
             match *self.b.get(self.pos)? {
                 b'"' => {
                     self.pos += 1;
@@ -262,9 +251,8 @@ impl<'a, S> Parser<'a, S> {
                     plain = false;
                     self.pos += 2;
                 }
-                c if c < 0x20 => return None,
-                // serde_json writes DEL and non-ASCII as they are, like any other character.
-                _ => self.pos += 1,
+                // A control character (`plain_run` stops at nothing else).
+                _ => return None,
             }
         }
     }
@@ -373,6 +361,23 @@ impl<'a, S> Parser<'a, S> {
         self.depth -= 1;
         Some(node)
     }
+}
+
+/// The length of the leading run of bytes a JSON string holds as they are (neither a quote,
+/// a backslash nor a control character; serde_json writes DEL and non-ASCII as they are,
+/// like any other character): eight at a time, then byte by byte.
+fn plain_run(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(eight) = b.get(n..n + 8).and_then(|e| <[u8; 8]>::try_from(e).ok()) {
+        if ends_plain_run(u64::from_le_bytes(eight)) {
+            break;
+        }
+        n += 8;
+    }
+    b[n..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map_or(b.len(), |at| n + at)
 }
 
 /// Whether eight bytes (as a little-endian word) hold a quote, a backslash or a control

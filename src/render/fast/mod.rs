@@ -276,13 +276,9 @@ impl<'a> Renderer<'a> {
                 return Ok(());
             }
         }
-        match &*v {
-            V::Str(s) => {
-                super::canonical::write_string(&mut self.out, s);
-                Ok(())
-            }
-            v => serde_json::to_writer(&mut self.out, v).map_err(|_| Fallback),
-        }
+        // The canonical writer's bytes for the value: the canonical parser reads them back as is.
+        super::canonical::Stashed::write(&*v, &mut self.out, 0);
+        Ok(())
     }
 
     fn compliance(&mut self, kind: &'a Expr, hash: &'a [(String, Expr)]) -> Step<()> {
