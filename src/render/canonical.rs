@@ -162,8 +162,8 @@ pub(crate) trait Stashed {
     fn write(&self, out: &mut Vec<u8>, level: usize);
     /// The number of keys, when an object.
     fn object_len(&self) -> Option<usize>;
-    /// The value of `key`, when an object that has it.
-    fn field(&self, key: &str) -> Option<&Self>;
+    /// The number of keys of the object at `key`, when an object that has one there.
+    fn field_len(&self, key: &str) -> Option<usize>;
 }
 
 impl Stashed for Value {
@@ -173,8 +173,8 @@ impl Stashed for Value {
     fn object_len(&self) -> Option<usize> {
         self.as_object().map(serde_json::Map::len)
     }
-    fn field(&self, key: &str) -> Option<&Value> {
-        self.get(key)
+    fn field_len(&self, key: &str) -> Option<usize> {
+        self.get(key).and_then(Stashed::object_len)
     }
 }
 
@@ -445,7 +445,7 @@ pub(crate) fn canonicalize_bytes<S: Stashed>(text: &[u8], stashed: &[&S]) -> Opt
                 Node::Stashed(s) => s.object_len().unwrap_or(0),
                 _ => 0,
             }),
-        Node::Stashed(s) => s.field("Resources").and_then(S::object_len).unwrap_or(0),
+        Node::Stashed(s) => s.field_len("Resources").unwrap_or(0),
         _ => 0,
     };
     let mut out = Vec::with_capacity(text.len() * 2);

@@ -472,6 +472,60 @@ mod tests {
         }
     }
 
+    /// A context's shared documents (`synth::doc::Doc`) render as Handlebars renders their JSON,
+    /// whether written whole, tested, looped over, followed into or handed to a rule.
+    #[test]
+    fn shared_documents_render_as_their_json() {
+        use crate::synth::doc::Doc;
+        #[derive(serde::Serialize)]
+        struct Ctx {
+            policy: Doc,
+            empty: Doc,
+            list: Doc,
+            none: Option<Doc>,
+            text: Doc,
+        }
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+        ]});
+        let ctx = Ctx {
+            policy: policy.into(),
+            empty: serde_json::json!({}).into(),
+            list: serde_json::json!([{"n": "a"}, {"n": "b"}]).into(),
+            none: None,
+            text: serde_json::json!("t").into(),
+        };
+        let bodies = [
+            "{\"a\": {{json policy}}, \"e\": {{json empty}}, \"l\": {{json list}}, \"t\": {{json text}}}",
+            "[{{#if policy}}1{{/if}}{{#if empty}}2{{else}}3{{/if}}, {{#unless none}}4{{/unless}}, {{#if text}}5{{/if}}]",
+            "[{{#each list}}{{json n}},{{/each}}]",
+            "[{{#each empty}}1{{else}}2{{/each}}]",
+            "{\"v\": {{json policy.Version}}, \"s\": \"{{text}}\"}",
+            "{ {{compliance \"bucket-policy\" policy=policy}} \"x\": {{json policy.Statement}}}",
+            "{\"Resources\": {{json policy}}}",
+            "{{json policy}}",
+        ];
+        let tree = value::to_v(&ctx).expect("serialises");
+        assert!(
+            matches!(tree.get("policy"), Some(value::V::Doc(_))),
+            "shared, not copied"
+        );
+        for body in bodies {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("glue-resource-policy.json.hbs"), body).expect("write");
+            let bp = Blueprints::new(Some(dir.path())).expect("compiles");
+            let fast = bp
+                .render("glue-resource-policy", "1/x", &ctx)
+                .map_err(|e| e.to_string());
+            let slow = bp
+                .handlebars_only()
+                .render("glue-resource-policy", "1/x", &ctx)
+                .map_err(|e| e.to_string());
+            assert!(fast.is_ok(), "{body}: {fast:?}");
+            assert_eq!(fast, slow, "{body}");
+        }
+    }
+
     #[test]
     fn unknown_override_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -6,13 +6,18 @@
 //! are the `&'static str` field names serde hands over, and an object is a list of entries
 //! sorted by key once, when it is built: lookups search it, and the canonical writer, which
 //! writes keys in byte order anyway, walks it as it is. Keys that repeat keep the last value,
-//! as `serde_json::to_value` does. Strings, numbers and the meaning of every value are
+//! as `serde_json::to_value` does. A context's documents (`synth::doc::Doc`: policies, event
+//! patterns) are shared, not copied. Strings, numbers and the meaning of every value are
 //! `serde_json::Value`'s; `Serialize` writes the same JSON. No IO.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::ser::{self, Serialize};
 use serde_json::Number;
+
+use super::canonical::Stashed;
+use crate::synth::doc::Doc;
 
 /// An object's key: a struct's field name as serde gives it, or a map's key.
 pub(crate) type Key = Cow<'static, str>;
@@ -27,6 +32,9 @@ pub(crate) enum V {
     Arr(Vec<V>),
     /// Sorted by key (byte order), each key once.
     Obj(Vec<(Key, V)>),
+    /// A context's document (`synth::doc::Doc`), shared rather than copied: the stash writes
+    /// it; a path into it is the fast path's fallback.
+    Doc(Arc<serde_json::Value>),
 }
 
 impl V {
@@ -201,7 +209,12 @@ impl ser::Serializer for Ser {
     fn serialize_unit_variant(self, _: &'static str, _: u32, name: &'static str) -> Done {
         Ok(V::Str(name.to_owned()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Done {
+        if name == Doc::TOKEN {
+            if let Some(doc) = Doc::take() {
+                return Ok(V::Doc(doc));
+            }
+        }
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -352,7 +365,7 @@ impl ser::SerializeStructVariant for Variant<Entries> {
     }
 }
 
-impl super::canonical::Stashed for V {
+impl Stashed for V {
     fn write(&self, out: &mut Vec<u8>, level: usize) {
         use super::canonical::{write_array, write_object, write_string};
         match self {
@@ -370,16 +383,21 @@ impl super::canonical::Stashed for V {
                 write_string,
                 |out, v: &V, level| v.write(out, level),
             ),
+            V::Doc(doc) => doc.write(out, level),
         }
     }
     fn object_len(&self) -> Option<usize> {
         match self {
             V::Obj(o) => Some(o.len()),
+            V::Doc(doc) => doc.object_len(),
             _ => None,
         }
     }
-    fn field(&self, key: &str) -> Option<&V> {
-        self.get(key)
+    fn field_len(&self, key: &str) -> Option<usize> {
+        match self {
+            V::Doc(doc) => doc.field_len(key),
+            _ => self.get(key).and_then(Self::object_len),
+        }
     }
 }
 
@@ -392,6 +410,7 @@ impl Serialize for V {
             V::Str(v) => s.serialize_str(v),
             V::Arr(items) => s.collect_seq(items),
             V::Obj(entries) => s.collect_map(entries.iter().map(|(k, v)| (k.as_ref(), v))),
+            V::Doc(doc) => doc.serialize(s),
         }
     }
 }

@@ -19,6 +19,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::doc::Doc;
 use super::names;
 use crate::model::{AccountId, AlertTarget, Product, Topology, Version, VersionStatus};
 
@@ -55,7 +56,7 @@ pub(crate) struct Alarm {
     pub(crate) rule_name: String,
     pub(crate) rule_description: String,
     /// The rule's event pattern (S3 `Object Created` under the version's prefix).
-    pub(crate) event_pattern: Value,
+    pub(crate) event_pattern: Doc,
     pub(crate) alarm_id: String,
     pub(crate) alarm_name: String,
     pub(crate) alarm_description: String,
@@ -71,7 +72,7 @@ pub(crate) struct Alarm {
 pub(crate) struct AlertTopic {
     pub(crate) topic_name: String,
     /// The topic's policy.
-    pub(crate) policy: Value,
+    pub(crate) policy: Doc,
     /// E-mail subscriptions (the team's `alerts`).
     pub(crate) emails: Vec<AlertEmail>,
 }
@@ -106,12 +107,8 @@ pub(crate) fn topic_arn(t: &Topology, account: &AccountId) -> String {
 /// The freshness check of a product version, or `None` when it has none (not
 /// active, or no freshness in the SLO).
 pub(crate) fn freshness(t: &Topology, p: &Product, v: &Version) -> Option<Freshness> {
-    if v.status != VersionStatus::Active {
-        return None;
-    }
+    let (f, (period, periods)) = checked_window(p, v)?;
     let slo = p.slo.as_ref()?;
-    let f = slo.freshness.as_deref()?;
-    let (period, periods) = window(f)?;
     let stem = format!("{}-{}-v{}", p.id.domain, p.id.name, v.number);
     let team = t.teams.get(&p.team);
     let alerts = team.map_or(&[][..], |t| t.alerts.as_slice());
@@ -139,6 +136,15 @@ pub(crate) fn freshness(t: &Topology, p: &Product, v: &Version) -> Option<Freshn
         actions,
         emails,
     })
+}
+
+/// A version's freshness SLO and its window (period, periods), when it has a freshness check.
+fn checked_window<'p>(p: &'p Product, v: &Version) -> Option<(&'p str, (u32, u32))> {
+    if v.status != VersionStatus::Active {
+        return None;
+    }
+    let f = p.slo.as_ref()?.freshness.as_deref()?;
+    Some((f, window(f)?))
 }
 
 /// The window in words: `1 hour`, `24 hours`, `7 days`.
@@ -189,7 +195,8 @@ pub(crate) fn version_alarms(t: &Topology, p: &Product, v: &Version) -> Vec<Alar
                 "bucket": {"name": [bucket]},
                 "object": {"key": [{"prefix": key_prefix}]}
             }
-        }),
+        })
+        .into(),
         alarm_id: format!("LateAlarm{stem}"),
         alarm_name: f.alarm_name,
         alarm_description: description,
@@ -209,7 +216,7 @@ pub(crate) fn alert_topic(
 ) -> Option<AlertTopic> {
     let alarmed: Vec<&&Product> = products
         .iter()
-        .filter(|p| p.versions.values().any(|v| freshness(t, p, v).is_some()))
+        .filter(|p| p.versions.values().any(|v| checked_window(p, v).is_some()))
         .collect();
     let first = alarmed.first()?;
     let arn = topic_arn(t, account);
@@ -255,7 +262,7 @@ pub(crate) fn alert_topic(
         .unwrap_or_default();
     Some(AlertTopic {
         topic_name: ALERT_TOPIC.to_owned(),
-        policy: json!({"Version": "2012-10-17", "Statement": statements}),
+        policy: json!({"Version": "2012-10-17", "Statement": statements}).into(),
         emails,
     })
 }

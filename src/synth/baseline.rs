@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::access::{self, Decisions};
 use super::context::{common, Common, Paths};
+use super::doc::Doc;
 use super::{names, policy, Context, Part, StackPlan, SynthError};
 use crate::model::{Access, AccountId, Product, ServiceRole};
 
@@ -27,14 +28,14 @@ pub(crate) struct BaselineContext {
     /// Lake Formation administrators: the deploy role and `org.data_lake_admins`, as role ARNs.
     pub(crate) data_lake_admins: Vec<String>,
     /// The data key's policy.
-    pub(crate) key_policy: Value,
+    pub(crate) key_policy: Doc,
     /// The data bucket's policy.
-    pub(crate) data_bucket_policy: Value,
+    pub(crate) data_bucket_policy: Doc,
     /// The staging bucket's policy (restricted readers' results are theirs alone).
-    pub(crate) staging_bucket_policy: Value,
+    pub(crate) staging_bucket_policy: Doc,
     /// The log bucket's policy; only when `access_logs`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) log_bucket_policy: Option<Value>,
+    pub(crate) log_bucket_policy: Option<Doc>,
 }
 
 /// The readers of an account whose query results are theirs alone: restricted service roles'
@@ -63,9 +64,9 @@ fn private_results(d: &Decisions<'_>, account: &AccountId, roles: &[&ServiceRole
 }
 
 /// `doc`, unless it passes `limit`: then what is too large, with what to do.
-fn sized(doc: Value, limit: usize, what: impl FnOnce() -> String, hint: &str) -> Result<Value, SynthError> {
+fn sized(doc: Value, limit: usize, what: impl FnOnce() -> String, hint: &str) -> Result<Doc, SynthError> {
     policy::check_size(&doc, limit).map_err(|e| SynthError::too_large(what(), e, hint))?;
-    Ok(doc)
+    Ok(doc.into())
 }
 
 pub(crate) fn stack(
@@ -108,7 +109,7 @@ pub(crate) fn stack(
     )?;
     let log_bucket_policy = org.access_logs.then(|| {
         let sources = [bucket.clone(), staging.clone()];
-        policy::log_bucket_policy(&names::log_bucket(org, account), account, &sources)
+        policy::log_bucket_policy(&names::log_bucket(org, account), account, &sources).into()
     });
     let ctx = BaselineContext {
         common: common(d, account, Part::Baseline, paths, 1),

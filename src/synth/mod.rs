@@ -25,6 +25,7 @@ pub(crate) mod compliance;
 pub(crate) mod consumer;
 pub(crate) mod context;
 pub(crate) mod decisions;
+pub(crate) mod doc;
 pub(crate) mod fit;
 pub(crate) mod identity;
 pub(crate) mod lakeformation;

@@ -11,7 +11,7 @@ use crate::model::{camel, AccountId, Org, ProductId};
 
 /// `<org>-<account>-<region>-mesh`: the account's data bucket.
 pub(crate) fn data_bucket(org: &Org, account: &AccountId) -> String {
-    format!("{}-{}-{}-mesh", org.name, account, org.region)
+    [&org.name, "-", account.as_str(), "-", &org.region, "-mesh"].concat()
 }
 
 /// `<org>-<account>-<region>-staging`: Athena results and oversized templates.
@@ -21,7 +21,7 @@ pub(crate) fn staging_bucket(org: &Org, account: &AccountId) -> String {
 
 /// `<org>-<account>-<region>-logs`: the S3 server access logs of the account's other buckets.
 pub(crate) fn log_bucket(org: &Org, account: &AccountId) -> String {
-    format!("{}-{}-{}-logs", org.name, account, org.region)
+    [&org.name, "-", account.as_str(), "-", &org.region, "-logs"].concat()
 }
 
 /// The bucket-name pattern of every data bucket of the org (identity policies for open data).
@@ -50,7 +50,10 @@ pub(crate) fn version_prefix(product: &ProductId, version: u32) -> String {
 
 /// The Athena data catalog that points at a producer account's Glue catalog.
 pub(crate) fn athena_catalog(org: &Org, producer: &AccountId) -> String {
-    format!("{}_{producer}", org.name.replace('-', "_"))
+    let mut name = org.name.replace('-', "_");
+    name.push('_');
+    name.push_str(producer.as_str());
+    name
 }
 
 /// Logical id of a product version's Glue database, e.g. `GlueDbPodcastsEpisodesV2`.
@@ -156,16 +159,16 @@ pub(crate) fn sso_role_pattern(account: &AccountId, permission_set: &str) -> Str
 }
 
 pub(crate) fn account_root(account: &AccountId) -> String {
-    format!("arn:aws:iam::{account}:root")
+    ["arn:aws:iam::", account.as_str(), ":root"].concat()
 }
 
 pub(crate) fn role_arn(account: &AccountId, role: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{role}")
+    ["arn:aws:iam::", account.as_str(), ":role/", role].concat()
 }
 
 /// The ARN of a role under an IAM path (`/`, or `/a/b/`).
 pub(crate) fn role_arn_at(account: &AccountId, path: &str, role: &str) -> String {
-    format!("arn:aws:iam::{account}:role{path}{role}")
+    ["arn:aws:iam::", account.as_str(), ":role", path, role].concat()
 }
 
 #[cfg(test)]

@@ -41,14 +41,15 @@ pub(crate) fn version_resources(org: &Org, product: &Product, version: u32) -> V
     let bucket = names::data_bucket(org, &product.account);
     let prefix = names::version_prefix(&product.id, version);
     let db = names::glue_database(&product.id, version);
-    let glue = format!("arn:aws:glue:{}:{}", org.region, product.account);
+    // Built by concatenation: a large org asks for hundreds of thousands of these.
+    let glue = ["arn:aws:glue:", &org.region, ":", product.account.as_str()].concat();
     VersionResources {
-        bucket_arn: format!("arn:aws:s3:::{bucket}"),
-        objects_arn: format!("arn:aws:s3:::{bucket}/{prefix}*"),
-        list_prefix: format!("{prefix}*"),
-        catalog_arn: format!("{glue}:catalog"),
-        database_arn: format!("{glue}:database/{db}"),
-        tables_arn: format!("{glue}:table/{db}/*"),
+        bucket_arn: ["arn:aws:s3:::", &bucket].concat(),
+        objects_arn: ["arn:aws:s3:::", &bucket, "/", &prefix, "*"].concat(),
+        list_prefix: [&prefix, "*"].concat(),
+        catalog_arn: [&glue, ":catalog"].concat(),
+        database_arn: [&glue, ":database/", &db].concat(),
+        tables_arn: [&glue, ":table/", &db, "/*"].concat(),
     }
 }
 

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::access::{Decisions, Pv};
 use super::alarms::{self, Alarm, AlertTopic};
 use super::context::{assemble, common, unit, Common, Paths};
+use super::doc::Doc;
 use super::links::TableGrant;
 use super::split::Unit;
 use super::{lakeformation, names, policy, projection, Context, Part, PolicyPlan, StackPlan, SynthError};
@@ -112,7 +112,7 @@ pub(crate) struct GluePolicyContext {
     pub(crate) account: String,
     pub(crate) org: String,
     /// The policy document.
-    pub(crate) policy: Value,
+    pub(crate) policy: Doc,
 }
 
 enum ProductsUnit {
@@ -218,7 +218,7 @@ fn version(d: &Decisions<'_>, account: &AccountId, p: &Product, v: &Version, pat
         .tables
         .iter()
         .map(|tb| {
-            let location = format!("s3://{bucket}/{prefix}{}/", tb.name);
+            let location = ["s3://", &bucket, "/", &prefix, &tb.name, "/"].concat();
             let mut parameters = projection::table_parameters(tb, &location);
             parameters.insert("meshsynth:classification".into(), p.classification.as_str().into());
             TableContext {
@@ -249,7 +249,7 @@ fn version(d: &Decisions<'_>, account: &AccountId, p: &Product, v: &Version, pat
             2048,
         )
         .to_owned(),
-        location: format!("s3://{bucket}/{prefix}"),
+        location: ["s3://", &bucket, "/", &prefix].concat(),
         parameters: version_parameters(d, p, v),
         table_ids: tables.iter().map(|tb| tb.id.clone()).collect(),
         tables,
@@ -327,7 +327,7 @@ pub(crate) fn glue_policy(
         context: GluePolicyContext {
             account: account.to_string(),
             org: d.t.org.name.clone(),
-            policy,
+            policy: policy.into(),
         },
     }))
 }

@@ -34,7 +34,9 @@ pub(crate) fn table_parameters(table: &Table, location: &str) -> BTreeMap<String
     p.insert("projection.enabled".to_owned(), "true".to_owned());
     let mut template = location.to_owned();
     for key in &table.partition_keys {
-        template.push_str(&format!("{0}=${{{0}}}/", key.name));
+        for part in [&key.name, "=${", &key.name, "}/"] {
+            template.push_str(part);
+        }
         let projection = key.projection.as_ref().unwrap_or(&Projection::Injected);
         for (k, v) in key_parameters(&key.name, projection) {
             p.insert(k, v);
@@ -46,7 +48,7 @@ pub(crate) fn table_parameters(table: &Table, location: &str) -> BTreeMap<String
 
 /// The `projection.<key>.*` parameters of one key.
 pub(crate) fn key_parameters(key: &str, projection: &Projection) -> Vec<(String, String)> {
-    let k = |suffix: &str| format!("projection.{key}.{suffix}");
+    let k = |suffix: &str| ["projection.", key, ".", suffix].concat();
     let mut out = vec![(k("type"), projection.kind().to_owned())];
     match projection {
         Projection::Date { format, since, unit } => {

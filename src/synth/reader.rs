@@ -85,11 +85,11 @@ pub(crate) struct ServiceReader {
 /// The catalog of a producer account, as a unit of one resource.
 pub(crate) fn catalog(d: &Decisions<'_>, producer: &AccountId) -> Unit<Catalog> {
     let value = Catalog {
-        id: format!("DataCatalog{producer}"),
+        id: ["DataCatalog", producer.as_str()].concat(),
         name: names::athena_catalog(&d.t.org, producer),
-        catalog_id: producer.to_string(),
+        catalog_id: producer.as_str().to_owned(),
     };
-    unit(format!("catalog:{producer}"), 1, value)
+    unit(["catalog:", producer.as_str()].concat(), 1, value)
 }
 
 /// The logical id of the n-th managed policy of a reader role (never a role's id: those start

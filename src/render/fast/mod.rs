@@ -128,6 +128,8 @@ fn step<'v>(v: &'v V, seg: &str) -> Step<Option<&'v V>> {
     Ok(match v {
         V::Obj(_) => v.get(seg),
         V::Arr(a) => a.get(seg.parse::<usize>().map_err(|_| Fallback)?),
+        // Not held as a tree here.
+        V::Doc(_) => return Err(Fallback),
         _ => None,
     })
 }
@@ -151,12 +153,24 @@ fn follow<'a>(v: Cow<'a, V>, segs: &[String]) -> Step<Option<Cow<'a, V>>> {
 fn truthy(v: &V) -> bool {
     match v {
         V::Bool(b) => *b,
-        V::Num(n) => n.as_f64().is_some_and(f64::is_normal),
+        V::Num(n) => is_true(n),
         V::Null => false,
         V::Str(s) => !s.is_empty(),
         V::Arr(a) => !a.is_empty(),
         V::Obj(o) => !o.is_empty(),
+        V::Doc(doc) => match &**doc {
+            serde_json::Value::Bool(b) => *b,
+            serde_json::Value::Number(n) => is_true(n),
+            serde_json::Value::Null => false,
+            serde_json::Value::String(s) => !s.is_empty(),
+            serde_json::Value::Array(a) => !a.is_empty(),
+            serde_json::Value::Object(o) => !o.is_empty(),
+        },
     }
+}
+
+fn is_true(n: &serde_json::Number) -> bool {
+    n.as_f64().is_some_and(f64::is_normal)
 }
 
 /// The text `concat` and `id` take from a value.
@@ -264,6 +278,7 @@ impl<'a> Renderer<'a> {
             let worth_it = match b {
                 V::Arr(a) => !a.is_empty(),
                 V::Obj(o) => !o.is_empty(),
+                V::Doc(_) => true,
                 _ => false,
             };
             if worth_it {
@@ -288,12 +303,18 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|(k, e)| Ok((k.as_str(), self.eval(e)?.ok_or(Fallback)?)))
             .collect::<Step<Vec<_>>>()?;
-        // The rules read policies as `serde_json` values (a few per template).
+        // The rules read policies as `serde_json` values (a few per template): a document as it is.
         let values = values
             .iter()
-            .map(|(k, v)| Ok((*k, serde_json::to_value(v.as_ref()).map_err(|_| Fallback)?)))
+            .map(|(k, v)| {
+                let json = match v.as_ref() {
+                    V::Doc(doc) => Cow::Borrowed(&**doc),
+                    v => Cow::Owned(serde_json::to_value(v).map_err(|_| Fallback)?),
+                };
+                Ok((*k, json))
+            })
             .collect::<Step<Vec<_>>>()?;
-        let args: BTreeMap<&str, &serde_json::Value> = values.iter().map(|(k, v)| (*k, v)).collect();
+        let args: BTreeMap<&str, &serde_json::Value> = values.iter().map(|(k, v)| (*k, v.as_ref())).collect();
         let suppressions = crate::synth::compliance::applicable(kind, &args).map_err(|_| Fallback)?;
         if let Some(metadata) = crate::synth::compliance::metadata(&suppressions) {
             self.out.extend_from_slice(b"\"Metadata\": ");
@@ -308,6 +329,7 @@ impl<'a> Renderer<'a> {
             Some(Cow::Borrowed(V::Arr(a))) if !a.is_empty() || els.is_none() => a,
             // Over an object, or a list the fast path does not hold by reference.
             Some(Cow::Borrowed(V::Obj(o))) if !o.is_empty() || els.is_none() => return Err(Fallback),
+            Some(Cow::Borrowed(V::Doc(_))) => return Err(Fallback),
             Some(Cow::Owned(_)) => return Err(Fallback),
             // Empty, missing or not a list: the `else` branch, or strict mode's error.
             _ => return self.nodes(els.ok_or(Fallback)?),
