@@ -26,11 +26,16 @@ use crate::model::{AccountId, ProductId, Topology, VersionStatus};
 pub(crate) const CONTRACTS_FILE: &str = "contracts.json";
 
 /// Every live product version's contract, keyed by `<domain>.<product>@<version>`.
+///
+/// The text of every type here is `S`: `String` wherever contracts are read or compared;
+/// `synth` writes `contracts.json` from contracts that borrow the topology's strings
+/// ([`from_topology_borrowed`]), which serialise to the same bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Contracts {
+#[serde(bound(deserialize = "S: Deserialize<'de> + Ord"))]
+pub(crate) struct Contracts<S = String> {
     /// The version of this JSON shape.
     pub(crate) format: u32,
-    pub(crate) versions: BTreeMap<String, VersionContract>,
+    pub(crate) versions: BTreeMap<String, VersionContract<S>>,
 }
 
 /// What one live product version promises, and whom to tell when it breaks.
@@ -38,14 +43,15 @@ pub(crate) struct Contracts {
 /// Fields are declared in the byte order of their JSON names (here and in every type of
 /// this file), so serde_json's pretty printer writes canonical JSON directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct VersionContract {
+#[serde(bound(deserialize = "S: Deserialize<'de> + Ord"))]
+pub(crate) struct VersionContract<S = String> {
     /// The producing account.
-    pub(crate) account: String,
+    pub(crate) account: S,
     /// Sorted by (team, account).
     #[serde(default)]
-    pub(crate) consumers: Vec<Consumer>,
+    pub(crate) consumers: Vec<Consumer<S>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) contact: Option<String>,
+    pub(crate) contact: Option<S>,
     /// The highest version number the product declares, retired ones included
     /// (a new version must be numbered above it). 0 when unknown.
     #[serde(default)]
@@ -53,44 +59,46 @@ pub(crate) struct VersionContract {
     /// `<domain>.<product>`.
     pub(crate) product: String,
     /// `active` or `deprecated`.
-    pub(crate) status: String,
-    pub(crate) tables: BTreeMap<String, TableContract>,
-    pub(crate) team: String,
+    pub(crate) status: S,
+    pub(crate) tables: BTreeMap<S, TableContract<S>>,
+    pub(crate) team: S,
     pub(crate) version: u32,
 }
 
 /// A table's schema as consumers query it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TableContract {
+#[serde(bound(deserialize = "S: Deserialize<'de> + Ord"))]
+pub(crate) struct TableContract<S = String> {
     /// In the order written.
-    pub(crate) columns: Vec<Field>,
-    pub(crate) partition_keys: Vec<Field>,
+    pub(crate) columns: Vec<Field<S>>,
+    pub(crate) partition_keys: Vec<Field<S>>,
 }
 
 /// A column or partition key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Field {
-    pub(crate) name: String,
+pub(crate) struct Field<S = String> {
+    pub(crate) name: S,
     #[serde(rename = "type")]
-    pub(crate) ty: String,
+    pub(crate) ty: S,
 }
 
 /// A consuming team and account of a version, with whom to notify. Ordered by (team, account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Consumer {
-    pub(crate) account: String,
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+pub(crate) struct Consumer<S = String> {
+    pub(crate) account: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) contact: Option<String>,
-    pub(crate) team: String,
+    pub(crate) contact: Option<S>,
+    pub(crate) team: S,
 }
 
-impl Ord for Consumer {
+impl<S: Ord> Ord for Consumer<S> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (&self.team, &self.account, &self.contact).cmp(&(&other.team, &other.account, &other.contact))
     }
 }
 
-impl PartialOrd for Consumer {
+impl<S: Ord> PartialOrd for Consumer<S> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
@@ -152,32 +160,43 @@ impl BreakingVersion {
 
 /// The contracts of every live version of a validated topology (products on every core).
 pub(crate) fn from_topology(t: &Topology) -> Contracts {
+    build(t)
+}
+
+/// [`from_topology`], borrowing the topology's strings: what `synth` writes (a large org's
+/// contracts hold about a million strings, which need not be copied to be written).
+pub(crate) fn from_topology_borrowed(t: &Topology) -> Contracts<&str> {
+    build(t)
+}
+
+fn build<'t, S: From<&'t str> + Ord + Send>(t: &'t Topology) -> Contracts<S> {
     use rayon::prelude::*;
-    // Borrowed, so the 200,000 consumes of a large org allocate nothing here; (team, account)
-    // is the consumers' order (a team's contact follows from the team).
-    let mut consumers: HashMap<(&ProductId, u32), BTreeSet<(&str, &AccountId)>> = HashMap::new();
+    // Borrowed, so the 200,000 consumes of a large org allocate nothing here. Each version's
+    // list is put in (team, account) order (a team's contact follows from the team) on the
+    // core that builds its contract.
+    let mut consumers: HashMap<(&ProductId, u32), Vec<(&str, &AccountId)>> = HashMap::new();
     for c in &t.consumes {
         consumers
             .entry((&c.product, c.version))
             .or_default()
-            .insert((c.team.as_str(), &c.account));
+            .push((c.team.as_str(), &c.account));
     }
-    let contact = |team: &str| t.teams.get(team).and_then(|team| team.contact.clone());
-    let fields = |cols: &[crate::model::Column]| -> Vec<Field> {
+    let contact = |team: &str| -> Option<S> { t.teams.get(team).and_then(|team| team.contact.as_deref()).map(S::from) };
+    let fields = |cols: &'t [crate::model::Column]| -> Vec<Field<S>> {
         cols.iter()
             .map(|c| Field {
-                name: c.name.clone(),
-                ty: c.ty.clone(),
+                name: S::from(&c.name),
+                ty: S::from(&c.ty),
             })
             .collect()
     };
     let products: Vec<&crate::model::Product> = t.products.values().collect();
-    let versions: Vec<(String, VersionContract)> = products
+    let versions: Vec<(String, VersionContract<S>)> = products
         .par_iter()
         .flat_map_iter(|p| {
             let product = p.id.to_string();
             let highest_version = p.versions.keys().copied().max().unwrap_or(0);
-            let (account, consumers, fields) = (p.account.as_str().to_owned(), &consumers, &fields);
+            let (consumers, fields, contact) = (&consumers, &fields, &contact);
             p.versions
                 .values()
                 .filter(|v| v.status != VersionStatus::Retired)
@@ -190,30 +209,29 @@ pub(crate) fn from_topology(t: &Topology) -> Contracts {
                                 columns: fields(&tb.columns),
                                 partition_keys: fields(&tb.partition_keys),
                             };
-                            (tb.name.clone(), table)
+                            (S::from(&tb.name), table)
                         })
                         .collect();
-                    let consumers = consumers
-                        .get(&(&p.id, v.number))
-                        .map(|s| {
-                            s.iter()
-                                .map(|(team, account)| Consumer {
-                                    account: account.as_str().to_owned(),
-                                    contact: contact(team),
-                                    team: (*team).to_owned(),
-                                })
-                                .collect()
+                    let mut listed = consumers.get(&(&p.id, v.number)).cloned().unwrap_or_default();
+                    listed.sort_unstable();
+                    listed.dedup();
+                    let consumers = listed
+                        .into_iter()
+                        .map(|(team, account)| Consumer {
+                            account: S::from(account.as_str()),
+                            contact: contact(team),
+                            team: S::from(team),
                         })
-                        .unwrap_or_default();
+                        .collect();
                     let contract = VersionContract {
-                        account: account.clone(),
+                        account: S::from(p.account.as_str()),
                         consumers,
                         contact: contact(&p.team),
                         highest_version,
                         product: product.clone(),
-                        status: v.status.as_str().to_owned(),
+                        status: S::from(v.status.as_str()),
                         tables,
-                        team: p.team.clone(),
+                        team: S::from(&p.team),
                         version: v.number,
                     };
                     (format!("{product}@{}", v.number), contract)

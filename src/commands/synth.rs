@@ -20,7 +20,7 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     // The contracts file needs only the topology: it is built and written out while synth plans.
     let (synthesis, contracts) = rayon::join(
         || crate::synth::plan(&topology),
-        || crate::render::contracts_file(&crate::contract::from_topology(&topology)),
+        || crate::render::contracts_file(&crate::contract::from_topology_borrowed(&topology)),
     );
     let mut synthesis = synthesis?;
     // Freeing a large topology costs time just before the process exits anyway.

@@ -18,9 +18,9 @@ const VERSIONS_PER_TASK: usize = 128;
 /// the canonical text directly: no JSON tree is built (the file is ~50 MB for a large org).
 /// The versions are written in runs on every core, at their indentation in the file, and
 /// joined into one buffer of the exact size.
-pub(crate) fn contracts_file(contracts: &Contracts) -> File {
+pub(crate) fn contracts_file<S: Serialize + Sync>(contracts: &Contracts<S>) -> File {
     use rayon::prelude::*;
-    let entries: Vec<(&String, &VersionContract)> = contracts.versions.iter().collect();
+    let entries: Vec<(&String, &VersionContract<S>)> = contracts.versions.iter().collect();
     let runs: Vec<Vec<u8>> = entries
         .par_chunks(VERSIONS_PER_TASK)
         .map(|run| {
@@ -196,12 +196,14 @@ mod tests {
 
     #[test]
     fn the_example_org_writes_canonical_text() {
-        let contracts = crate::contract::from_topology(&crate::synth::example_topology());
+        let topology = crate::synth::example_topology();
+        let contracts = crate::contract::from_topology(&topology);
         assert!(!contracts.versions.is_empty());
         let value = serde_json::to_value(&contracts).expect("serialises");
-        assert_eq!(
-            super::contracts_file(&contracts).bytes,
-            crate::render::canonical::to_canonical(&value)
-        );
+        let bytes = super::contracts_file(&contracts).bytes;
+        assert_eq!(bytes, crate::render::canonical::to_canonical(&value));
+        // What synth writes: the same contracts, borrowing the topology's strings.
+        let borrowed = crate::contract::from_topology_borrowed(&topology);
+        assert_eq!(super::contracts_file(&borrowed).bytes, bytes);
     }
 }
