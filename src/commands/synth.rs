@@ -17,17 +17,10 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     let blueprints = Blueprints::new(args.blueprints.as_deref())?;
     let topology = load_topology(settings, io)?;
     let loaded = started.elapsed();
-    // The contracts file needs only the topology: it is built and written out while synth plans.
-    let (synthesis, contracts) = rayon::join(
-        || crate::synth::plan(&topology),
-        || crate::render::contracts_file(&crate::contract::from_topology_borrowed(&topology)),
-    );
-    let mut synthesis = synthesis?;
-    // Freeing a large topology costs time just before the process exits anyway.
-    io.leave(topology);
-    let planned = started.elapsed();
-    // Each account's files are compared (and staged) as soon as they are rendered and then
-    // freed: only paths and hashes outlive the render. The target changes only in `finish`.
+    // Each job's stacks are rendered, compared (and staged) on the core that planned them,
+    // as soon as they are planned, and then freed: only paths and hashes outlive the render.
+    // The contracts file needs only the topology: it is built and put out beside them. The
+    // target changes only in `finish`.
     let out = args.out.as_path();
     let failed = |e: crate::emit::EmitError| crate::error::Error::Context {
         context: format!("synth into `{}` failed", out.display()),
@@ -35,19 +28,26 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     };
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let output = Output::new(out, mode).map_err(failed)?;
-    let access = std::mem::take(&mut synthesis.access);
-    // The contracts and access files are ready before any template: they go out while the
-    // templates render. The manifest needs every template's hash, so it comes last.
-    let (manifest, others) = rayon::join(
-        || crate::render::render_into(&blueprints, &mut synthesis, |files| output.put(&files).map_err(failed)),
+    let sink = |files: Vec<crate::render::File>| output.put(&files).map_err(failed);
+    let (planned, contracts) = rayon::join(
         || {
-            output
-                .put(&[contracts, crate::render::manifest::access_file(&access)])
-                .map_err(failed)
+            crate::synth::plan_each(&topology, |stacks, policy| {
+                crate::render::render_stacks(&blueprints, stacks, policy, &sink)
+            })
+        },
+        || {
+            sink(vec![crate::render::contracts_file(
+                &crate::contract::from_topology_borrowed(&topology),
+            )])
         },
     );
-    let manifest = manifest?;
-    others?;
+    let (synthesis, rendered) = planned?;
+    contracts?;
+    // Freeing a large topology costs time just before the process exits anyway.
+    io.leave(topology);
+    sink(vec![crate::render::manifest::access_file(&synthesis.access)])?;
+    // The manifest needs every template's hash, so it comes last.
+    let manifest = crate::render::manifest_file(&synthesis, rendered);
     let rendered = started.elapsed();
     let changes = output.finish(&[manifest]).map_err(failed)?;
     let (stacks, policies) = (synthesis.stacks.len(), synthesis.policies.len());
@@ -57,10 +57,9 @@ pub(crate) fn run(settings: &Settings, args: &SynthArgs, io: &mut Io<'_>) -> Res
     if verbose {
         writeln!(
             io.err,
-            "timing: load+validate {:.2}s, plan {:.2}s, render {:.2}s, {} {:.2}s (render includes comparing and staging each account's files)",
+            "timing: load+validate {:.2}s, plan+render {:.2}s, {} {:.2}s (each job's stacks are rendered, compared and staged as soon as they are planned)",
             loaded.as_secs_f64(),
-            (planned - loaded).as_secs_f64(),
-            (rendered - planned).as_secs_f64(),
+            (rendered - loaded).as_secs_f64(),
             if args.check { "check" } else { "write" },
             (started.elapsed() - rendered).as_secs_f64(),
         )?;

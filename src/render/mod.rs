@@ -13,6 +13,7 @@
 //! over the stacks (rayon). It reads blueprint files only; it writes nothing
 //! (`emit` does).
 
+mod batch;
 mod canonical;
 mod contracts;
 mod fast;
@@ -21,12 +22,14 @@ pub(crate) mod manifest;
 mod stash;
 mod value;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use handlebars::Handlebars;
 
-use crate::synth::{Context, StackPlan, Synthesis};
+use crate::synth::{Context, StackPlan};
+use batch::RenderedStack;
+pub(crate) use batch::{manifest_file, render_stacks};
+pub use batch::{render, render_into};
 pub(crate) use contracts::contracts_file;
 
 /// CloudFormation's resource limit per stack.
@@ -249,14 +252,6 @@ pub struct File {
     pub bytes: Vec<u8>,
 }
 
-/// What the manifest records of a rendered template (its bytes go to the sink and are freed).
-struct RenderedStack {
-    path: String,
-    len: usize,
-    resources: usize,
-    sha256: String,
-}
-
 fn render_stack(bp: &Blueprints, plan: &StackPlan, context: &Context) -> Result<(RenderedStack, File), RenderError> {
     let stack = plan.id();
     let (bytes, resources) = bp.render(plan.part.as_str(), &stack, context)?;
@@ -274,6 +269,8 @@ fn render_stack(bp: &Blueprints, plan: &StackPlan, context: &Context) -> Result<
     }
     let path = manifest::template_file(plan.account.as_str(), &plan.name);
     let facts = RenderedStack {
+        account: plan.account.clone(),
+        name: plan.name.clone(),
         sha256: manifest::sha256_hex(&bytes),
         len: bytes.len(),
         resources,
@@ -285,121 +282,6 @@ fn render_stack(bp: &Blueprints, plan: &StackPlan, context: &Context) -> Result<
 /// A typed context as Handlebars reads it.
 fn to_value<T: serde::Serialize>(context: &T) -> serde_json::Value {
     serde_json::to_value(context).expect("contexts serialise: string keys and plain values only")
-}
-
-/// The stacks (with their contexts) and the Glue policy of one account: one batch for the sink.
-struct Batch {
-    stacks: Vec<(usize, Context)>,
-    policy: Option<usize>,
-}
-
-/// What a batch leaves for the manifest: its stacks' facts by plan index, and its policy's
-/// (account, sha256).
-type BatchFacts = (Vec<(usize, RenderedStack)>, Option<(String, String)>);
-
-/// Renders one account's stacks and policy and hands their files to `sink`.
-fn render_batch<E: From<RenderError>>(
-    bp: &Blueprints,
-    synthesis: &Synthesis,
-    batch: Batch,
-    sink: &(impl Fn(Vec<File>) -> Result<(), E> + Sync),
-) -> Result<BatchFacts, E> {
-    let plans = &synthesis.stacks;
-    let rendered = crate::synth::par::map(batch.stacks, |_, (i, context)| {
-        render_stack(bp, &plans[i], &context).map(|(facts, file)| ((i, facts), file))
-    });
-    let mut files = Vec::with_capacity(rendered.len() + 1);
-    let mut facts = Vec::with_capacity(rendered.len());
-    for r in rendered {
-        let (f, file) = r?;
-        facts.push(f);
-        files.push(file);
-    }
-    let policy = match batch.policy {
-        Some(i) => {
-            let plan = &synthesis.policies[i];
-            let account = plan.account.to_string();
-            let (bytes, _) = bp.render(
-                "glue-resource-policy",
-                &format!("{account}/glue-resource-policy"),
-                &plan.context,
-            )?;
-            let sha = manifest::sha256_hex(&bytes);
-            files.push(File {
-                path: manifest::policy_file(&account),
-                bytes,
-            });
-            Some((account, sha))
-        }
-        None => None,
-    };
-    sink(files)?;
-    Ok((facts, policy))
-}
-
-/// Renders every stack and policy of a synthesis, one account at a time on every core, and
-/// hands each account's files to `sink` as soon as they are rendered (from any thread, in no
-/// particular order), so no more than a few accounts' bytes are held at once. Returns the
-/// manifest, which needs every template's hash and so comes last. Nothing is written here.
-/// The plans' contexts are consumed (each is freed once its template is rendered). On an
-/// error, the first one in account order is returned; the sink may have had other batches.
-pub fn render_into<E: From<RenderError> + Send>(
-    bp: &Blueprints,
-    synthesis: &mut Synthesis,
-    sink: impl Fn(Vec<File>) -> Result<(), E> + Sync,
-) -> Result<File, E> {
-    let mut batches: BTreeMap<String, Batch> = BTreeMap::new();
-    for (i, s) in synthesis.stacks.iter_mut().enumerate() {
-        let context = std::mem::replace(&mut s.context, Context::Rendered);
-        let batch = batches.entry(s.account.as_str().to_owned()).or_insert_with(|| Batch {
-            stacks: Vec::new(),
-            policy: None,
-        });
-        batch.stacks.push((i, context));
-    }
-    for (i, p) in synthesis.policies.iter().enumerate() {
-        let batch = batches.entry(p.account.to_string()).or_insert_with(|| Batch {
-            stacks: Vec::new(),
-            policy: None,
-        });
-        batch.policy = Some(i);
-    }
-    let synthesis = &*synthesis;
-    let done = crate::synth::par::map(batches.into_values().collect(), |_, batch| {
-        render_batch(bp, synthesis, batch, &sink)
-    });
-    let mut stacks: Vec<Option<RenderedStack>> = (0..synthesis.stacks.len()).map(|_| None).collect();
-    let mut policies = Vec::with_capacity(synthesis.policies.len());
-    for batch in done {
-        let (facts, policy) = batch?;
-        for (i, f) in facts {
-            stacks[i] = Some(f);
-        }
-        policies.extend(policy);
-    }
-    policies.sort();
-    let stacks: Vec<RenderedStack> = stacks.into_iter().flatten().collect();
-    Ok(File {
-        path: manifest::MANIFEST_FILE.into(),
-        bytes: manifest::manifest(synthesis, &stacks, &policies),
-    })
-}
-
-/// Renders every stack and policy of a synthesis, then the manifest: the complete output folder,
-/// held in memory (`synth` streams instead, with [`render_into`]). Files come back sorted by path.
-pub fn render(bp: &Blueprints, synthesis: &mut Synthesis) -> Result<Vec<File>, RenderError> {
-    let files = std::sync::Mutex::new(Vec::new());
-    let manifest = render_into(bp, synthesis, |batch| {
-        files
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(batch);
-        Ok::<(), RenderError>(())
-    })?;
-    let mut files = files.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    files.push(manifest);
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
 }
 
 #[cfg(test)]

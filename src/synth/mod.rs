@@ -190,6 +190,19 @@ impl SynthError {
 
 /// Plans every stack of a validated topology.
 pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
+    plan_each(t, |_, _| Ok::<(), SynthError>(())).map(|(synthesis, _)| synthesis)
+}
+
+/// [`plan`], handing each job's stacks (one part of one account, with the account's Glue
+/// policy for its products job) to `each` on the thread that planned them, as soon as they
+/// are planned: `synth` renders them there while their contexts are fresh in the core's
+/// cache, and frees the contexts (see `Context::Rendered`). Returns what `each` returned, in
+/// job order. The error returned is the first in job order, planning's or `each`'s, so the
+/// message does not depend on thread timing.
+pub(crate) fn plan_each<R: Send, E: From<SynthError> + Send>(
+    t: &Topology,
+    each: impl Fn(&mut [StackPlan], Option<&PolicyPlan>) -> Result<R, E> + Sync,
+) -> Result<(Synthesis, Vec<R>), E> {
     let d = Decisions::new(t);
     let org = &t.org;
     let paths = Paths::of(org);
@@ -241,66 +254,83 @@ pub fn plan(t: &Topology) -> Result<Synthesis, SynthError> {
     // The access record needs only the decisions: it is built beside the stacks.
     let (planned, access) = rayon::join(
         || {
-            par::map(jobs, |_, job| -> Planned {
-                Ok(match job {
-                    Job::Baseline(a) => {
-                        let products = by_account.get(a).unwrap_or(&no_products);
-                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                        (vec![baseline::stack(&d, a, products, roles, paths)?], None)
-                    }
-                    Job::Products(a) => {
-                        let products = by_account.get(a).unwrap_or(&no_products);
-                        let policy = if paths.iam {
-                            products::glue_policy(&d, a, products, paths.lakeformation)?
-                        } else {
-                            None
-                        };
-                        (products::stacks(&d, a, products, paths), policy)
-                    }
-                    Job::Consumer(a) => {
-                        let catalogs = reads.get(a).unwrap_or(&no_reads);
-                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                        (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
-                    }
-                    Job::Central => {
-                        let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
-                        (central::stacks(&d, &producers, roles, paths)?, None)
-                    }
-                    Job::Identity => (identity::stacks(&d, paths)?, None),
-                    Job::Access(a) => {
-                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                        (links::stacks(&d, a, roles), None)
-                    }
-                })
+            par::map(jobs, |_, job| {
+                let planned: Planned = (|| {
+                    Ok(match job {
+                        Job::Baseline(a) => {
+                            let products = by_account.get(a).unwrap_or(&no_products);
+                            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                            (vec![baseline::stack(&d, a, products, roles, paths)?], None)
+                        }
+                        Job::Products(a) => {
+                            let products = by_account.get(a).unwrap_or(&no_products);
+                            let policy = if paths.iam {
+                                products::glue_policy(&d, a, products, paths.lakeformation)?
+                            } else {
+                                None
+                            };
+                            (products::stacks(&d, a, products, paths), policy)
+                        }
+                        Job::Consumer(a) => {
+                            let catalogs = reads.get(a).unwrap_or(&no_reads);
+                            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                            (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
+                        }
+                        Job::Central => {
+                            let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
+                            (central::stacks(&d, &producers, roles, paths)?, None)
+                        }
+                        Job::Identity => (identity::stacks(&d, paths)?, None),
+                        Job::Access(a) => {
+                            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                            (links::stacks(&d, a, roles), None)
+                        }
+                    })
+                })();
+                let (mut stacks, policy) = planned?;
+                let handed = each(&mut stacks, policy.as_ref())?;
+                Ok::<_, E>((stacks, policy, handed))
             })
         },
         || decisions::model_of(&d),
     );
     let mut stacks: Vec<StackPlan> = Vec::new();
     let mut policies = Vec::new();
+    let mut handed = Vec::with_capacity(planned.len());
     // The first error in job order, so the message does not depend on thread timing.
     for planned in planned {
-        let (s, p) = planned?;
+        let (s, p, r) = planned?;
         stacks.extend(s);
         policies.extend(p);
+        handed.push(r);
     }
 
     stacks.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
-    let links: BTreeMap<&AccountId, BTreeSet<&AccountId>> = access_accounts
-        .iter()
-        .map(|a| {
-            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-            (*a, lakeformation::linked_producers(&d, a, roles))
-        })
-        .collect();
+    let links = linked_producers(&d, &access_accounts, &roles_by_account);
     waves::assign_waves(&mut stacks, reads, &links, &org.central_account)?;
-    Ok(Synthesis {
+    let synthesis = Synthesis {
         org: org.name.clone(),
         region: org.region.clone(),
         stacks,
         policies,
         access,
-    })
+    };
+    Ok((synthesis, handed))
+}
+
+/// Per account with an access stack, the producer accounts it links to (for the waves).
+fn linked_producers<'t>(
+    d: &Decisions<'t>,
+    access_accounts: &BTreeSet<&'t AccountId>,
+    roles_by_account: &BTreeMap<&AccountId, Vec<&'t ServiceRole>>,
+) -> BTreeMap<&'t AccountId, BTreeSet<&'t AccountId>> {
+    access_accounts
+        .iter()
+        .map(|a| {
+            let roles = roles_by_account.get(a).map_or(&[][..], Vec::as_slice);
+            (*a, lakeformation::linked_producers(d, a, roles))
+        })
+        .collect()
 }
 
 /// The day the example org's grants are judged on in tests (one grant expires soon after).
