@@ -27,9 +27,10 @@ pub(crate) const CONTRACTS_FILE: &str = "contracts.json";
 
 /// Every live product version's contract, keyed by `<domain>.<product>@<version>`.
 ///
-/// The text of every type here is `S`: `String` wherever contracts are read or compared;
-/// `synth` writes `contracts.json` from contracts that borrow the topology's strings
-/// ([`from_topology_borrowed`]), which serialise to the same bytes.
+/// The text the types here take from the topology (names, accounts, teams) is `S`: `String`
+/// wherever contracts are read or compared; `synth` writes `contracts.json` from contracts
+/// that borrow the topology's strings ([`from_topology_borrowed`]), which serialise to the
+/// same bytes. Text made here (keys, `product`) is always a `String`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "S: Deserialize<'de> + Ord"))]
 pub(crate) struct Contracts<S = String> {
