@@ -250,44 +250,41 @@ pub(crate) fn plan_each<R: Send, E: From<SynthError> + Send>(
     let no_roles: Vec<&ServiceRole> = Vec::new();
     let no_reads = BTreeSet::new();
     let producers: BTreeSet<&AccountId> = by_account.keys().copied().collect();
-    type Planned = Result<(Vec<StackPlan>, Option<PolicyPlan>), SynthError>;
     // The access record needs only the decisions: it is built beside the stacks.
     let (planned, access) = rayon::join(
         || {
             par::map(jobs, |_, job| {
-                let planned: Planned = (|| {
-                    Ok(match job {
-                        Job::Baseline(a) => {
-                            let products = by_account.get(a).unwrap_or(&no_products);
-                            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                            (vec![baseline::stack(&d, a, products, roles, paths)?], None)
-                        }
-                        Job::Products(a) => {
-                            let products = by_account.get(a).unwrap_or(&no_products);
-                            let policy = if paths.iam {
-                                products::glue_policy(&d, a, products, paths.lakeformation)?
-                            } else {
-                                None
-                            };
-                            (products::stacks(&d, a, products, paths), policy)
-                        }
-                        Job::Consumer(a) => {
-                            let catalogs = reads.get(a).unwrap_or(&no_reads);
-                            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                            (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
-                        }
-                        Job::Central => {
-                            let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
-                            (central::stacks(&d, &producers, roles, paths)?, None)
-                        }
-                        Job::Identity => (identity::stacks(&d, paths)?, None),
-                        Job::Access(a) => {
-                            let roles = roles_by_account.get(a).unwrap_or(&no_roles);
-                            (links::stacks(&d, a, roles), None)
-                        }
-                    })
-                })();
-                let (mut stacks, policy) = planned?;
+                // A planning error becomes `E` (`?`), as `each`'s errors are.
+                let (mut stacks, policy): (Vec<StackPlan>, Option<PolicyPlan>) = match job {
+                    Job::Baseline(a) => {
+                        let products = by_account.get(a).unwrap_or(&no_products);
+                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                        (vec![baseline::stack(&d, a, products, roles, paths)?], None)
+                    }
+                    Job::Products(a) => {
+                        let products = by_account.get(a).unwrap_or(&no_products);
+                        let policy = if paths.iam {
+                            products::glue_policy(&d, a, products, paths.lakeformation)?
+                        } else {
+                            None
+                        };
+                        (products::stacks(&d, a, products, paths), policy)
+                    }
+                    Job::Consumer(a) => {
+                        let catalogs = reads.get(a).unwrap_or(&no_reads);
+                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                        (consumer::stacks(&d, a, catalogs, roles, paths)?, None)
+                    }
+                    Job::Central => {
+                        let roles = roles_by_account.get(&org.central_account).unwrap_or(&no_roles);
+                        (central::stacks(&d, &producers, roles, paths)?, None)
+                    }
+                    Job::Identity => (identity::stacks(&d, paths)?, None),
+                    Job::Access(a) => {
+                        let roles = roles_by_account.get(a).unwrap_or(&no_roles);
+                        (links::stacks(&d, a, roles), None)
+                    }
+                };
                 let handed = each(&mut stacks, policy.as_ref())?;
                 Ok::<_, E>((stacks, policy, handed))
             })

@@ -153,24 +153,14 @@ fn follow<'a>(v: Cow<'a, V>, segs: &[String]) -> Step<Option<Cow<'a, V>>> {
 fn truthy(v: &V) -> bool {
     match v {
         V::Bool(b) => *b,
-        V::Num(n) => is_true(n),
+        V::Num(n) => n.as_f64().is_some_and(f64::is_normal),
         V::Null => false,
         V::Str(s) => !s.is_empty(),
         V::Arr(a) => !a.is_empty(),
         V::Obj(o) => !o.is_empty(),
-        V::Doc(doc) => match &**doc {
-            serde_json::Value::Bool(b) => *b,
-            serde_json::Value::Number(n) => is_true(n),
-            serde_json::Value::Null => false,
-            serde_json::Value::String(s) => !s.is_empty(),
-            serde_json::Value::Array(a) => !a.is_empty(),
-            serde_json::Value::Object(o) => !o.is_empty(),
-        },
+        // A document is a `serde_json::Value`: Handlebars' own test (`#if` without `includeZero`).
+        V::Doc(doc) => handlebars::JsonTruthy::is_truthy(&**doc, false),
     }
-}
-
-fn is_true(n: &serde_json::Number) -> bool {
-    n.as_f64().is_some_and(f64::is_normal)
 }
 
 /// The text `concat` and `id` take from a value.
